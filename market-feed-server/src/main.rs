@@ -1,0 +1,3 @@
+//! market-feed-server: the reference server.
+
+fn main() {}

@@ -1,0 +1,4 @@
+//! market-feed: a market-hours-aware real-time price feed for Indian markets.
+#![warn(missing_docs)]
+
+pub mod model;
