@@ -1,4 +1,5 @@
 //! market-feed: a market-hours-aware real-time price feed for Indian markets.
 #![warn(missing_docs)]
 
+pub mod clock;
 pub mod model;
