@@ -1,3 +1,74 @@
-//! market-feed-server: the reference server.
+//! The `market-feed-server` binary: parse options, start logging, serve until SIGINT/SIGTERM.
+//!
+//! Exit codes (PROTOCOL.md §5): 0 after a clean shutdown, 2 for bad options or config values
+//! (one line naming the option), 1 for a fatal runtime error.
 
-fn main() {}
+use std::process::ExitCode;
+
+use market_feed_server::{
+    config::{parse_args, Config, LogFormat, Parsed},
+    server::{serve, shutdown_signal},
+    state::AppState,
+};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let config = match parse_args(std::env::args_os()) {
+        Ok(Parsed::Run(config)) => config,
+        Ok(Parsed::Exit(text)) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(run(*config))
+}
+
+async fn run(config: Config) -> ExitCode {
+    let listener = match tokio::net::TcpListener::bind(config.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot listen on {}: {e}", config.listen);
+            return ExitCode::from(1);
+        }
+    };
+    let local = listener
+        .local_addr()
+        .map_or_else(|_| config.listen.to_string(), |a| a.to_string());
+    let status = config.clock.status();
+    tracing::info!(
+        clock = ?config.clock.time_source(),
+        phase = %status.phase,
+        live = status.live,
+        "market clock ready"
+    );
+    tracing::info!(address = %local, "listening on http://{local}/");
+    serve(listener, AppState::new(config.clock), shutdown_signal()).await;
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -305,7 +305,17 @@ impl Calendar {
             origin: origin.to_owned(),
             message,
         };
-        let file: CalendarFile = toml::from_str(text).map_err(|e| parse_err(e.to_string()))?;
+        let file: CalendarFile = toml::from_str(text).map_err(|e| {
+            // One line, with the line number: TOML's own rendering spans several lines.
+            let line = e
+                .span()
+                .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+            let message = e.message().replace('\n', " ");
+            parse_err(match line {
+                Some(line) => format!("line {line}: {message}"),
+                None => message,
+            })
+        })?;
         let mut cal = match file.extends.as_deref() {
             None => Self::weekdays_only(exchange),
             Some("bundled") => Self::from_toml_str(BUNDLED_CALENDAR, "bundled calendar", exchange)?,
@@ -631,7 +641,7 @@ mod tests {
         let cases = [
             ("years = [2026]\n[[holiday]]\ndate = \"2026-13-01\"\nname = \"x\"", "not YYYY-MM-DD"),
             ("[[holiday]]\ndate = \"2026-01-01\"\nname = \"\"", "name must not be empty"),
-            ("[[holiday]]\ndate = \"2026-01-01\"\nnaem = \"x\"", "unknown field"),
+            ("[[holiday]]\ndate = \"2026-01-01\"\nnaem = \"x\"", "line 3: unknown field"),
             ("extends = \"nyse\"", "extends"),
             (
                 "[[special_session]]\ndate = \"2026-11-08\"\nname = \"M\"\npre_open = \"13:30\"\nopen = \"14:45\"\nclose = \"13:45\"",
@@ -643,7 +653,10 @@ mod tests {
             let err = Calendar::from_toml_str(text, "my.toml", Exchange::Nse)
                 .unwrap_err()
                 .to_string();
-            assert!(err.contains("my.toml") && err.contains(needle), "{err}");
+            assert!(
+                err.contains("my.toml") && err.contains(needle) && !err.contains('\n'),
+                "{err}"
+            );
         }
     }
 
