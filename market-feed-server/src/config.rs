@@ -1,11 +1,15 @@
-//! Command-line options (PROTOCOL.md §5) and their validation.
+//! Configuration: command-line options, environment variables and an optional TOML file
+//! (PROTOCOL.md §5), in that order of precedence.
 //!
-//! Every bad option or value is reported as one line that names the option, and the process
-//! exits with code 2 ([`ConfigError::exit_code`]).
+//! The file given by `--config` uses the long option names as keys (`listen = "0.0.0.0:8080"`,
+//! `prices-interval = "2m"`, `auth-token = ["a", "b"]`). Its values become clap *defaults*, so
+//! clap's own precedence gives exactly "command line, then environment, then file, then
+//! built-in default". Every bad option, variable, key or value is reported as one line that
+//! names it, and the process exits with code 2 ([`ConfigError::exit_code`]).
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{ffi::OsString, fmt, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
-use clap::{Parser, ValueEnum};
+use clap::{parser::ValueSource, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use market_feed::clock::{Calendar, ClockSpec, Exchange, MarketClock, TimeSource};
 
 /// How log lines are written to stderr.
@@ -18,10 +22,132 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where prices come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SourceKind {
+    /// The Upstox REST API (needs an access token).
+    Upstox,
+    /// A seeded random walk around realistic levels (offline).
+    Simulated,
+    /// A recorded real trading day, replayed on the clock's time of day (offline).
+    Replay,
+}
+
+impl SourceKind {
+    /// The option value.
+    ///
+    /// ```
+    /// use market_feed_server::config::SourceKind;
+    /// assert_eq!(SourceKind::Replay.as_str(), "replay");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Upstox => "upstox",
+            SourceKind::Simulated => "simulated",
+            SourceKind::Replay => "replay",
+        }
+    }
+}
+
+/// A secret string (an access or client token): compared and used, never printed.
+///
+/// ```
+/// use market_feed_server::config::Secret;
+/// let s = Secret::new("abc");
+/// assert_eq!(format!("{s:?}"), "Secret(***)");
+/// assert_eq!(s.expose(), "abc");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Arc<str>);
+
+impl Secret {
+    /// Wraps a secret.
+    ///
+    /// ```
+    /// # use market_feed_server::config::Secret;
+    /// let _ = Secret::new("token");
+    /// ```
+    pub fn new(s: impl Into<Arc<str>>) -> Self {
+        Self(s.into())
+    }
+
+    /// The secret itself, for the one place that must send or compare it.
+    ///
+    /// ```
+    /// # use market_feed_server::config::Secret;
+    /// assert_eq!(Secret::new("t").expose(), "t");
+    /// ```
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Parses a duration such as `500ms`, `5s`, `2m` or `1h`.
+///
+/// ```
+/// use market_feed_server::config::parse_duration;
+/// use std::time::Duration;
+/// assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+/// assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+/// assert!(parse_duration("5").is_err());
+/// assert!(parse_duration("0s").is_err());
+/// ```
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(|| format!("{s:?} has no unit: write e.g. 500ms, 5s, 2m or 1h"))?;
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number followed by ms, s, m or h"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => {
+            return Err(format!(
+                "{s:?} has an unknown unit {unit:?}: use ms, s, m or h"
+            ))
+        }
+    };
+    if !(secs.is_finite() && secs > 0.0 && secs <= 86_400.0) {
+        return Err(format!("{s:?} must be more than 0 and at most 24h"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_store(s: &str) -> Result<String, String> {
+    let ok = s == "memory"
+        || s.strip_prefix("sqlite://").is_some_and(|p| !p.is_empty())
+        || s.starts_with("postgres://")
+        || s.starts_with("postgresql://");
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err("use memory, sqlite://PATH or postgres://USER@HOST:PORT/DB".to_owned())
+    }
+}
+
 /// market-feed-server: live NSE/BSE prices over WebSocket and REST, only in market hours.
+///
+/// Every option can also be set in the TOML file given by --config (keys are the long option
+/// names without dashes in front); command-line options win over environment variables, which
+/// win over the file.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "market-feed-server", version, about, long_about = None)]
 pub struct Cli {
+    /// A TOML file with any of these options (keys are the long names, e.g. prices-interval).
+    #[arg(long, env = "MARKET_FEED_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
     /// Where to serve HTTP and WebSocket (host:port; port 0 picks a free port).
     #[arg(
         long,
@@ -31,15 +157,93 @@ pub struct Cli {
     )]
     pub listen: SocketAddr,
 
-    /// The market clock: `real`, or `at:<RFC3339>[x<SPEED>]` to start at an instant and run
-    /// SPEED times faster (e.g. at:2026-01-29T09:12:00+05:30x60).
+    /// Where prices come from [default: upstox when UPSTOX_ACCESS_TOKEN or --upstox-token-file
+    /// is set, else simulated].
+    #[arg(long, value_enum, value_name = "SOURCE")]
+    pub source: Option<SourceKind>,
+
+    /// The Upstox API root (tests point it at a local fake).
+    #[arg(
+        long,
+        env = "UPSTOX_BASE_URL",
+        default_value = "https://api.upstox.com",
+        value_name = "URL"
+    )]
+    pub upstox_base_url: String,
+
+    /// A file holding the Upstox access token; re-read while the feed is unauthorized, so a
+    /// daily token can be replaced without a restart. Wins over UPSTOX_ACCESS_TOKEN.
+    #[arg(long, value_name = "PATH")]
+    pub upstox_token_file: Option<PathBuf>,
+
+    /// Where end-of-day snapshots live: memory, sqlite://PATH or postgres://...
+    #[arg(long, default_value = "sqlite://market-feed.db", value_parser = parse_store, value_name = "URL")]
+    pub store: String,
+
+    /// An instrument list (CSV, JSON or Upstox's instruments master) [default: the bundled NSE
+    /// universe: 9 indices and every EQ-series stock].
+    #[arg(long, value_name = "PATH")]
+    pub universe: Option<PathBuf>,
+
+    /// A calendar file (TOML) that replaces the bundled NSE/BSE calendar, or extends it when it
+    /// says extends = "bundled".
+    #[arg(long, value_name = "PATH")]
+    pub calendar: Option<PathBuf>,
+
+    /// The market clock: real, or at:<RFC3339>[x<SPEED>] to start at an instant and run SPEED
+    /// times faster (e.g. at:2026-01-29T09:12:00+05:30x60).
     #[arg(long, default_value = "real", value_name = "SPEC")]
     pub clock: ClockSpec,
 
-    /// A calendar file (TOML) that replaces the bundled NSE/BSE calendar, or extends it when it
-    /// says `extends = "bundled"`.
-    #[arg(long, value_name = "PATH")]
-    pub calendar: Option<PathBuf>,
+    /// Play a trading day: replayed stocks and simulated indices on a clock that starts just
+    /// before the next session and runs 60x.
+    #[arg(long)]
+    pub demo: bool,
+
+    /// How often indices are refreshed, in clock time (500ms, 5s, 2m).
+    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    pub indices_interval: Duration,
+
+    /// How often stock prices are refreshed, in clock time.
+    #[arg(long, default_value = "120s", value_parser = parse_duration, value_name = "DURATION")]
+    pub prices_interval: Duration,
+
+    /// How often the latest quotes are checkpointed during the session, in clock time.
+    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
+    pub checkpoint_interval: Duration,
+
+    /// Keep end-of-day snapshots for this many days (older ones are pruned daily).
+    #[arg(long, default_value_t = 400, value_name = "DAYS")]
+    pub retention_days: u32,
+
+    /// A client token accepted on /ws, /api/* and the compatibility paths (repeatable; none:
+    /// open). Env: comma-separated.
+    #[arg(
+        long = "auth-token",
+        env = "MARKET_FEED_AUTH_TOKENS",
+        value_delimiter = ',',
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub auth_tokens: Vec<String>,
+
+    /// A browser origin accepted on /ws (repeatable; none: any).
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    pub allowed_origins: Vec<String>,
+
+    /// An origin allowed to read the REST API from a browser (CORS, GET only; repeatable;
+    /// none: any origin, "*").
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
+
+    /// WebSocket connections at once; more get HTTP 503.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub max_connections: usize,
+
+    /// How often the server pings each WebSocket client, in real time; a client that misses
+    /// two pings in a row is closed.
+    #[arg(long, default_value = "20s", value_parser = parse_duration, value_name = "DURATION")]
+    pub heartbeat_interval: Duration,
 
     /// Log line format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
@@ -49,12 +253,23 @@ pub struct Cli {
 /// A configuration value that cannot be used; the server exits with code 2.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// A command-line parse error (already one line, naming the option).
+    /// A command-line or environment parse error (one line, naming the option).
     #[error("{0}")]
     Cli(String),
+    /// The `--config` file is unreadable or has a bad key or value.
+    #[error("--config {path}: {message}")]
+    File {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The calendar file is unreadable or invalid.
     #[error("--calendar: {0}")]
     Calendar(#[from] market_feed::clock::CalendarError),
+    /// Options that contradict each other.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl ConfigError {
@@ -69,6 +284,26 @@ impl ConfigError {
     }
 }
 
+/// Which source the server uses, and why (logged at start-up).
+#[derive(Debug, Clone)]
+pub struct SourceChoice {
+    /// The source.
+    pub kind: SourceKind,
+    /// Why it was chosen, in words.
+    pub reason: String,
+}
+
+/// The Upstox connection settings.
+#[derive(Debug, Clone)]
+pub struct UpstoxSettings {
+    /// API root.
+    pub base_url: String,
+    /// The token from `UPSTOX_ACCESS_TOKEN`, if set.
+    pub token: Option<Secret>,
+    /// The token file, if given (wins over the variable).
+    pub token_file: Option<PathBuf>,
+}
+
 /// The validated configuration the server runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -76,6 +311,34 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The market clock (calendar + time source).
     pub clock: MarketClock,
+    /// Where prices come from.
+    pub source: SourceChoice,
+    /// Upstox settings (used when the source is Upstox).
+    pub upstox: UpstoxSettings,
+    /// Snapshot store URL.
+    pub store: String,
+    /// Instrument list, or the bundled one.
+    pub universe: Option<PathBuf>,
+    /// Demo mode.
+    pub demo: bool,
+    /// Index refresh period (clock time).
+    pub indices_interval: Duration,
+    /// Stock refresh period (clock time).
+    pub prices_interval: Duration,
+    /// Checkpoint period (clock time).
+    pub checkpoint_interval: Duration,
+    /// Snapshot retention in days.
+    pub retention_days: u32,
+    /// Accepted client tokens (empty: open).
+    pub auth_tokens: Vec<Secret>,
+    /// Accepted browser origins on /ws (empty: any).
+    pub allowed_origins: Vec<String>,
+    /// CORS origins for GET (empty: any).
+    pub cors_origins: Vec<String>,
+    /// WebSocket connection limit.
+    pub max_connections: usize,
+    /// WebSocket ping period (real time).
+    pub heartbeat_interval: Duration,
     /// Log format.
     pub log_format: LogFormat,
 }
@@ -90,8 +353,8 @@ pub enum Parsed {
     Exit(String),
 }
 
-/// Parses and validates the command line. Blocking (reads the calendar file): call it before
-/// starting the runtime.
+/// Parses and validates the command line, the environment and the `--config` file. Blocking
+/// (reads files): call it before starting the runtime.
 ///
 /// ```
 /// use market_feed_server::config::{parse_args, Parsed};
@@ -103,100 +366,224 @@ pub enum Parsed {
 pub fn parse_args<I, T>(args: I) -> Result<Parsed, ConfigError>
 where
     I: IntoIterator<Item = T>,
-    T: Into<std::ffi::OsString> + Clone,
+    T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let mut cmd = Cli::command();
+    if let Some(path) = config_path(&args) {
+        cmd = apply_file_defaults(cmd, &path)?;
+    }
+    let matches = match cmd.try_get_matches_from(&args) {
+        Ok(m) => m,
         Err(e) => {
             use clap::error::ErrorKind;
             return match e.kind() {
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
                     Ok(Parsed::Exit(e.render().to_string()))
                 }
-                _ => {
-                    // clap renders usage and hints over several lines; keep the first, which
-                    // names the option and the problem.
-                    let text = e.render().to_string();
-                    let line = text.lines().next().unwrap_or("error: bad arguments").trim();
-                    Err(ConfigError::Cli(line.to_owned()))
-                }
+                // clap renders usage and hints over several lines; the first names the option
+                // and the problem.
+                _ => Err(ConfigError::Cli(first_line(&e.render().to_string()))),
             };
         }
     };
-    Config::from_cli(cli).map(|c| Parsed::Run(Box::new(c)))
+    let clock_given = matches
+        .value_source("clock")
+        .is_some_and(|s| s != ValueSource::DefaultValue)
+        || file_sets(&matches, "clock");
+    let cli = Cli::from_arg_matches(&matches)
+        .map_err(|e| ConfigError::Cli(first_line(&e.to_string())))?;
+    Config::from_cli(cli, clock_given, std::env::var("UPSTOX_ACCESS_TOKEN").ok())
+        .map(|c| Parsed::Run(Box::new(c)))
+}
+
+fn file_sets(matches: &clap::ArgMatches, id: &str) -> bool {
+    // A value injected from the --config file is a clap default; it counts as "given" when it
+    // differs from the built-in default. Only needed for --clock (demo mode's own clock).
+    id == "clock"
+        && matches.value_source(id) == Some(ValueSource::DefaultValue)
+        && matches.get_one::<ClockSpec>(id) != Some(&ClockSpec::Real)
+}
+
+fn first_line(text: &str) -> String {
+    text.lines()
+        .next()
+        .unwrap_or("error: bad arguments")
+        .trim()
+        .to_owned()
+}
+
+/// Finds `--config PATH` / `--config=PATH` on the command line, else `MARKET_FEED_CONFIG`.
+fn config_path(args: &[OsString]) -> Option<PathBuf> {
+    let mut it = args.iter().skip(1);
+    while let Some(a) = it.next() {
+        let a = a.to_string_lossy();
+        if a == "--config" {
+            return it.next().map(PathBuf::from);
+        }
+        if let Some(p) = a.strip_prefix("--config=") {
+            return Some(PathBuf::from(p));
+        }
+    }
+    std::env::var_os("MARKET_FEED_CONFIG").map(PathBuf::from)
+}
+
+fn apply_file_defaults(
+    mut cmd: clap::Command,
+    path: &PathBuf,
+) -> Result<clap::Command, ConfigError> {
+    let file_err = |message: String| ConfigError::File {
+        path: path.display().to_string(),
+        message,
+    };
+    let text =
+        std::fs::read_to_string(path).map_err(|e| file_err(format!("cannot read it: {e}")))?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+        let msg = e.message().replace('\n', " ");
+        file_err(match line {
+            Some(l) => format!("line {l}: {msg}"),
+            None => msg,
+        })
+    })?;
+    for (key, value) in table {
+        let long = key.replace('_', "-");
+        let known = cmd
+            .get_arguments()
+            .find(|a| a.get_long() == Some(long.as_str()) && long != "config")
+            .map(|a| (a.get_id().clone(), a.get_action().takes_values()));
+        let Some((id, takes_values)) = known else {
+            return Err(file_err(format!(
+                "unknown key {key:?}: keys are the long option names of --help, e.g. listen, prices-interval"
+            )));
+        };
+        let values: Vec<String> = match (&value, takes_values) {
+            (toml::Value::Boolean(b), false) => vec![b.to_string()],
+            (toml::Value::String(s), true) => vec![s.clone()],
+            (toml::Value::Integer(i), true) => vec![i.to_string()],
+            (toml::Value::Array(items), true) => items
+                .iter()
+                .map(|v| match v {
+                    toml::Value::String(s) => Ok(s.clone()),
+                    other => Err(file_err(format!(
+                        "{key}: list items must be strings, not {other}"
+                    ))),
+                })
+                .collect::<Result<_, _>>()?,
+            (other, true) => {
+                return Err(file_err(format!("{key}: expected a string, not {other}")))
+            }
+            (other, false) => {
+                return Err(file_err(format!(
+                    "{key}: expected true or false, not {other}"
+                )))
+            }
+        };
+        cmd = cmd.mut_arg(id, |a| a.default_values(values));
+    }
+    Ok(cmd)
 }
 
 impl Config {
-    /// Validates parsed options: loads the calendar and builds the clock.
+    /// Validates parsed options: loads the calendar, builds the clock, chooses the source.
+    /// `clock_given` says whether `--clock` was set (demo mode brings its own clock otherwise);
+    /// `upstox_token` is the value of `UPSTOX_ACCESS_TOKEN`.
     ///
     /// ```
     /// use clap::Parser;
-    /// use market_feed_server::config::{Cli, Config};
+    /// use market_feed_server::config::{Cli, Config, SourceKind};
     /// let cli = Cli::parse_from(["market-feed-server", "--clock", "at:2026-01-29T10:00:00+05:30"]);
-    /// let config = Config::from_cli(cli).unwrap();
+    /// let config = Config::from_cli(cli, true, None).unwrap();
     /// assert_eq!(config.clock.status().phase.as_str(), "open");
+    /// assert_eq!(config.source.kind, SourceKind::Simulated);
     /// ```
-    pub fn from_cli(cli: Cli) -> Result<Self, ConfigError> {
-        let calendar = match &cli.calendar {
+    pub fn from_cli(
+        cli: Cli,
+        clock_given: bool,
+        upstox_token: Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let calendar = Arc::new(match &cli.calendar {
             Some(path) => Calendar::from_path(path, Exchange::Nse)?,
             None => Calendar::bundled(Exchange::Nse),
+        });
+        let token = upstox_token
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| Secret::new(t.trim()));
+        let has_token = token.is_some() || cli.upstox_token_file.is_some();
+        let source = match (cli.source, cli.demo) {
+            (Some(SourceKind::Upstox), true) => {
+                return Err(ConfigError::Conflict(
+                    "--demo plays recorded and simulated prices: drop --source upstox or --demo".into(),
+                ))
+            }
+            (Some(kind), _) => SourceChoice {
+                kind,
+                reason: "chosen with --source".into(),
+            },
+            (None, true) => SourceChoice {
+                kind: SourceKind::Replay,
+                reason: "demo mode: the recorded trading day of 2026-01-29 for stocks, simulated indices".into(),
+            },
+            (None, false) if has_token => SourceChoice {
+                kind: SourceKind::Upstox,
+                reason: "an Upstox access token is configured".into(),
+            },
+            (None, false) => SourceChoice {
+                kind: SourceKind::Simulated,
+                reason: "no UPSTOX_ACCESS_TOKEN or --upstox-token-file is set, so prices are simulated".into(),
+            },
         };
-        let clock = MarketClock::new(Arc::new(calendar), TimeSource::from_spec(cli.clock));
+        if source.kind == SourceKind::Upstox && !has_token {
+            return Err(ConfigError::Conflict(
+                "--source upstox needs a token: set UPSTOX_ACCESS_TOKEN or --upstox-token-file"
+                    .into(),
+            ));
+        }
+        let time = if cli.demo && !clock_given {
+            demo_time_source(&calendar)
+        } else {
+            TimeSource::from_spec(cli.clock)
+        };
+        let clock = MarketClock::new(calendar, time);
         Ok(Config {
             listen: cli.listen,
             clock,
+            source,
+            upstox: UpstoxSettings {
+                base_url: cli.upstox_base_url,
+                token,
+                token_file: cli.upstox_token_file,
+            },
+            store: cli.store,
+            universe: cli.universe,
+            demo: cli.demo,
+            indices_interval: cli.indices_interval,
+            prices_interval: cli.prices_interval,
+            checkpoint_interval: cli.checkpoint_interval,
+            retention_days: cli.retention_days,
+            auth_tokens: cli
+                .auth_tokens
+                .into_iter()
+                .filter(|t| !t.is_empty())
+                .map(Secret::new)
+                .collect(),
+            allowed_origins: cli.allowed_origins,
+            cors_origins: cli.cors_origins,
+            max_connections: cli.max_connections,
+            heartbeat_interval: cli.heartbeat_interval,
             log_format: cli.log_format,
         })
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bad_options_are_one_line_naming_the_option() {
-        let cases: [&[&str]; 4] = [
-            &["--clock", "at:yesterday"],
-            &["--listen", "nowhere"],
-            &["--log-format", "xml"],
-            &["--no-such-option"],
-        ];
-        for args in cases {
-            let argv = std::iter::once("market-feed-server").chain(args.iter().copied());
-            let err = parse_args(argv).unwrap_err().to_string();
-            assert!(!err.contains('\n'), "{err}");
-            assert!(err.contains(args[0]), "{err} should name {}", args[0]);
-        }
-    }
-
-    #[test]
-    fn bad_calendar_file_names_the_option_and_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("cal.toml");
-        std::fs::write(
-            &path,
-            "years = [2026]\n[[holiday]]\ndate = \"2026-02-30\"\nname = \"x\"\n",
-        )
-        .unwrap();
-        let err = parse_args(["market-feed-server", "--calendar", path.to_str().unwrap()])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with("--calendar: ") && err.contains("cal.toml") && !err.contains('\n'),
-            "{err}"
-        );
-        let missing = parse_args(["market-feed-server", "--calendar", "/nonexistent/cal.toml"])
-            .unwrap_err()
-            .to_string();
-        assert!(missing.contains("/nonexistent/cal.toml"), "{missing}");
-    }
-
-    #[test]
-    fn help_exits_zero_with_text() {
-        match parse_args(["market-feed-server", "--help"]).unwrap() {
-            Parsed::Exit(text) => assert!(text.contains("--calendar") && text.contains("--clock")),
-            Parsed::Run(_) => panic!("--help should not run"),
-        }
-    }
+/// The demo clock: 3 minutes (clock time) before the next service window opens, at 60x.
+fn demo_time_source(calendar: &Arc<Calendar>) -> TimeSource {
+    let probe = MarketClock::new(calendar.clone(), TimeSource::System);
+    let window = probe.window_at_or_after(time::OffsetDateTime::now_utc());
+    TimeSource::scaled(window.start - time::Duration::minutes(3), 60.0)
 }
+
+#[cfg(test)]
+mod tests;

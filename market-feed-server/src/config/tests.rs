@@ -1,0 +1,188 @@
+//! Tests of option parsing, the config file and precedence.
+
+use super::*;
+
+fn parse(args: &[&str]) -> Result<Config, ConfigError> {
+    let argv = std::iter::once("market-feed-server").chain(args.iter().copied());
+    match parse_args(argv)? {
+        Parsed::Run(c) => Ok(*c),
+        Parsed::Exit(text) => panic!("unexpected exit: {text}"),
+    }
+}
+
+#[test]
+fn bad_options_are_one_line_naming_the_option() {
+    let cases: [&[&str]; 9] = [
+        &["--clock", "at:yesterday"],
+        &["--listen", "nowhere"],
+        &["--log-format", "xml"],
+        &["--no-such-option"],
+        &["--prices-interval", "5"],
+        &["--indices-interval", "0s"],
+        &["--store", "mysql://x"],
+        &["--source", "bloomberg"],
+        &["--max-connections", "lots"],
+    ];
+    for args in cases {
+        let err = parse(args).unwrap_err().to_string();
+        assert!(!err.contains('\n'), "{err}");
+        assert!(err.contains(args[0]), "{err} should name {}", args[0]);
+    }
+}
+
+#[test]
+fn bad_calendar_file_names_the_option_and_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cal.toml");
+    std::fs::write(
+        &path,
+        "years = [2026]\n[[holiday]]\ndate = \"2026-02-30\"\nname = \"x\"\n",
+    )
+    .unwrap();
+    let err = parse(&["--calendar", path.to_str().unwrap()])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("--calendar: ") && err.contains("cal.toml") && !err.contains('\n'),
+        "{err}"
+    );
+    let missing = parse(&["--calendar", "/nonexistent/cal.toml"])
+        .unwrap_err()
+        .to_string();
+    assert!(missing.contains("/nonexistent/cal.toml"), "{missing}");
+}
+
+#[test]
+fn help_exits_zero_and_documents_every_option() {
+    let argv = ["market-feed-server", "--help"];
+    match parse_args(argv).unwrap() {
+        Parsed::Exit(text) => {
+            for opt in [
+                "--config",
+                "--listen",
+                "--source",
+                "--upstox-base-url",
+                "--upstox-token-file",
+                "--store",
+                "--universe",
+                "--calendar",
+                "--clock",
+                "--demo",
+                "--indices-interval",
+                "--prices-interval",
+                "--auth-token",
+                "--allowed-origin",
+                "--max-connections",
+                "--log-format",
+                "MARKET_FEED_LISTEN",
+                "UPSTOX_BASE_URL",
+                "MARKET_FEED_AUTH_TOKENS",
+            ] {
+                assert!(text.contains(opt), "--help does not mention {opt}");
+            }
+        }
+        Parsed::Run(_) => panic!("--help should not run"),
+    }
+}
+
+#[test]
+fn defaults_match_the_protocol() {
+    let c = Config::from_cli(Cli::parse_from(["market-feed-server"]), false, None).unwrap();
+    assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.store, "sqlite://market-feed.db");
+    assert_eq!(c.indices_interval, Duration::from_secs(5));
+    assert_eq!(c.prices_interval, Duration::from_secs(120));
+    assert_eq!(c.max_connections, 10_000);
+    assert_eq!(c.upstox.base_url, "https://api.upstox.com");
+    assert_eq!(c.source.kind, SourceKind::Simulated);
+    assert!(c.source.reason.contains("UPSTOX_ACCESS_TOKEN"));
+    assert!(c.auth_tokens.is_empty());
+}
+
+#[test]
+fn source_defaults_to_upstox_with_a_token_and_never_prints_it() {
+    let c = Config::from_cli(
+        Cli::parse_from(["market-feed-server"]),
+        false,
+        Some("s3cret".into()),
+    )
+    .unwrap();
+    assert_eq!(c.source.kind, SourceKind::Upstox);
+    assert!(!format!("{c:?}").contains("s3cret"));
+    let err =
+        Config::from_cli(Cli::parse_from(["x", "--source", "upstox"]), false, None).unwrap_err();
+    assert!(err.to_string().contains("UPSTOX_ACCESS_TOKEN"));
+    let err = Config::from_cli(
+        Cli::parse_from(["x", "--demo", "--source", "upstox"]),
+        false,
+        Some("t".into()),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("--demo"));
+}
+
+#[test]
+fn demo_brings_its_own_scaled_clock_unless_one_is_given() {
+    let c = Config::from_cli(Cli::parse_from(["x", "--demo"]), false, None).unwrap();
+    assert_eq!(c.source.kind, SourceKind::Replay);
+    assert_eq!(c.clock.time_source().speed(), 60.0);
+    let w = c.clock.window_at_or_after(c.clock.now());
+    assert!(w.start - c.clock.now() <= time::Duration::minutes(3));
+    let c = parse(&["--demo", "--clock", "at:2026-01-29T10:00:00+05:30x10"]).unwrap();
+    assert_eq!(c.clock.time_source().speed(), 10.0);
+}
+
+#[test]
+fn config_file_sets_options_and_the_command_line_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.toml");
+    std::fs::write(
+        &path,
+        "listen = \"127.0.0.1:9999\"\nprices-interval = \"30s\"\nauth-token = [\"a\", \"b\"]\nmax-connections = 7\ndemo = false\nclock = \"at:2026-01-29T10:00:00+05:30\"\n",
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    let c = parse(&["--config", p]).unwrap();
+    assert_eq!(c.listen.to_string(), "127.0.0.1:9999");
+    assert_eq!(c.prices_interval, Duration::from_secs(30));
+    assert_eq!(c.auth_tokens.len(), 2);
+    assert_eq!(c.max_connections, 7);
+    assert_eq!(c.clock.status().phase.as_str(), "open");
+    let c = parse(&[
+        "--config",
+        p,
+        "--listen",
+        "127.0.0.1:1234",
+        "--auth-token",
+        "z",
+    ])
+    .unwrap();
+    assert_eq!(c.listen.to_string(), "127.0.0.1:1234");
+    assert_eq!(c.auth_tokens, vec![Secret::new("z")]);
+}
+
+#[test]
+fn bad_config_files_name_the_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("colour = \"blue\"\n", "unknown key \"colour\""),
+        ("listen = \"a\"\nlisten = \"b\"\n", "duplicate key"),
+        ("demo = \"yes\"\n", "demo: expected true or false"),
+        ("prices-interval = \"forever\"\n", "--prices-interval"),
+    ];
+    for (i, (text, needle)) in cases.into_iter().enumerate() {
+        let path = dir.path().join(format!("bad{i}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let err = parse(&["--config", path.to_str().unwrap()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(needle) && !err.contains('\n'),
+            "{text:?}: {err}"
+        );
+    }
+    let err = parse(&["--config", "/nonexistent.toml"])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("/nonexistent.toml"), "{err}");
+}
