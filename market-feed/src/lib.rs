@@ -2,3 +2,5 @@
 #![warn(missing_docs)]
 
 pub mod model;
+/// Snapshot stores: closing prices and intraday checkpoints (memory, SQLite, PostgreSQL, yours).
+pub mod store;

@@ -158,7 +158,15 @@ mod tests {
     fn nulls_are_explicit_on_the_wire() {
         let q = Quote::new(key(), "NIFTY 50", 25000.0, 5);
         let v: serde_json::Value = serde_json::to_value(&q).unwrap();
-        for f in ["prev_close", "change", "change_pct", "open", "high", "low", "volume"] {
+        for f in [
+            "prev_close",
+            "change",
+            "change_pct",
+            "open",
+            "high",
+            "low",
+            "volume",
+        ] {
             assert!(v[f].is_null(), "{f}");
         }
         assert_eq!(v["ltp"], 25000.0);
