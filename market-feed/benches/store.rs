@@ -29,7 +29,8 @@ fn new_days(rt: &Runtime, store: &dyn SnapshotStore, iters: u64) -> Duration {
     for i in 0..iters {
         let day = first + time::Duration::days(i as i64);
         let start = Instant::now();
-        rt.block_on(store.save_close(Topic::Prices, day, &quotes)).expect("save_close");
+        rt.block_on(store.save_close(Topic::Prices, day, &quotes))
+            .expect("save_close");
         total += start.elapsed();
         if i % 64 == 63 {
             rt.block_on(store.prune(day)).expect("prune");
@@ -41,11 +42,16 @@ fn new_days(rt: &Runtime, store: &dyn SnapshotStore, iters: u64) -> Duration {
 
 fn bench_store(c: &mut Criterion, name: &str, rt: &Runtime, store: &dyn SnapshotStore) {
     let mut group = c.benchmark_group(format!("{name}_save_close_2200"));
-    group.bench_function("new_day", |b| b.iter_custom(|iters| new_days(rt, store, iters)));
+    group.bench_function("new_day", |b| {
+        b.iter_custom(|iters| new_days(rt, store, iters))
+    });
     let quotes = sample_quotes(QUOTES, 1_769_680_800_000);
     let day = date!(2026 - 01 - 29);
     group.bench_function("same_day", |b| {
-        b.iter(|| rt.block_on(store.save_close(Topic::Prices, day, &quotes)).expect("save_close"))
+        b.iter(|| {
+            rt.block_on(store.save_close(Topic::Prices, day, &quotes))
+                .expect("save_close")
+        })
     });
     group.finish();
     rt.block_on(store.prune(Date::MAX)).expect("prune");
@@ -54,7 +60,9 @@ fn bench_store(c: &mut Criterion, name: &str, rt: &Runtime, store: &dyn Snapshot
 fn sqlite(c: &mut Criterion) {
     let rt = Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = rt.block_on(SqliteStore::open(dir.path().join("bench.db"))).expect("open");
+    let store = rt
+        .block_on(SqliteStore::open(dir.path().join("bench.db")))
+        .expect("open");
     bench_store(c, "sqlite", &rt, &store);
 }
 
@@ -79,7 +87,9 @@ fn postgres(c: &mut Criterion) {
     let drop_schema = async {
         let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls).await?;
         tokio::spawn(conn);
-        client.batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE")).await
+        client
+            .batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .await
     };
     if let Err(e) = rt.block_on(drop_schema) {
         eprintln!("NOTE: could not drop benchmark schema {schema}: {e}");
@@ -88,7 +98,9 @@ fn postgres(c: &mut Criterion) {
 
 #[cfg(not(feature = "postgres"))]
 fn postgres(_: &mut Criterion) {
-    eprintln!("NOTE: PostgreSQL benchmark skipped: build with --features postgres (or --all-features)");
+    eprintln!(
+        "NOTE: PostgreSQL benchmark skipped: build with --features postgres (or --all-features)"
+    );
 }
 
 criterion_group!(benches, sqlite, postgres);
