@@ -101,6 +101,8 @@ async fn sqlite_survives_kill_9() {
     );
 }
 
+// A test helper: its unwraps are assertions.
+#[allow(clippy::unwrap_used)]
 async fn check_file(path: &std::path::Path, confirmed: &[i64]) {
     {
         let conn = rusqlite::Connection::open(path).unwrap();

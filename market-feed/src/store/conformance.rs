@@ -375,7 +375,7 @@ pub fn latest_closes_across_days(store: &dyn SnapshotStore) -> BoxFuture<'_, ()>
         .await;
         must(
             "save_close",
-            store.save_close(Topic::Indices, D3, &[x3.clone()]),
+            store.save_close(Topic::Indices, D3, std::slice::from_ref(&x3)),
         )
         .await;
 
