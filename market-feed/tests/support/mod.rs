@@ -63,7 +63,13 @@ pub(crate) mod pg {
                 Some(client)
             }
             Err(e) => {
-                postgres_did_not_run(test, &format!("cannot connect to {url}: {e}"));
+                postgres_did_not_run(
+                    test,
+                    &format!(
+                        "cannot connect to {}: {e}",
+                        market_feed::store::redact_url(&url)
+                    ),
+                );
                 None
             }
         }
