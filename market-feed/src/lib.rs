@@ -3,3 +3,5 @@
 
 pub mod clock;
 pub mod model;
+/// Snapshot stores: closing prices and intraday checkpoints (memory, SQLite, PostgreSQL, yours).
+pub mod store;
