@@ -309,7 +309,7 @@ impl Calendar {
             // One line, with the line number: TOML's own rendering spans several lines.
             let line = e
                 .span()
-                .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
             let message = e.message().replace('\n', " ");
             parse_err(match line {
                 Some(line) => format!("line {line}: {message}"),
