@@ -158,7 +158,7 @@ impl Hub {
     ///
     /// ```
     /// # use market_feed::hub::{Hub, HubConfig};
-    /// let hub = Hub::new(HubConfig { buffer: 64, ..HubConfig::default() });
+    /// let hub = Hub::new(HubConfig::with_buffer(64));
     /// assert_eq!(hub.seq(market_feed::model::Topic::Prices), 0);
     /// ```
     pub fn new(config: HubConfig) -> Self {

@@ -207,9 +207,9 @@ impl Subscription {
     /// let hub = Hub::default();
     /// let f = hub.resolve_filter(["X"]).filter;
     /// let sub = hub.subscribe(&[Topic::Prices], Some(f.clone()));
-    /// assert_eq!(sub.filter(), Some(&f));
+    /// assert_eq!(sub.prices_filter(), Some(&f));
     /// ```
-    pub fn filter(&self) -> Option<&Filter> {
+    pub fn prices_filter(&self) -> Option<&Filter> {
         self.filter.as_ref()
     }
 
