@@ -87,7 +87,10 @@ async fn snapshot_carries_loaded_closes_then_updates_follow_in_seq_order() {
     let mut sub = hub.subscribe(&[Topic::Indices, Topic::Prices], None);
 
     let s1 = next(&mut sub).await;
-    assert_eq!((s1.kind(), s1.topic()), (FrameKind::Snapshot, Some(Topic::Indices)));
+    assert_eq!(
+        (s1.kind(), s1.topic()),
+        (FrameKind::Snapshot, Some(Topic::Indices))
+    );
     assert_eq!(json(&s1)["data"], Value::Array(vec![]));
     let s2 = next(&mut sub).await;
     let v = json(&s2);
@@ -100,14 +103,23 @@ async fn snapshot_carries_loaded_closes_then_updates_follow_in_seq_order() {
     assert_eq!(v["trading_day"], "2026-01-28");
     assert_eq!(v["as_of"], 1_769_594_400_000_i64);
     assert_eq!(symbols_of(&s2), (0..5).map(symbol).collect::<Vec<_>>());
-    assert_eq!(v["data"][0], serde_json::to_value(&prices([0], 200.0, 1_769_594_400_000)[0]).unwrap());
+    assert_eq!(
+        v["data"][0],
+        serde_json::to_value(&prices([0], 200.0, 1_769_594_400_000)[0]).unwrap()
+    );
     assert_idle(&mut sub);
 
     for n in 1..=5u64 {
-        hub.publish(Topic::Prices, prices(0..5, 300.0 + n as f64, 1_769_680_800_000 + n as i64))
-            .unwrap();
-        hub.publish(Topic::Indices, indices(25_000.0 + n as f64, 1_769_680_800_000 + n as i64))
-            .unwrap();
+        hub.publish(
+            Topic::Prices,
+            prices(0..5, 300.0 + n as f64, 1_769_680_800_000 + n as i64),
+        )
+        .unwrap();
+        hub.publish(
+            Topic::Indices,
+            indices(25_000.0 + n as f64, 1_769_680_800_000 + n as i64),
+        )
+        .unwrap();
     }
     for n in 1..=5u64 {
         let p = next(&mut sub).await;
@@ -119,7 +131,10 @@ async fn snapshot_carries_loaded_closes_then_updates_follow_in_seq_order() {
     }
     assert_idle(&mut sub);
     let meta = hub.meta(Topic::Prices);
-    assert_eq!((meta.source, meta.as_of), (Source::Live, Some(1_769_680_800_005)));
+    assert_eq!(
+        (meta.source, meta.as_of),
+        (Source::Live, Some(1_769_680_800_005))
+    );
     assert_eq!(meta.trading_day, Some(date!(2026 - 01 - 28)));
     assert_eq!(hub.quote("STK4").unwrap().ltp, 309.0);
     assert_eq!(hub.view(Topic::Prices).seq, 5);
@@ -131,12 +146,20 @@ async fn whole_topic_subscribers_share_one_serialized_frame() {
     let mut a = hub.subscribe(&[Topic::Prices], None);
     let mut b = hub.subscribe(&[Topic::Prices], None);
     let (sa, sb) = (next(&mut a).await, next(&mut b).await);
-    assert_eq!(sa.bytes().as_ptr(), sb.bytes().as_ptr(), "the snapshot is cached and shared");
+    assert_eq!(
+        sa.bytes().as_ptr(),
+        sb.bytes().as_ptr(),
+        "the snapshot is cached and shared"
+    );
 
     hub.publish(Topic::Prices, prices(0..50, 10.0, 1)).unwrap();
     let (fa, fb) = (next(&mut a).await, next(&mut b).await);
     assert_eq!(fa, fb);
-    assert_eq!(fa.bytes().as_ptr(), fb.bytes().as_ptr(), "one buffer for every subscriber");
+    assert_eq!(
+        fa.bytes().as_ptr(),
+        fb.bytes().as_ptr(),
+        "one buffer for every subscriber"
+    );
     let stats = hub.stats();
     assert_eq!(stats.frames_published, 1);
     assert_eq!(stats.bytes_published, fa.len() as u64);
@@ -146,7 +169,13 @@ async fn whole_topic_subscribers_share_one_serialized_frame() {
 #[tokio::test(start_paused = true)]
 async fn filters_by_symbol_and_key_and_skip_batches_without_their_instruments() {
     let hub = hub_with(10, 16);
-    let r = hub.resolve_filter(["STK1", "NSE_EQ|INE0000003", "stk5", "NOPE", "NSE_EQ|INE9999999"]);
+    let r = hub.resolve_filter([
+        "STK1",
+        "NSE_EQ|INE0000003",
+        "stk5",
+        "NOPE",
+        "NSE_EQ|INE9999999",
+    ]);
     assert_eq!(r.unknown, ["NOPE", "NSE_EQ|INE9999999"]);
     assert_eq!(r.filter.len(), 3);
     hub.publish(Topic::Prices, prices(0..10, 50.0, 1)).unwrap();
@@ -158,14 +187,19 @@ async fn filters_by_symbol_and_key_and_skip_batches_without_their_instruments() 
     assert_eq!(symbols_of(&snap), ["STK1", "STK3", "STK5"]);
 
     // Batch 2 holds none of the filter's instruments: no frame at all.
-    hub.publish(Topic::Prices, prices([0, 2, 4], 60.0, 2)).unwrap();
+    hub.publish(Topic::Prices, prices([0, 2, 4], 60.0, 2))
+        .unwrap();
     assert_idle(&mut sub);
     // Indices are never filtered.
     hub.publish(Topic::Indices, indices(100.0, 2)).unwrap();
     let i = next(&mut sub).await;
-    assert_eq!((i.kind(), symbols_of(&i).len()), (FrameKind::IndicesUpdate, 3));
+    assert_eq!(
+        (i.kind(), symbols_of(&i).len()),
+        (FrameKind::IndicesUpdate, 3)
+    );
     // Batch 3 holds two of them, in batch order.
-    hub.publish(Topic::Prices, prices([5, 0, 1], 70.0, 3)).unwrap();
+    hub.publish(Topic::Prices, prices([5, 0, 1], 70.0, 3))
+        .unwrap();
     let p = next(&mut sub).await;
     assert_eq!((p.kind(), p.seq()), (FrameKind::PricesBatch, Some(3)));
     assert_eq!(symbols_of(&p), ["STK5", "STK1"]);
@@ -201,7 +235,11 @@ async fn identical_filters_share_one_filtered_frame_per_batch() {
     assert_eq!(frames[2].bytes().as_ptr(), frames[5].bytes().as_ptr());
     assert_eq!(symbols_of(&frames[0]), ["STK1", "STK2"]);
     assert_eq!(symbols_of(&frames[2]), ["STK7"]);
-    assert_eq!(hub.stats().filtered_frames_built, 2, "one build per distinct filter");
+    assert_eq!(
+        hub.stats().filtered_frames_built,
+        2,
+        "one build per distinct filter"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -214,7 +252,10 @@ async fn a_replaced_filter_applies_from_the_next_frame_with_a_new_snapshot() {
     hub.publish(Topic::Prices, prices(0..10, 2.0, 2)).unwrap();
     // Replaced before batch 2 was read: the next frame is a snapshot with the new filter, and
     // batch 2 (covered by it) is not sent again.
-    sub.subscribe(&[Topic::Prices], Some(hub.resolve_filter(["STK8", "STK9"]).filter));
+    sub.subscribe(
+        &[Topic::Prices],
+        Some(hub.resolve_filter(["STK8", "STK9"]).filter),
+    );
     let snap = next(&mut sub).await;
     assert_eq!((snap.kind(), snap.seq()), (FrameKind::Snapshot, Some(2)));
     assert_eq!(symbols_of(&snap), ["STK8", "STK9"]);
@@ -222,7 +263,10 @@ async fn a_replaced_filter_applies_from_the_next_frame_with_a_new_snapshot() {
 
     hub.publish(Topic::Prices, prices(0..10, 3.0, 3)).unwrap();
     let p = next(&mut sub).await;
-    assert_eq!((p.seq(), symbols_of(&p)), (Some(3), vec!["STK8".to_owned(), "STK9".to_owned()]));
+    assert_eq!(
+        (p.seq(), symbols_of(&p)),
+        (Some(3), vec!["STK8".to_owned(), "STK9".to_owned()])
+    );
 
     // Back to the whole topic.
     sub.subscribe(&[Topic::Prices], None);
@@ -250,8 +294,14 @@ async fn unsubscribe_stops_a_topic_and_resubscribing_gives_a_fresh_snapshot() {
     sub.subscribe(&[Topic::Prices, Topic::Indices], None);
     let a = next(&mut sub).await;
     let b = next(&mut sub).await;
-    assert_eq!((a.kind(), a.topic(), a.seq()), (FrameKind::Snapshot, Some(Topic::Prices), Some(2)));
-    assert_eq!((b.kind(), b.topic(), b.seq()), (FrameKind::Snapshot, Some(Topic::Indices), Some(1)));
+    assert_eq!(
+        (a.kind(), a.topic(), a.seq()),
+        (FrameKind::Snapshot, Some(Topic::Prices), Some(2))
+    );
+    assert_eq!(
+        (b.kind(), b.topic(), b.seq()),
+        (FrameKind::Snapshot, Some(Topic::Indices), Some(1))
+    );
     assert_idle(&mut sub);
 }
 
@@ -264,7 +314,8 @@ async fn a_lagging_subscriber_gets_one_snapshot_then_only_newer_data() {
     assert_eq!(next(&mut fast).await.seq(), Some(0));
 
     for n in 1..=10u64 {
-        hub.publish(Topic::Prices, prices(0..20, n as f64, n as i64)).unwrap();
+        hub.publish(Topic::Prices, prices(0..20, n as f64, n as i64))
+            .unwrap();
         // The other subscriber is not held up by the slow one.
         assert_eq!(next(&mut fast).await.seq(), Some(n));
     }
@@ -291,10 +342,16 @@ async fn a_lagging_subscriber_also_hears_status_changes_it_missed() {
     next(&mut sub).await;
     next(&mut sub).await;
     assert_idle(&mut sub);
-    hub.publish_market_status(&serde_json::json!({"exchange": "NSE", "phase": "open", "live": true}))
-        .unwrap();
-    hub.publish_feed_status(FeedStatus::new(Topic::Prices, FeedState::Degraded, "1 of 5 failed"))
-        .unwrap();
+    hub.publish_market_status(
+        &serde_json::json!({"exchange": "NSE", "phase": "open", "live": true}),
+    )
+    .unwrap();
+    hub.publish_feed_status(FeedStatus::new(
+        Topic::Prices,
+        FeedState::Degraded,
+        "1 of 5 failed",
+    ))
+    .unwrap();
     for n in 1..=5 {
         hub.publish(Topic::Indices, indices(n as f64, n)).unwrap();
     }
@@ -315,7 +372,10 @@ async fn a_lagging_subscriber_also_hears_status_changes_it_missed() {
         ]
     );
     // The resync snapshot reflects the new live flag.
-    assert_eq!(json(&hub.snapshot_frame(Topic::Indices, None).unwrap())["live"], true);
+    assert_eq!(
+        json(&hub.snapshot_frame(Topic::Indices, None).unwrap())["live"],
+        true
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -326,8 +386,12 @@ async fn feed_status_goes_to_its_topic_and_follows_the_snapshot_of_a_new_subscri
     next(&mut idx).await;
     next(&mut px).await;
 
-    let degraded = FeedStatus::new(Topic::Prices, FeedState::Unauthorized, "token expired: replace it")
-        .with_last_success(Some(1_769_680_800_000));
+    let degraded = FeedStatus::new(
+        Topic::Prices,
+        FeedState::Unauthorized,
+        "token expired: replace it",
+    )
+    .with_last_success(Some(1_769_680_800_000));
     hub.publish_feed_status(degraded.clone()).unwrap();
     let f = next(&mut px).await;
     assert_eq!(
@@ -342,10 +406,14 @@ async fn feed_status_goes_to_its_topic_and_follows_the_snapshot_of_a_new_subscri
     assert_eq!(next(&mut late).await, f);
     assert_idle(&mut late);
 
-    hub.publish_feed_status(FeedStatus::ok(Topic::Prices)).unwrap();
+    hub.publish_feed_status(FeedStatus::ok(Topic::Prices))
+        .unwrap();
     assert_eq!(json(&next(&mut late).await)["state"], "ok");
     assert_eq!(json(&next(&mut px).await)["state"], "ok");
-    assert_eq!(hub.feed_status(Topic::Prices), FeedStatus::ok(Topic::Prices));
+    assert_eq!(
+        hub.feed_status(Topic::Prices),
+        FeedStatus::ok(Topic::Prices)
+    );
 
     // Subscribing while ok: no feed_status after the snapshot.
     let mut fresh = hub.subscribe(&[Topic::Prices], None);
@@ -368,7 +436,12 @@ async fn market_status_goes_to_every_subscriber_even_without_topics() {
         live: bool,
         reason: Option<&'static str>,
     }
-    let status = Status { exchange: "NSE", phase: "closed", live: false, reason: Some("after_hours") };
+    let status = Status {
+        exchange: "NSE",
+        phase: "closed",
+        live: false,
+        reason: Some("after_hours"),
+    };
     hub.publish_market_status(&status).unwrap();
     let a = next(&mut none).await;
     let b = next(&mut px).await;
@@ -407,7 +480,8 @@ async fn ten_thousand_subscribers_each_get_every_frame_in_order() {
     }
     assert_eq!(hub.stats().subscribers, SUBS as u64);
     for n in 0..BATCHES {
-        hub.publish(Topic::Prices, prices(0..100, 2.0 + n as f64, 1 + n as i64)).unwrap();
+        hub.publish(Topic::Prices, prices(0..100, 2.0 + n as f64, 1 + n as i64))
+            .unwrap();
     }
     let mut done = 0;
     while let Some(r) = tasks.join_next().await {
@@ -426,14 +500,17 @@ async fn dropping_subscribers_mid_publish_frees_them_and_disturbs_nobody() {
     let hub = hub_with(50, 64);
     let mut keep = hub.subscribe(&[Topic::Prices], None);
     assert_eq!(next(&mut keep).await.kind(), FrameKind::Snapshot);
-    let doomed: Vec<Subscription> = (0..1000).map(|_| hub.subscribe(&[Topic::Prices], None)).collect();
+    let doomed: Vec<Subscription> = (0..1000)
+        .map(|_| hub.subscribe(&[Topic::Prices], None))
+        .collect();
     assert_eq!(hub.stats().subscribers, 1001);
 
     let publisher = {
         let hub = hub.clone();
         tokio::spawn(async move {
             for n in 1..=40u64 {
-                hub.publish(Topic::Prices, prices(0..50, n as f64, n as i64)).unwrap();
+                hub.publish(Topic::Prices, prices(0..50, n as f64, n as i64))
+                    .unwrap();
                 tokio::task::yield_now().await;
             }
         })

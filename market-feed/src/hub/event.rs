@@ -90,11 +90,16 @@ impl Batch {
     }
 
     fn build(&self, filter: &Filter, counters: &Counters) -> Option<Frame> {
-        let matching = filter.select(&self.quotes).count();
-        if matching == 0 {
+        let matching: Vec<&Quote> = filter.select(&self.quotes).collect();
+        if matching.is_empty() {
             return None;
         }
-        match encode_batch(self.topic, self.seq, filter.select(&self.quotes), matching) {
+        match encode_batch(
+            self.topic,
+            self.seq,
+            matching.iter().copied(),
+            matching.len(),
+        ) {
             Ok(bytes) => {
                 Counters::add(&counters.filtered_frames_built, 1);
                 Some(Frame::new(

@@ -11,13 +11,15 @@ use std::{
 };
 
 use serde::Serialize;
-use tokio::sync::broadcast;
 use time::Date;
+use tokio::sync::broadcast;
 
 use super::{
     event::{Batch, Event},
     filter::{Filter, FilterResolution, Interner},
-    frame::{encode_batch, encode_feed_status, encode_market_status, encode_snapshot, Frame, FrameKind},
+    frame::{
+        encode_batch, encode_feed_status, encode_market_status, encode_snapshot, Frame, FrameKind,
+    },
     lock, read,
     state::{TopicState, TopicView},
     stats::{Counters, HubStats},
@@ -75,7 +77,11 @@ impl Shared {
     /// A `snapshot` frame of `topic` as it is now, narrowed by `filter` (prices only). Cached
     /// per state version, so thousands of subscribers joining or resyncing at once serialize
     /// it once.
-    pub(crate) fn snapshot(&self, topic: Topic, filter: Option<&Filter>) -> Result<Frame, HubError> {
+    pub(crate) fn snapshot(
+        &self,
+        topic: Topic,
+        filter: Option<&Filter>,
+    ) -> Result<Frame, HubError> {
         let filter = filter.filter(|_| topic == Topic::Prices);
         let cache_key = filter.map_or(0, Filter::id);
         let cache = &self.snapshots[topic.index()];
@@ -454,9 +460,7 @@ impl Hub {
     pub fn quote(&self, key_or_symbol: &str) -> Option<Quote> {
         Topic::ALL.into_iter().find_map(|t| {
             let st = read(self.shared.topic(t));
-            st.lookup(key_or_symbol)
-                .and_then(|k| st.quote(k))
-                .cloned()
+            st.lookup(key_or_symbol).and_then(|k| st.quote(k)).cloned()
         })
     }
 

@@ -96,7 +96,10 @@ impl Filter {
     }
 
     /// The quotes of `quotes` this filter names, in their order.
-    pub(crate) fn select<'a>(&'a self, quotes: &'a [Quote]) -> impl Iterator<Item = &'a Quote> + 'a {
+    pub(crate) fn select<'a>(
+        &'a self,
+        quotes: &'a [Quote],
+    ) -> impl Iterator<Item = &'a Quote> + 'a {
         quotes.iter().filter(move |q| self.0.set.contains(&q.key))
     }
 }
@@ -215,7 +218,10 @@ mod tests {
     fn select_keeps_batch_order() {
         let mut i = Interner::default();
         let f = i.intern(vec![k("C"), k("A")]);
-        let qs: Vec<Quote> = ["A", "B", "C"].iter().map(|s| Quote::new(k(s), *s, 1.0, 0)).collect();
+        let qs: Vec<Quote> = ["A", "B", "C"]
+            .iter()
+            .map(|s| Quote::new(k(s), *s, 1.0, 0))
+            .collect();
         let got: Vec<&str> = f.select(&qs).map(|q| &*q.symbol).collect();
         assert_eq!(got, ["A", "C"]);
     }

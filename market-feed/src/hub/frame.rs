@@ -95,13 +95,44 @@ pub struct Frame {
 }
 
 impl Frame {
-    pub(crate) fn new(kind: FrameKind, topic: Option<Topic>, seq: Option<u64>, bytes: Bytes) -> Self {
+    pub(crate) fn new(
+        kind: FrameKind,
+        topic: Option<Topic>,
+        seq: Option<u64>,
+        bytes: Bytes,
+    ) -> Self {
         Self {
             kind,
             topic,
             seq,
             bytes,
         }
+    }
+
+    /// Serializes a batch into an `indices_update` / `prices_batch` frame, exactly as
+    /// [`Hub::publish`](super::Hub::publish) does (for tools, replays and benchmarks).
+    ///
+    /// # Errors
+    /// [`HubError::Serialize`] if a quote cannot be serialized.
+    ///
+    /// ```
+    /// use market_feed::hub::{Frame, FrameKind};
+    /// use market_feed::model::{InstrumentKey, Quote, Topic};
+    ///
+    /// let q = Quote::new(InstrumentKey::new("NSE_INDEX|Nifty 50")?, "NIFTY 50", 25000.0, 1);
+    /// let f = Frame::batch(Topic::Indices, 42, &[q])?;
+    /// assert_eq!((f.kind(), f.seq()), (FrameKind::IndicesUpdate, Some(42)));
+    /// assert!(f.bytes().starts_with(br#"{"event":"indices_update","seq":42,"data":[{"key""#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn batch(topic: Topic, seq: u64, quotes: &[Quote]) -> Result<Frame, HubError> {
+        let bytes = encode_batch(topic, seq, quotes.iter(), quotes.len())?;
+        Ok(Frame::new(
+            FrameKind::batch_of(topic),
+            Some(topic),
+            Some(seq),
+            bytes,
+        ))
     }
 
     /// What the frame is.
@@ -186,7 +217,12 @@ struct BatchWire<I: Serialize> {
 }
 
 /// `{"event":"indices_update"|"prices_batch","seq":N,"data":[QUOTE,...]}` of the given quotes.
-pub(crate) fn encode_batch<'a, I>(topic: Topic, seq: u64, quotes: I, len: usize) -> Result<Bytes, HubError>
+pub(crate) fn encode_batch<'a, I>(
+    topic: Topic,
+    seq: u64,
+    quotes: I,
+    len: usize,
+) -> Result<Bytes, HubError>
 where
     I: IntoIterator<Item = &'a Quote>,
 {
@@ -245,7 +281,12 @@ pub(crate) fn encode_snapshot(
         data: quotes,
     };
     serde_json::to_writer(&mut buf, &wire).map_err(HubError::Serialize)?;
-    Ok(Frame::new(FrameKind::Snapshot, Some(topic), Some(seq), Bytes::from(buf)))
+    Ok(Frame::new(
+        FrameKind::Snapshot,
+        Some(topic),
+        Some(seq),
+        Bytes::from(buf),
+    ))
 }
 
 #[derive(Serialize)]
@@ -267,7 +308,12 @@ pub(crate) fn encode_feed_status(status: &FeedStatus) -> Result<Frame, HubError>
         last_success: status.last_success,
     };
     let bytes = serde_json::to_vec(&wire).map_err(HubError::Serialize)?;
-    Ok(Frame::new(FrameKind::FeedStatus, Some(status.topic), None, Bytes::from(bytes)))
+    Ok(Frame::new(
+        FrameKind::FeedStatus,
+        Some(status.topic),
+        None,
+        Bytes::from(bytes),
+    ))
 }
 
 /// `{"event":"market_status", ...fields of status}`, keeping the fields in the order `status`
@@ -286,7 +332,12 @@ pub(crate) fn encode_market_status<T: Serialize + ?Sized>(status: &T) -> Result<
         buf.push(b',');
         buf.extend_from_slice(&body[1..]);
     }
-    Ok(Frame::new(FrameKind::MarketStatus, None, None, Bytes::from(buf)))
+    Ok(Frame::new(
+        FrameKind::MarketStatus,
+        None,
+        None,
+        Bytes::from(buf),
+    ))
 }
 
 #[cfg(test)]
@@ -296,7 +347,12 @@ mod tests {
     use time::macros::date;
 
     fn quote(id: &str, ltp: f64) -> Quote {
-        Quote::new(InstrumentKey::new(&format!("NSE_EQ|{id}")).unwrap(), id, ltp, 7)
+        Quote::new(
+            InstrumentKey::new(&format!("NSE_EQ|{id}")).unwrap(),
+            id,
+            ltp,
+            7,
+        )
     }
 
     #[test]
@@ -330,7 +386,8 @@ mod tests {
 
     #[test]
     fn feed_status_frame_is_exactly_the_protocol_shape() {
-        let s = FeedStatus::new(Topic::Prices, FeedState::Degraded, "1 of 5 failed").with_last_success(Some(3));
+        let s = FeedStatus::new(Topic::Prices, FeedState::Degraded, "1 of 5 failed")
+            .with_last_success(Some(3));
         let f = encode_feed_status(&s).unwrap();
         assert_eq!(
             &f.bytes()[..],
@@ -347,11 +404,24 @@ mod tests {
             exchange: &'static str,
             live: bool,
         }
-        let f = encode_market_status(&St { exchange: "NSE", live: true }).unwrap();
-        assert_eq!(&f.bytes()[..], br#"{"event":"market_status","exchange":"NSE","live":true}"#);
+        let f = encode_market_status(&St {
+            exchange: "NSE",
+            live: true,
+        })
+        .unwrap();
+        assert_eq!(
+            &f.bytes()[..],
+            br#"{"event":"market_status","exchange":"NSE","live":true}"#
+        );
         let f = encode_market_status(&serde_json::json!({})).unwrap();
         assert_eq!(&f.bytes()[..], br#"{"event":"market_status"}"#);
-        assert!(matches!(encode_market_status(&3), Err(HubError::NotAnObject)));
-        assert!(matches!(encode_market_status(&"x"), Err(HubError::NotAnObject)));
+        assert!(matches!(
+            encode_market_status(&3),
+            Err(HubError::NotAnObject)
+        ));
+        assert!(matches!(
+            encode_market_status(&"x"),
+            Err(HubError::NotAnObject)
+        ));
     }
 }

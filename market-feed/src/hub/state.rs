@@ -127,7 +127,10 @@ impl TopicState {
 
     /// The directory, in universe order.
     pub(crate) fn instruments(&self) -> Vec<(InstrumentKey, Arc<str>)> {
-        self.entries.iter().map(|e| (e.key.clone(), e.symbol.clone())).collect()
+        self.entries
+            .iter()
+            .map(|e| (e.key.clone(), e.symbol.clone()))
+            .collect()
     }
 
     /// Finds an instrument by key (`SEGMENT|ID`) or symbol (exact, then upper-cased).
@@ -135,16 +138,19 @@ impl TopicState {
         let i = if key_or_symbol.contains('|') {
             self.by_key.get(key_or_symbol)
         } else {
-            self.by_symbol
-                .get(key_or_symbol)
-                .or_else(|| self.by_symbol.get(key_or_symbol.to_ascii_uppercase().as_str()))
+            self.by_symbol.get(key_or_symbol).or_else(|| {
+                self.by_symbol
+                    .get(key_or_symbol.to_ascii_uppercase().as_str())
+            })
         };
         i.map(|&i| &self.entries[i].key)
     }
 
     /// The latest quote of `key`, if any.
     pub(crate) fn quote(&self, key: &InstrumentKey) -> Option<&Quote> {
-        self.by_key.get(key).and_then(|&i| self.entries[i].quote.as_ref())
+        self.by_key
+            .get(key)
+            .and_then(|&i| self.entries[i].quote.as_ref())
     }
 
     /// The latest quotes in universe order, narrowed by `filter` when given.
@@ -188,7 +194,10 @@ mod tests {
         let order: Vec<&str> = view.data.iter().map(|q| &*q.symbol).collect();
         assert_eq!(order, ["B", "A", "Z"]);
         assert_eq!(s.lookup("z").map(InstrumentKey::as_str), Some("NSE_EQ|Z"));
-        assert_eq!(s.lookup("NSE_EQ|A").map(InstrumentKey::as_str), Some("NSE_EQ|A"));
+        assert_eq!(
+            s.lookup("NSE_EQ|A").map(InstrumentKey::as_str),
+            Some("NSE_EQ|A")
+        );
         assert!(s.lookup("NSE_EQ|Q").is_none());
     }
 

@@ -216,6 +216,9 @@ mod tests {
         })
         .unwrap();
         assert_eq!(s, r#"{"d":"2026-01-08"}"#);
-        assert_eq!(serde_json::to_string(&Day { d: None }).unwrap(), r#"{"d":null}"#);
+        assert_eq!(
+            serde_json::to_string(&Day { d: None }).unwrap(),
+            r#"{"d":null}"#
+        );
     }
 }

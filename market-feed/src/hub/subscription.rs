@@ -18,12 +18,7 @@ use tokio::sync::broadcast::{error::RecvError, Receiver};
 use tokio_util::sync::ReusableBoxFuture;
 
 use super::{
-    event::Event,
-    fanout::Shared,
-    filter::Filter,
-    frame::Frame,
-    read,
-    stats::Counters,
+    event::Event, fanout::Shared, filter::Filter, frame::Frame, read, stats::Counters,
     status::FeedState,
 };
 use crate::model::Topic;
@@ -268,7 +263,9 @@ impl Subscription {
                 }
                 self.delivered_seq[i] = batch.seq;
                 match (&self.filter, batch.topic) {
-                    (Some(filter), Topic::Prices) => batch.for_filter(filter, &self.shared.counters),
+                    (Some(filter), Topic::Prices) => {
+                        batch.for_filter(filter, &self.shared.counters)
+                    }
                     _ => Some(batch.frame.clone()),
                 }
             }
@@ -312,7 +309,10 @@ impl Subscription {
         }
         self.pending.clear();
         for topic in self.topics() {
-            self.pending.push_back(Pending::Snapshot { topic, laggard: true });
+            self.pending.push_back(Pending::Snapshot {
+                topic,
+                laggard: true,
+            });
         }
         self.pending.push_back(Pending::MarketStatus);
     }
