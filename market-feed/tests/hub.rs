@@ -1,5 +1,7 @@
 //! Integration tests of the broadcast hub: real `Hub`s and `Subscription`s driven as streams.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::{sync::Arc, time::Duration};
 
 use futures::{FutureExt, StreamExt};
