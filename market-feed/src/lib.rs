@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod clock;
+pub mod hub;
 pub mod model;
 /// Snapshot stores: closing prices and intraday checkpoints (memory, SQLite, PostgreSQL, yours).
 pub mod store;

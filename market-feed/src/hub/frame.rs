@@ -1,0 +1,427 @@
+//! [`Frame`]: one server-to-client message, already serialized, and the encoders that build
+//! the hub's frames in the exact wire form of PROTOCOL.md §3.
+//!
+//! Encoders write straight into a pre-sized `Vec<u8>` with `serde_json` and freeze it into
+//! [`Bytes`], so a frame is built once and every clone after that is a reference-count bump.
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use super::status::{serialize_day, FeedState, FeedStatus, SnapshotMeta, Source};
+use super::HubError;
+use crate::model::{Quote, Topic};
+
+/// What a [`Frame`] is, so the server can count frames per event kind without parsing them.
+///
+/// ```
+/// use market_feed::hub::FrameKind;
+/// assert_eq!(FrameKind::PricesBatch.event(), "prices_batch");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FrameKind {
+    /// `snapshot`: the latest value of every subscribed instrument of one topic.
+    Snapshot,
+    /// `indices_update`: one published batch of index levels.
+    IndicesUpdate,
+    /// `prices_batch`: one published batch of stock prices (possibly narrowed by a filter).
+    PricesBatch,
+    /// `market_status`: a phase or `live` change.
+    MarketStatus,
+    /// `feed_status`: a change in one topic's source health.
+    FeedStatus,
+}
+
+impl FrameKind {
+    /// The frame's `"event"` name on the wire.
+    ///
+    /// ```
+    /// # use market_feed::hub::FrameKind;
+    /// assert_eq!(FrameKind::Snapshot.event(), "snapshot");
+    /// ```
+    pub fn event(self) -> &'static str {
+        match self {
+            FrameKind::Snapshot => "snapshot",
+            FrameKind::IndicesUpdate => "indices_update",
+            FrameKind::PricesBatch => "prices_batch",
+            FrameKind::MarketStatus => "market_status",
+            FrameKind::FeedStatus => "feed_status",
+        }
+    }
+
+    /// The batch kind of a topic: `indices_update` or `prices_batch`.
+    ///
+    /// ```
+    /// # use market_feed::hub::FrameKind;
+    /// # use market_feed::model::Topic;
+    /// assert_eq!(FrameKind::batch_of(Topic::Indices), FrameKind::IndicesUpdate);
+    /// ```
+    pub fn batch_of(topic: Topic) -> Self {
+        match topic {
+            Topic::Indices => FrameKind::IndicesUpdate,
+            Topic::Prices => FrameKind::PricesBatch,
+        }
+    }
+}
+
+/// One serialized server-to-client message (a UTF-8 JSON object), ready to be written to a
+/// WebSocket text frame.
+///
+/// Cloning is cheap: the bytes are shared with every other subscriber that received the same
+/// frame.
+///
+/// ```
+/// use futures::StreamExt;
+/// use market_feed::hub::{FrameKind, Hub, HubConfig};
+/// use market_feed::model::Topic;
+///
+/// # tokio_test_rt(async {
+/// let hub = Hub::new(HubConfig::default());
+/// let mut sub = hub.subscribe(&[Topic::Indices], None);
+/// let frame = sub.next().await.unwrap();
+/// assert_eq!(frame.kind(), FrameKind::Snapshot);
+/// assert_eq!((frame.topic(), frame.seq()), (Some(Topic::Indices), Some(0)));
+/// assert!(frame.bytes().starts_with(br#"{"event":"snapshot","topic":"indices","seq":0"#));
+/// # });
+/// # fn tokio_test_rt(f: impl std::future::Future<Output = ()>) {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    kind: FrameKind,
+    topic: Option<Topic>,
+    seq: Option<u64>,
+    bytes: Bytes,
+}
+
+impl Frame {
+    pub(crate) fn new(
+        kind: FrameKind,
+        topic: Option<Topic>,
+        seq: Option<u64>,
+        bytes: Bytes,
+    ) -> Self {
+        Self {
+            kind,
+            topic,
+            seq,
+            bytes,
+        }
+    }
+
+    /// Serializes a batch into an `indices_update` / `prices_batch` frame, exactly as
+    /// [`Hub::publish`](super::Hub::publish) does (for tools, replays and benchmarks).
+    ///
+    /// # Errors
+    /// [`HubError::Serialize`] if a quote cannot be serialized.
+    ///
+    /// ```
+    /// use market_feed::hub::{Frame, FrameKind};
+    /// use market_feed::model::{InstrumentKey, Quote, Topic};
+    ///
+    /// let q = Quote::new(InstrumentKey::new("NSE_INDEX|Nifty 50")?, "NIFTY 50", 25000.0, 1);
+    /// let f = Frame::batch(Topic::Indices, 42, &[q])?;
+    /// assert_eq!((f.kind(), f.seq()), (FrameKind::IndicesUpdate, Some(42)));
+    /// assert!(f.bytes().starts_with(br#"{"event":"indices_update","seq":42,"data":[{"key""#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn batch(topic: Topic, seq: u64, quotes: &[Quote]) -> Result<Frame, HubError> {
+        let bytes = encode_batch(topic, seq, quotes.iter(), quotes.len())?;
+        Ok(Frame::new(
+            FrameKind::batch_of(topic),
+            Some(topic),
+            Some(seq),
+            bytes,
+        ))
+    }
+
+    /// What the frame is.
+    ///
+    /// See [`Frame`] for an example.
+    pub fn kind(&self) -> FrameKind {
+        self.kind
+    }
+
+    /// The topic of a `snapshot`, batch or `feed_status` frame; `None` for `market_status`.
+    ///
+    /// See [`Frame`] for an example.
+    pub fn topic(&self) -> Option<Topic> {
+        self.topic
+    }
+
+    /// The `seq` of a `snapshot` or batch frame; `None` for status frames.
+    ///
+    /// See [`Frame`] for an example.
+    pub fn seq(&self) -> Option<u64> {
+        self.seq
+    }
+
+    /// The JSON text, as bytes (always valid UTF-8).
+    ///
+    /// See [`Frame`] for an example.
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    /// The JSON text, as shared bytes (always valid UTF-8), without copying.
+    ///
+    /// ```
+    /// # use market_feed::hub::{Hub, HubConfig};
+    /// let hub = Hub::new(HubConfig::default());
+    /// let bytes = hub.snapshot_frame(market_feed::model::Topic::Prices, None)?.into_bytes();
+    /// assert!(bytes.ends_with(b"\"data\":[]}"));
+    /// # Ok::<(), market_feed::hub::HubError>(())
+    /// ```
+    pub fn into_bytes(self) -> Bytes {
+        self.bytes
+    }
+
+    /// The size of the JSON text in bytes.
+    ///
+    /// ```
+    /// # use market_feed::hub::{Hub, HubConfig};
+    /// let hub = Hub::new(HubConfig::default());
+    /// let f = hub.snapshot_frame(market_feed::model::Topic::Prices, None)?;
+    /// assert_eq!(f.len(), f.bytes().len());
+    /// # Ok::<(), market_feed::hub::HubError>(())
+    /// ```
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Always false: a frame is never empty. Present for clippy's `len_without_is_empty`.
+    ///
+    /// ```
+    /// # use market_feed::hub::{Hub, HubConfig};
+    /// let hub = Hub::new(HubConfig::default());
+    /// assert!(!hub.snapshot_frame(market_feed::model::Topic::Prices, None)?.is_empty());
+    /// # Ok::<(), market_feed::hub::HubError>(())
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+/// Rough JSON size of one quote, to pre-size buffers (a full stock quote is ~200 bytes).
+const QUOTE_SIZE_HINT: usize = 224;
+
+fn buffer_for(quotes: usize) -> Vec<u8> {
+    Vec::with_capacity(160 + quotes * QUOTE_SIZE_HINT)
+}
+
+#[derive(Serialize)]
+struct BatchWire<I: Serialize> {
+    event: &'static str,
+    seq: u64,
+    data: I,
+}
+
+/// `{"event":"indices_update"|"prices_batch","seq":N,"data":[QUOTE,...]}` of the given quotes.
+pub(crate) fn encode_batch<'a, I>(
+    topic: Topic,
+    seq: u64,
+    quotes: I,
+    len: usize,
+) -> Result<Bytes, HubError>
+where
+    I: IntoIterator<Item = &'a Quote>,
+{
+    let mut buf = buffer_for(len);
+    let wire = BatchWire {
+        event: FrameKind::batch_of(topic).event(),
+        seq,
+        data: Seq(std::cell::Cell::new(Some(quotes.into_iter()))),
+    };
+    serde_json::to_writer(&mut buf, &wire).map_err(HubError::Serialize)?;
+    Ok(Bytes::from(buf))
+}
+
+/// Serializes an iterator of quotes as a JSON array without collecting it first.
+struct Seq<I>(std::cell::Cell<Option<I>>);
+
+impl<'a, I: Iterator<Item = &'a Quote>> Serialize for Seq<I> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.take() {
+            Some(iter) => s.collect_seq(iter),
+            None => Err(serde::ser::Error::custom("quote sequence serialized twice")),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SnapshotWire<'a> {
+    event: &'static str,
+    topic: Topic,
+    seq: u64,
+    live: bool,
+    source: Source,
+    #[serde(serialize_with = "serialize_day")]
+    trading_day: Option<time::Date>,
+    as_of: Option<i64>,
+    data: &'a [Quote],
+}
+
+/// The `snapshot` frame of PROTOCOL.md §3.
+pub(crate) fn encode_snapshot(
+    topic: Topic,
+    seq: u64,
+    live: bool,
+    meta: &SnapshotMeta,
+    quotes: &[Quote],
+) -> Result<Frame, HubError> {
+    let mut buf = buffer_for(quotes.len());
+    let wire = SnapshotWire {
+        event: FrameKind::Snapshot.event(),
+        topic,
+        seq,
+        live,
+        source: meta.source,
+        trading_day: meta.trading_day,
+        as_of: meta.as_of,
+        data: quotes,
+    };
+    serde_json::to_writer(&mut buf, &wire).map_err(HubError::Serialize)?;
+    Ok(Frame::new(
+        FrameKind::Snapshot,
+        Some(topic),
+        Some(seq),
+        Bytes::from(buf),
+    ))
+}
+
+#[derive(Serialize)]
+struct FeedStatusWire<'a> {
+    event: &'static str,
+    topic: Topic,
+    state: FeedState,
+    detail: &'a str,
+    last_success: Option<i64>,
+}
+
+/// The `feed_status` frame of PROTOCOL.md §3.
+pub(crate) fn encode_feed_status(status: &FeedStatus) -> Result<Frame, HubError> {
+    let wire = FeedStatusWire {
+        event: FrameKind::FeedStatus.event(),
+        topic: status.topic,
+        state: status.state,
+        detail: &status.detail,
+        last_success: status.last_success,
+    };
+    let bytes = serde_json::to_vec(&wire).map_err(HubError::Serialize)?;
+    Ok(Frame::new(
+        FrameKind::FeedStatus,
+        Some(status.topic),
+        None,
+        Bytes::from(bytes),
+    ))
+}
+
+/// `{"event":"market_status", ...fields of status}`, keeping the fields in the order `status`
+/// serializes them; `status` must serialize to a JSON object.
+pub(crate) fn encode_market_status<T: Serialize + ?Sized>(status: &T) -> Result<Frame, HubError> {
+    let body = serde_json::to_vec(status).map_err(HubError::Serialize)?;
+    if body.first() != Some(&b'{') {
+        return Err(HubError::NotAnObject);
+    }
+    let prefix: &[u8] = br#"{"event":"market_status""#;
+    let mut buf = Vec::with_capacity(prefix.len() + body.len() + 1);
+    buf.extend_from_slice(prefix);
+    if body.as_slice() == b"{}" {
+        buf.push(b'}');
+    } else {
+        buf.push(b',');
+        buf.extend_from_slice(&body[1..]);
+    }
+    Ok(Frame::new(
+        FrameKind::MarketStatus,
+        None,
+        None,
+        Bytes::from(buf),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::InstrumentKey;
+    use time::macros::date;
+
+    fn quote(id: &str, ltp: f64) -> Quote {
+        Quote::new(
+            InstrumentKey::new(&format!("NSE_EQ|{id}")).unwrap(),
+            id,
+            ltp,
+            7,
+        )
+    }
+
+    #[test]
+    fn batch_frame_is_exactly_the_protocol_shape() {
+        let qs = [quote("A", 1.5), quote("B", 2.0)];
+        let b = encode_batch(Topic::Prices, 42, qs.iter(), qs.len()).unwrap();
+        let expected = format!(
+            r#"{{"event":"prices_batch","seq":42,"data":[{},{}]}}"#,
+            serde_json::to_string(&qs[0]).unwrap(),
+            serde_json::to_string(&qs[1]).unwrap()
+        );
+        assert_eq!(std::str::from_utf8(&b).unwrap(), expected);
+        let b = encode_batch(Topic::Indices, 1, [].iter(), 0).unwrap();
+        assert_eq!(&b[..], br#"{"event":"indices_update","seq":1,"data":[]}"#);
+    }
+
+    #[test]
+    fn snapshot_frame_is_exactly_the_protocol_shape() {
+        let meta = SnapshotMeta::new(Source::Close, date!(2026 - 01 - 28), 99);
+        let f = encode_snapshot(Topic::Indices, 41, false, &meta, &[]).unwrap();
+        assert_eq!(
+            &f.bytes()[..],
+            br#"{"event":"snapshot","topic":"indices","seq":41,"live":false,"source":"close","trading_day":"2026-01-28","as_of":99,"data":[]}"#
+        );
+        let f = encode_snapshot(Topic::Prices, 0, true, &SnapshotMeta::default(), &[]).unwrap();
+        assert_eq!(
+            &f.bytes()[..],
+            br#"{"event":"snapshot","topic":"prices","seq":0,"live":true,"source":"close","trading_day":null,"as_of":null,"data":[]}"#
+        );
+    }
+
+    #[test]
+    fn feed_status_frame_is_exactly_the_protocol_shape() {
+        let s = FeedStatus::new(Topic::Prices, FeedState::Degraded, "1 of 5 failed")
+            .with_last_success(Some(3));
+        let f = encode_feed_status(&s).unwrap();
+        assert_eq!(
+            &f.bytes()[..],
+            br#"{"event":"feed_status","topic":"prices","state":"degraded","detail":"1 of 5 failed","last_success":3}"#
+        );
+        assert_eq!(f.kind(), FrameKind::FeedStatus);
+        assert_eq!(f.topic(), Some(Topic::Prices));
+    }
+
+    #[test]
+    fn market_status_is_flattened_after_event() {
+        #[derive(Serialize)]
+        struct St {
+            exchange: &'static str,
+            live: bool,
+        }
+        let f = encode_market_status(&St {
+            exchange: "NSE",
+            live: true,
+        })
+        .unwrap();
+        assert_eq!(
+            &f.bytes()[..],
+            br#"{"event":"market_status","exchange":"NSE","live":true}"#
+        );
+        let f = encode_market_status(&serde_json::json!({})).unwrap();
+        assert_eq!(&f.bytes()[..], br#"{"event":"market_status"}"#);
+        assert!(matches!(
+            encode_market_status(&3),
+            Err(HubError::NotAnObject)
+        ));
+        assert!(matches!(
+            encode_market_status(&"x"),
+            Err(HubError::NotAnObject)
+        ));
+    }
+}

@@ -1,0 +1,366 @@
+//! [`Subscription`]: one subscriber's view of the hub, a `Stream` of [`Frame`]s.
+//!
+//! Idle, a subscription is a broadcast receiver (a position in the shared ring) and a few
+//! words of state: no queue of its own. Its backlog is the part of the ring it has not read
+//! yet, bounded by [`HubConfig::buffer`](super::HubConfig::buffer). Snapshots and status
+//! catch-ups are queued as *intentions* and built only when the stream is polled.
+
+use std::{
+    collections::VecDeque,
+    fmt,
+    pin::Pin,
+    sync::{atomic::Ordering, Arc},
+    task::{Context, Poll},
+};
+
+use futures::Stream;
+use tokio::sync::broadcast::{error::RecvError, Receiver};
+use tokio_util::sync::ReusableBoxFuture;
+
+use super::{
+    event::Event, fanout::Shared, filter::Filter, frame::Frame, read, stats::Counters,
+    status::FeedState,
+};
+use crate::model::Topic;
+
+type Recv = (Result<Arc<Event>, RecvError>, Receiver<Arc<Event>>);
+
+async fn recv(mut rx: Receiver<Arc<Event>>) -> Recv {
+    let result = rx.recv().await;
+    (result, rx)
+}
+
+/// Work queued for the next polls, built lazily from the hub's state at that moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    /// A snapshot of the topic; followed by its feed status when the client should hear it.
+    Snapshot { topic: Topic, laggard: bool },
+    /// The topic's current feed status, if the client does not know it yet.
+    FeedStatus(Topic),
+    /// The current market status, if it changed since the client last heard it.
+    MarketStatus,
+}
+
+/// A subscriber's stream of frames: `snapshot` per subscribed topic, then `indices_update` /
+/// `prices_batch` frames in `seq` order, `market_status` and `feed_status` frames.
+///
+/// Built by [`Hub::subscribe`](super::Hub::subscribe). The server's connection task owns one
+/// per client and calls [`subscribe`](Subscription::subscribe) /
+/// [`unsubscribe`](Subscription::unsubscribe) on client ops; a change applies from the next
+/// frame polled. The stream ends only after [`Hub::close`](super::Hub::close).
+///
+/// **Ordering.** Per topic, batch frames arrive in increasing `seq`, each after the snapshot
+/// it follows. For a whole-topic subscriber `seq` is continuous (+1) except right before a
+/// `snapshot`, which announces a resynchronization. A filtered `prices` subscriber skips the
+/// batches that contain none of its instruments, so its `seq` may jump without a snapshot.
+///
+/// **Lagging.** If the subscriber falls more than the hub's buffer behind, its backlog is
+/// discarded and the next frames are a fresh `snapshot` of each subscribed topic (each followed
+/// by the topic's `feed_status` if it changed meanwhile) and the current `market_status` if
+/// it changed; then current data.
+///
+/// ```
+/// use futures::StreamExt;
+/// use market_feed::hub::{FrameKind, Hub};
+/// use market_feed::model::{InstrumentKey, Quote, Topic};
+///
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let hub = Hub::default();
+/// let rel = InstrumentKey::new("NSE_EQ|INE002A01018")?;
+/// let tcs = InstrumentKey::new("NSE_EQ|INE467B01029")?;
+/// hub.set_instruments(Topic::Prices, [(rel.clone(), "RELIANCE".into()), (tcs.clone(), "TCS".into())]);
+///
+/// let mut sub = hub.subscribe(&[Topic::Prices], Some(hub.resolve_filter(["TCS"]).filter));
+/// assert_eq!(sub.next().await.unwrap().kind(), FrameKind::Snapshot);
+/// hub.publish(Topic::Prices, vec![Quote::new(rel, "RELIANCE", 1391.2, 1), Quote::new(tcs, "TCS", 3210.0, 1)])?;
+/// let batch = sub.next().await.unwrap();
+/// assert!(!String::from_utf8_lossy(batch.bytes()).contains("RELIANCE"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Subscription {
+    shared: Arc<Shared>,
+    rx: ReusableBoxFuture<'static, Recv>,
+    subscribed: [bool; 2],
+    filter: Option<Filter>,
+    /// Per topic: batches up to this `seq` are covered by a snapshot already sent.
+    delivered_seq: [u64; 2],
+    /// Per topic: the feed-status version and state the client knows (0: the initial `ok`).
+    feed_known: [(u64, FeedState); 2],
+    /// The market-status version the client knows.
+    market_known: u64,
+    pending: VecDeque<Pending>,
+    ended: bool,
+}
+
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("topics", &self.topics())
+            .field("filter", &self.filter)
+            .field("delivered_seq", &self.delivered_seq)
+            .field("pending", &self.pending)
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Subscription {
+    pub(crate) fn new(shared: Arc<Shared>, topics: &[Topic], filter: Option<Filter>) -> Self {
+        // The receiver exists before any snapshot is read: every batch published after a
+        // snapshot is therefore in the ring for this subscriber.
+        let rx = shared.tx.subscribe();
+        let market_known = shared.market().0;
+        Counters::add(&shared.counters.subscribers, 1);
+        let ended = shared.closed.load(Ordering::SeqCst);
+        let mut sub = Self {
+            shared,
+            rx: ReusableBoxFuture::new(recv(rx)),
+            subscribed: [false; 2],
+            filter: None,
+            delivered_seq: [0; 2],
+            feed_known: [(0, FeedState::Ok); 2],
+            market_known,
+            pending: VecDeque::new(),
+            ended,
+        };
+        sub.subscribe(topics, filter);
+        sub
+    }
+
+    /// Subscribes to more topics, or again to subscribed ones: each gets a new `snapshot`
+    /// (PROTOCOL.md §3). When `topics` contains `prices`, `filter` replaces the earlier symbol
+    /// filter (`None`: the whole topic); it applies from the next frame.
+    ///
+    /// ```
+    /// # use futures::StreamExt;
+    /// # use market_feed::hub::{FrameKind, Hub};
+    /// # use market_feed::model::Topic;
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let hub = Hub::default();
+    /// let mut sub = hub.subscribe(&[], None);
+    /// sub.subscribe(&[Topic::Indices, Topic::Prices], None);
+    /// let a = sub.next().await.unwrap();
+    /// let b = sub.next().await.unwrap();
+    /// assert_eq!((a.topic(), b.topic()), (Some(Topic::Indices), Some(Topic::Prices)));
+    /// assert_eq!(b.kind(), FrameKind::Snapshot);
+    /// # });
+    /// ```
+    pub fn subscribe(&mut self, topics: &[Topic], filter: Option<Filter>) {
+        for &topic in topics {
+            if topic == Topic::Prices {
+                self.filter = filter.clone();
+            }
+            self.subscribed[topic.index()] = true;
+            self.pending
+                .retain(|p| !matches!(p, Pending::Snapshot { topic: t, .. } | Pending::FeedStatus(t) if *t == topic));
+            self.pending.push_back(Pending::Snapshot {
+                topic,
+                laggard: false,
+            });
+        }
+    }
+
+    /// Stops the topics' frames from the next frame on; unsubscribing `prices` drops its
+    /// filter.
+    ///
+    /// ```
+    /// # use market_feed::hub::Hub;
+    /// # use market_feed::model::Topic;
+    /// let hub = Hub::default();
+    /// let mut sub = hub.subscribe(&[Topic::Indices, Topic::Prices], None);
+    /// sub.unsubscribe(&[Topic::Prices]);
+    /// assert_eq!(sub.topics(), vec![Topic::Indices]);
+    /// ```
+    pub fn unsubscribe(&mut self, topics: &[Topic]) {
+        for &topic in topics {
+            self.subscribed[topic.index()] = false;
+            if topic == Topic::Prices {
+                self.filter = None;
+            }
+            self.pending
+                .retain(|p| !matches!(p, Pending::Snapshot { topic: t, .. } | Pending::FeedStatus(t) if *t == topic));
+        }
+    }
+
+    /// The subscribed topics, in wire order.
+    ///
+    /// See [`Subscription::unsubscribe`] for an example.
+    pub fn topics(&self) -> Vec<Topic> {
+        Topic::ALL
+            .into_iter()
+            .filter(|t| self.subscribed[t.index()])
+            .collect()
+    }
+
+    /// The `prices` filter, if any.
+    ///
+    /// ```
+    /// # use market_feed::hub::Hub;
+    /// # use market_feed::model::Topic;
+    /// let hub = Hub::default();
+    /// let f = hub.resolve_filter(["X"]).filter;
+    /// let sub = hub.subscribe(&[Topic::Prices], Some(f.clone()));
+    /// assert_eq!(sub.prices_filter(), Some(&f));
+    /// ```
+    pub fn prices_filter(&self) -> Option<&Filter> {
+        self.filter.as_ref()
+    }
+
+    /// Builds the frame a pending item stands for, if the client still needs it.
+    fn build(&mut self, pending: Pending) -> Option<Frame> {
+        match pending {
+            Pending::Snapshot { topic, laggard } => {
+                let filter = self.filter.as_ref().filter(|_| topic == Topic::Prices);
+                match self.shared.snapshot(topic, filter) {
+                    Ok(frame) => {
+                        let i = topic.index();
+                        self.delivered_seq[i] = frame.seq().unwrap_or(self.delivered_seq[i]);
+                        let c = &self.shared.counters;
+                        Counters::add(&c.snapshots_sent, 1);
+                        if laggard {
+                            Counters::add(&c.laggard_snapshots, 1);
+                        }
+                        self.pending.push_front(Pending::FeedStatus(topic));
+                        Some(frame)
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, %topic, "cannot build a snapshot frame");
+                        None
+                    }
+                }
+            }
+            Pending::FeedStatus(topic) => {
+                let i = topic.index();
+                let (version, state, frame) = {
+                    let st = read(self.shared.topic(topic));
+                    (st.feed.version, st.feed.status.state, st.feed.frame.clone())
+                };
+                let (known_version, known_state) = self.feed_known[i];
+                self.feed_known[i] = (version, state);
+                // Tell the client when the topic is not ok, or when it recovered from a state
+                // the client was told about.
+                let news = version != known_version && !(state.is_ok() && known_state.is_ok());
+                frame.filter(|_| news)
+            }
+            Pending::MarketStatus => {
+                let (version, frame) = self.shared.market();
+                let news = version != self.market_known;
+                self.market_known = version;
+                frame.filter(|_| news)
+            }
+        }
+    }
+
+    /// The frame an event from the ring gives this subscriber, if any.
+    fn accept(&mut self, event: &Event) -> Option<Frame> {
+        match event {
+            Event::Batch(batch) => {
+                let i = batch.topic.index();
+                if !self.subscribed[i] || batch.seq <= self.delivered_seq[i] {
+                    return None;
+                }
+                self.delivered_seq[i] = batch.seq;
+                match (&self.filter, batch.topic) {
+                    (Some(filter), Topic::Prices) => {
+                        batch.for_filter(filter, &self.shared.counters)
+                    }
+                    _ => Some(batch.frame.clone()),
+                }
+            }
+            Event::MarketStatus { version, frame } => {
+                if *version <= self.market_known {
+                    return None;
+                }
+                self.market_known = *version;
+                Some(frame.clone())
+            }
+            Event::FeedStatus {
+                topic,
+                version,
+                state,
+                frame,
+            } => {
+                let i = topic.index();
+                if !self.subscribed[i] || *version <= self.feed_known[i].0 {
+                    return None;
+                }
+                self.feed_known[i] = (*version, *state);
+                Some(frame.clone())
+            }
+            Event::Closed => {
+                self.ended = true;
+                None
+            }
+        }
+    }
+
+    /// The subscriber fell `missed` frames behind: drop the backlog (a fresh receiver at the
+    /// ring's tail) and queue one snapshot per subscribed topic plus a market-status catch-up.
+    fn resync(&mut self, missed: u64) {
+        let c = &self.shared.counters;
+        Counters::add(&c.lagged, 1);
+        Counters::add(&c.frames_discarded, missed);
+        self.rx.set(recv(self.shared.tx.subscribe()));
+        if self.shared.closed.load(Ordering::SeqCst) {
+            self.ended = true;
+            return;
+        }
+        self.pending.clear();
+        for topic in self.topics() {
+            self.pending.push_back(Pending::Snapshot {
+                topic,
+                laggard: true,
+            });
+        }
+        self.pending.push_back(Pending::MarketStatus);
+    }
+}
+
+impl Stream for Subscription {
+    type Item = Frame;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
+        let this = self.get_mut();
+        loop {
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            if let Some(pending) = this.pending.pop_front() {
+                if let Some(frame) = this.build(pending) {
+                    return Poll::Ready(Some(frame));
+                }
+                continue;
+            }
+            let (result, rx) = match this.rx.poll(cx) {
+                Poll::Ready(r) => r,
+                Poll::Pending => return Poll::Pending,
+            };
+            match result {
+                Ok(event) => {
+                    this.rx.set(recv(rx));
+                    if let Some(frame) = this.accept(&event) {
+                        return Poll::Ready(Some(frame));
+                    }
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    drop(rx);
+                    this.resync(missed);
+                }
+                Err(RecvError::Closed) => {
+                    this.ended = true;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.shared
+            .counters
+            .subscribers
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+}
