@@ -3,4 +3,7 @@
 
 pub mod clock;
 pub mod model;
+pub mod source;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod universe;

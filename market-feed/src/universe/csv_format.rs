@@ -112,7 +112,9 @@ fn missing(file: &str, line: u64, what: &str) -> UniverseError {
 fn csv_error(file: &str, e: &csv::Error) -> UniverseError {
     let line = e.position().map(|p| p.line());
     let message = match e.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!(
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!(
             "{len} fields where the header has {expected_len}: quote fields that contain commas"
         ),
         csv::ErrorKind::Utf8 { .. } => "not valid UTF-8: save the file as UTF-8".to_owned(),
@@ -162,7 +164,10 @@ mod tests {
         let e = err("key,symbol\nNSE_EQ|INE002A01018,\n");
         assert!(matches!(e, UniverseError::Missing { .. }), "{e}");
         // TC3: header without key.
-        assert!(matches!(err("symbol,name\n"), UniverseError::Missing { .. }));
+        assert!(matches!(
+            err("symbol,name\n"),
+            UniverseError::Missing { .. }
+        ));
         // TC4: header only.
         assert!(matches!(err("key,symbol\n"), UniverseError::Empty(_)));
         // TC5: unequal field count, with its line.

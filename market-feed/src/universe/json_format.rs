@@ -58,7 +58,10 @@ pub(crate) fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Entry>, UniverseErro
     let mut line = 1u64;
     let mut counted = 0usize;
     for (start, end) in elements {
-        line += bytes[counted..start].iter().filter(|&&b| b == b'\n').count() as u64;
+        line += bytes[counted..start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
         counted = start;
         let element = &bytes[start..end];
         let invalid = |message: String| UniverseError::Invalid {
@@ -93,7 +96,11 @@ fn own_entry(file: &str, line: u64, row: OwnRow) -> Result<Entry, UniverseError>
         at: Location::new(file, Some(line)),
         what: what.to_owned(),
     };
-    let key = load::key(file, line, row.key.as_deref().ok_or_else(|| missing("key"))?)?;
+    let key = load::key(
+        file,
+        line,
+        row.key.as_deref().ok_or_else(|| missing("key"))?,
+    )?;
     let symbol = row
         .symbol
         .filter(|s| !s.trim().is_empty())
@@ -132,7 +139,11 @@ fn upstox_entry(file: &str, line: u64, row: UpstoxRow) -> Result<Option<Entry>, 
             what: "trading_symbol".to_owned(),
         });
     }
-    let name = if name.is_empty() { symbol.clone() } else { name };
+    let name = if name.is_empty() {
+        symbol.clone()
+    } else {
+        name
+    };
     Ok(Some(Entry {
         topic,
         instrument: Instrument::new(key, symbol, name, row.isin.as_deref()),
@@ -220,7 +231,8 @@ mod tests {
     #[test]
     fn own_format_errors_carry_lines() {
         // TC0: bad key on line 3.
-        let j = "[\n {\"key\":\"NSE_EQ|A1\",\"symbol\":\"A\"},\n {\"key\":\"B1\",\"symbol\":\"B\"}\n]";
+        let j =
+            "[\n {\"key\":\"NSE_EQ|A1\",\"symbol\":\"A\"},\n {\"key\":\"B1\",\"symbol\":\"B\"}\n]";
         let e = parse("u.json", j.as_bytes()).unwrap_err();
         assert!(matches!(e, UniverseError::BadKey { .. }));
         assert_eq!(e.location().line, Some(3));
