@@ -51,9 +51,11 @@ pub(crate) fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Entry>, UniverseErro
     let mut records = reader.records();
     let header = match records.next() {
         None => return Err(UniverseError::Empty(Location::new(file, None))),
-        Some(r) => r.map_err(|e| csv_error(file, &e))?,
+        Some(r) => r.map_err(|e| csv_error(file, bytes, &e))?,
     };
-    let header_line = header.position().map_or(1, |p| p.line());
+    // The csv crate's own line numbers skip blank lines: count newlines up to each record.
+    let mut lines = LineCounter::new(bytes);
+    let header_line = lines.line_of(&header);
     let mut cols = Columns::default();
     for (i, name) in header.iter().enumerate() {
         let name = name.trim_start_matches('\u{feff}').to_ascii_lowercase();
@@ -81,8 +83,8 @@ pub(crate) fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Entry>, UniverseErro
     };
     let mut entries = Vec::new();
     for record in records {
-        let record = record.map_err(|e| csv_error(file, &e))?;
-        let line = record.position().map_or(0, |p| p.line());
+        let record = record.map_err(|e| csv_error(file, bytes, &e))?;
+        let line = lines.line_of(&record);
         let field = |c: Option<usize>| c.and_then(|c| record.get(c)).filter(|s| !s.is_empty());
         let raw_key = field(Some(key_col)).ok_or_else(|| missing(file, line, "key"))?;
         let symbol = field(Some(symbol_col)).ok_or_else(|| missing(file, line, "symbol"))?;
@@ -102,6 +104,58 @@ pub(crate) fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Entry>, UniverseErro
     Ok(entries)
 }
 
+/// Maps records to 1-based line numbers through their byte offsets (records come in order).
+/// A record's offset may point at blank or comment lines skipped before it: those are
+/// stepped over, so the line is the record's own.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    fn line_of(&mut self, record: &csv::StringRecord) -> u64 {
+        let at = record.position().map_or(self.offset, |p| p.byte() as usize);
+        self.line_at(at)
+    }
+
+    fn line_at(&mut self, at: usize) -> u64 {
+        let mut at = at.min(self.bytes.len());
+        if at < self.offset {
+            at = self.offset;
+        }
+        self.line += count_newlines(&self.bytes[self.offset..at]);
+        // Step over the blank and comment lines the reader skipped.
+        while at < self.bytes.len() {
+            match self.bytes[at] {
+                b'\n' => self.line += 1,
+                b'\r' => {}
+                b'#' => {
+                    while at + 1 < self.bytes.len() && self.bytes[at + 1] != b'\n' {
+                        at += 1;
+                    }
+                }
+                _ => break,
+            }
+            at += 1;
+        }
+        self.offset = at;
+        self.line
+    }
+}
+
+fn count_newlines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
 fn missing(file: &str, line: u64, what: &str) -> UniverseError {
     UniverseError::Missing {
         at: Location::new(file, Some(line)),
@@ -109,8 +163,10 @@ fn missing(file: &str, line: u64, what: &str) -> UniverseError {
     }
 }
 
-fn csv_error(file: &str, e: &csv::Error) -> UniverseError {
-    let line = e.position().map(|p| p.line());
+fn csv_error(file: &str, bytes: &[u8], e: &csv::Error) -> UniverseError {
+    let line = e
+        .position()
+        .map(|p| LineCounter::new(bytes).line_at(p.byte() as usize));
     let message = match e.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
@@ -171,8 +227,11 @@ mod tests {
         // TC4: header only.
         assert!(matches!(err("key,symbol\n"), UniverseError::Empty(_)));
         // TC5: unequal field count, with its line.
-        let e = err("key,symbol\nNSE_EQ|A1,A\nNSE_EQ|B1,B,extra\n");
-        assert_eq!(e.location().line, Some(3), "{e}");
+        let e = err("key,symbol\nNSE_EQ|A1,A\n\nNSE_EQ|B1,B,extra\n");
+        assert_eq!(e.location().line, Some(4), "{e}");
+        // TC7: blank lines and comments count as lines.
+        let e = err("# c\nkey,symbol\n\n\nNSE_EQ|A1,A\n\n# c\nBAD,B\n");
+        assert_eq!(e.location().line, Some(8), "{e}");
         // TC6: a bad topic.
         let e = err("topic,key,symbol\nstocks,NSE_EQ|A1,A\n");
         assert!(e.to_string().contains("unknown topic"), "{e}");
