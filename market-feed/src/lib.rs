@@ -6,3 +6,7 @@ pub mod hub;
 pub mod model;
 /// Snapshot stores: closing prices and intraday checkpoints (memory, SQLite, PostgreSQL, yours).
 pub mod store;
+pub mod source;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod universe;

@@ -1,0 +1,411 @@
+//! [`UpstoxSource`]: quotes from the Upstox REST API.
+//!
+//! # Endpoints, per topic
+//!
+//! Index keys (`*_INDEX`) and stock keys go to different endpoints by default
+//! ([`UpstoxConfig::index_endpoint`], [`UpstoxConfig::stock_endpoint`]):
+//!
+//! - **Indices → v2 full quote** (`GET /v2/market-quote/quotes`). The 9 indices are one small
+//!   request every 5 seconds, and the full quote adds the day's open, high and low that an index
+//!   ticker shows. Its `ohlc.close` is *not* the previous close (in the docs' example it equals
+//!   `last_price`), so the previous close is derived as `last_price - net_change`.
+//! - **Stocks → v3 LTP** (`GET /v3/market-quote/ltp`). 2,200 stocks are 5 requests of 500 every
+//!   2 minutes; v3 LTP gives exactly what a price list needs (`last_price`, `cp` = previous
+//!   close, `volume`) in about a seventh of the full quote's bytes (no 5-level depth), so a
+//!   500-key response parses well within a millisecond. v2 LTP is deprecated and lacks `cp`.
+//!
+//! Set both to [`QuoteEndpoint::FullQuoteV2`] to get open/high/low for stocks too, at the cost
+//! of larger responses. Both endpoints work with Upstox's 1-year read-only *Analytics Token*.
+//!
+//! # Requests
+//!
+//! At most 500 keys per request (Upstox's limit); the requests of one fetch run concurrently
+//! up to [`UpstoxConfig::concurrency`]; every request first takes a permit from the
+//! [`RateLimiter`] shared by all clones of the source (one per Upstox account); each attempt is
+//! bounded by [`UpstoxConfig::request_timeout`]; 429, 5xx, timeouts and connection failures are
+//! retried with exponential backoff and full jitter, up to [`UpstoxConfig::max_retries`] times
+//! and never past [`UpstoxConfig::refresh_deadline`]. 400 and 401 are never retried blindly.
+//!
+//! # The token
+//!
+//! From `UPSTOX_ACCESS_TOKEN` or a token file ([`TokenProvider`]). After a 401 the source
+//! re-reads the file once: if the token changed it retries the request at once with the new
+//! one, else the fetch fails with [`SourceError::Unauthorized`]. A feed that sees
+//! `Unauthorized` should stop calling and poll [`UpstoxSource::reload_token`] every few
+//! seconds until it returns `true` (PROTOCOL.md §5). The token never appears in logs, errors or
+//! `Debug` output.
+//!
+//! ```no_run
+//! use market_feed::{
+//!     clock::MarketClock,
+//!     source::{upstox::{TokenProvider, UpstoxConfig, UpstoxSource}, PriceSource},
+//!     universe::Universe,
+//! };
+//!
+//! # async fn run() -> Result<(), market_feed::source::SourceError> {
+//! let source = UpstoxSource::new(UpstoxConfig::default(), TokenProvider::from_env()?, MarketClock::system())?;
+//! let universe = Universe::bundled();
+//! let fetched = source.fetch(universe.indices()).await?;
+//! println!("{} quotes, {} missing", fetched.quotes.len(), fetched.missing.len());
+//! # Ok(()) }
+//! ```
+
+mod rate_limit;
+mod request;
+mod response;
+mod token;
+
+use std::{sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use futures::{stream, StreamExt};
+
+use super::{Fetched, PriceSource, SourceError};
+use crate::{clock::MarketClock, universe::Instrument};
+
+pub use rate_limit::{RateLimiter, UPSTOX_LIMITS};
+pub use response::{decode_quotes, error_code, Decoded};
+pub use token::{TokenProvider, UpstoxToken, TOKEN_ENV};
+
+/// Upstox's limit of instrument keys per market-quote request.
+pub const MAX_KEYS_PER_REQUEST: usize = 500;
+
+/// The production API root.
+pub const DEFAULT_BASE_URL: &str = "https://api.upstox.com";
+
+/// Which market-quote endpoint a request goes to.
+///
+/// ```
+/// use market_feed::source::upstox::QuoteEndpoint;
+/// assert_eq!(QuoteEndpoint::LtpV3.path(), "/v3/market-quote/ltp");
+/// assert_eq!(QuoteEndpoint::FullQuoteV2.path(), "/v2/market-quote/quotes");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QuoteEndpoint {
+    /// `GET /v3/market-quote/ltp`: `last_price`, `cp` (previous close), `volume`.
+    LtpV3,
+    /// `GET /v2/market-quote/quotes`: adds `ohlc` and `net_change` (and depth, ignored).
+    FullQuoteV2,
+}
+
+impl QuoteEndpoint {
+    /// The URL path.
+    ///
+    /// ```
+    /// # use market_feed::source::upstox::QuoteEndpoint;
+    /// assert!(QuoteEndpoint::LtpV3.path().starts_with("/v3/"));
+    /// ```
+    pub fn path(self) -> &'static str {
+        match self {
+            QuoteEndpoint::LtpV3 => "/v3/market-quote/ltp",
+            QuoteEndpoint::FullQuoteV2 => "/v2/market-quote/quotes",
+        }
+    }
+}
+
+/// How an [`UpstoxSource`] talks to Upstox.
+///
+/// ```
+/// use std::time::Duration;
+/// use market_feed::source::upstox::UpstoxConfig;
+///
+/// let config = UpstoxConfig {
+///     base_url: "http://127.0.0.1:9000".into(),
+///     refresh_deadline: Duration::from_secs(100),
+///     ..UpstoxConfig::default()
+/// };
+/// assert_eq!(config.batch_size, 500);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpstoxConfig {
+    /// The API root (`--upstox-base-url`), default [`DEFAULT_BASE_URL`].
+    pub base_url: String,
+    /// Keys per request, at most [`MAX_KEYS_PER_REQUEST`] (default 500).
+    pub batch_size: usize,
+    /// Requests of one fetch in flight at once (default 5).
+    pub concurrency: usize,
+    /// Time limit of one attempt, connection included (default 3 s).
+    pub request_timeout: Duration,
+    /// Retries of a request after a 429, 5xx, timeout or connection failure (default 3).
+    pub max_retries: u32,
+    /// The first backoff; each retry doubles it, with full jitter (default 250 ms).
+    pub backoff_base: Duration,
+    /// The longest backoff (default 2 s).
+    pub backoff_max: Duration,
+    /// A whole fetch, retries and rate-limit waits included, ends within this (default 4.5 s,
+    /// under the 5-second index interval). Set it below the refresh interval of the job that
+    /// uses the source ([`UpstoxSource::with_refresh_deadline`]).
+    pub refresh_deadline: Duration,
+    /// The endpoint for index keys (default [`QuoteEndpoint::FullQuoteV2`]).
+    pub index_endpoint: QuoteEndpoint,
+    /// The endpoint for every other key (default [`QuoteEndpoint::LtpV3`]).
+    pub stock_endpoint: QuoteEndpoint,
+}
+
+impl Default for UpstoxConfig {
+    fn default() -> Self {
+        Self {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            batch_size: MAX_KEYS_PER_REQUEST,
+            concurrency: 5,
+            request_timeout: Duration::from_secs(3),
+            max_retries: 3,
+            backoff_base: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(2),
+            refresh_deadline: Duration::from_millis(4_500),
+            index_endpoint: QuoteEndpoint::FullQuoteV2,
+            stock_endpoint: QuoteEndpoint::LtpV3,
+        }
+    }
+}
+
+/// The parts every clone of a source shares: one HTTP client, one token, one rate limiter.
+struct Shared {
+    http: reqwest::Client,
+    base_url: reqwest::Url,
+    tokens: Arc<TokenProvider>,
+    limiter: Arc<RateLimiter>,
+    clock: MarketClock,
+}
+
+/// Quotes from the Upstox REST API. Cheap to clone; clones share the HTTP connection pool, the
+/// token and the rate limiter, so one source (and its clones) per Upstox account keeps every
+/// job under the account's limits.
+///
+/// ```
+/// use market_feed::{clock::MarketClock, source::upstox::{TokenProvider, UpstoxConfig, UpstoxSource}};
+///
+/// let source = UpstoxSource::new(UpstoxConfig::default(), TokenProvider::fixed("secret-token")?, MarketClock::system())?;
+/// let prices = source.with_refresh_deadline(std::time::Duration::from_secs(100));
+/// assert!(std::sync::Arc::ptr_eq(source.rate_limiter(), prices.rate_limiter()));
+/// assert!(!format!("{source:?}").contains("secret-token"));
+/// # Ok::<(), market_feed::source::SourceError>(())
+/// ```
+#[derive(Clone)]
+pub struct UpstoxSource {
+    shared: Arc<Shared>,
+    config: Arc<UpstoxConfig>,
+}
+
+impl UpstoxSource {
+    /// A source with its own [`RateLimiter::upstox`]. Fails with [`SourceError::Config`] on a
+    /// base URL that is not an `http(s)` URL.
+    ///
+    /// ```
+    /// # use market_feed::{clock::MarketClock, source::upstox::{TokenProvider, UpstoxConfig, UpstoxSource}};
+    /// let bad = UpstoxConfig { base_url: "api.upstox.com".into(), ..UpstoxConfig::default() };
+    /// assert!(UpstoxSource::new(bad, TokenProvider::fixed("t").unwrap(), MarketClock::system()).is_err());
+    /// ```
+    pub fn new(
+        config: UpstoxConfig,
+        tokens: TokenProvider,
+        clock: MarketClock,
+    ) -> Result<Self, SourceError> {
+        let base_url = reqwest::Url::parse(config.base_url.trim_end_matches('/'))
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .ok_or_else(|| {
+                SourceError::Config(format!(
+                    "--upstox-base-url {:?} is not an http(s) URL: use e.g. {DEFAULT_BASE_URL}",
+                    config.base_url
+                ))
+            })?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.request_timeout)
+            .pool_max_idle_per_host(config.concurrency.max(1))
+            .build()
+            .map_err(|e| SourceError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let config = UpstoxConfig {
+            batch_size: config.batch_size.clamp(1, MAX_KEYS_PER_REQUEST),
+            concurrency: config.concurrency.max(1),
+            ..config
+        };
+        Ok(Self {
+            shared: Arc::new(Shared {
+                http,
+                base_url,
+                tokens: Arc::new(tokens),
+                limiter: Arc::new(RateLimiter::upstox()),
+                clock,
+            }),
+            config: Arc::new(config),
+        })
+    }
+
+    /// The same source drawing permits from `limiter` (to share one limiter between sources
+    /// built separately for the same account).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use market_feed::{clock::MarketClock, source::upstox::{RateLimiter, TokenProvider, UpstoxConfig, UpstoxSource}};
+    /// let limiter = Arc::new(RateLimiter::upstox());
+    /// let s = UpstoxSource::new(UpstoxConfig::default(), TokenProvider::fixed("t").unwrap(), MarketClock::system())
+    ///     .unwrap()
+    ///     .with_rate_limiter(limiter.clone());
+    /// assert!(Arc::ptr_eq(s.rate_limiter(), &limiter));
+    /// ```
+    pub fn with_rate_limiter(self, limiter: Arc<RateLimiter>) -> Self {
+        let shared = Shared {
+            http: self.shared.http.clone(),
+            base_url: self.shared.base_url.clone(),
+            tokens: self.shared.tokens.clone(),
+            limiter,
+            clock: self.shared.clock.clone(),
+        };
+        Self {
+            shared: Arc::new(shared),
+            config: self.config,
+        }
+    }
+
+    /// A clone (same client, token and limiter) whose fetches end within `deadline`: use one
+    /// per job, with a deadline under the job's interval.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use market_feed::{clock::MarketClock, source::upstox::{TokenProvider, UpstoxConfig, UpstoxSource}};
+    /// let s = UpstoxSource::new(UpstoxConfig::default(), TokenProvider::fixed("t").unwrap(), MarketClock::system()).unwrap();
+    /// assert_eq!(s.with_refresh_deadline(Duration::from_secs(90)).config().refresh_deadline, Duration::from_secs(90));
+    /// ```
+    pub fn with_refresh_deadline(&self, deadline: Duration) -> Self {
+        Self {
+            shared: self.shared.clone(),
+            config: Arc::new(UpstoxConfig {
+                refresh_deadline: deadline,
+                ..(*self.config).clone()
+            }),
+        }
+    }
+
+    /// The configuration in force (batch size and concurrency clamped to valid values).
+    ///
+    /// ```
+    /// # use market_feed::{clock::MarketClock, source::upstox::{TokenProvider, UpstoxConfig, UpstoxSource}};
+    /// let c = UpstoxConfig { batch_size: 10_000, ..UpstoxConfig::default() };
+    /// let s = UpstoxSource::new(c, TokenProvider::fixed("t").unwrap(), MarketClock::system()).unwrap();
+    /// assert_eq!(s.config().batch_size, 500);
+    /// ```
+    pub fn config(&self) -> &UpstoxConfig {
+        &self.config
+    }
+
+    /// The rate limiter this source draws from.
+    ///
+    /// ```
+    /// # use market_feed::{clock::MarketClock, source::upstox::{TokenProvider, UpstoxConfig, UpstoxSource}};
+    /// let s = UpstoxSource::new(UpstoxConfig::default(), TokenProvider::fixed("t").unwrap(), MarketClock::system()).unwrap();
+    /// assert!(s.rate_limiter().try_acquire().is_ok());
+    /// ```
+    pub fn rate_limiter(&self) -> &Arc<RateLimiter> {
+        &self.shared.limiter
+    }
+
+    /// The token's generation: it changes exactly when the token does (see
+    /// [`TokenProvider::generation`]).
+    ///
+    /// ```
+    /// # use market_feed::{clock::MarketClock, source::upstox::{TokenProvider, UpstoxConfig, UpstoxSource}};
+    /// let s = UpstoxSource::new(UpstoxConfig::default(), TokenProvider::fixed("t").unwrap(), MarketClock::system()).unwrap();
+    /// assert_eq!(s.token_generation(), 1);
+    /// ```
+    pub fn token_generation(&self) -> u64 {
+        self.shared.tokens.generation()
+    }
+
+    /// Re-reads the token file (or variable); `Ok(true)` when the token changed. While the
+    /// source is unauthorized, call this every few seconds and resume fetching when it returns
+    /// `true`. Cheap: one small file read, no network.
+    ///
+    /// ```
+    /// # use market_feed::{clock::MarketClock, source::upstox::{TokenProvider, UpstoxConfig, UpstoxSource}};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let s = UpstoxSource::new(UpstoxConfig::default(), TokenProvider::fixed("t").unwrap(), MarketClock::system()).unwrap();
+    /// assert_eq!(s.reload_token().await, Ok(false));
+    /// # });
+    /// ```
+    pub async fn reload_token(&self) -> Result<bool, SourceError> {
+        self.shared.tokens.reload().await
+    }
+
+    fn endpoint_for(&self, instrument: &Instrument) -> QuoteEndpoint {
+        if instrument.is_index() {
+            self.config.index_endpoint
+        } else {
+            self.config.stock_endpoint
+        }
+    }
+}
+
+impl std::fmt::Debug for UpstoxSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstoxSource")
+            .field("base_url", &self.shared.base_url.as_str())
+            .field("tokens", &self.shared.tokens)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl PriceSource for UpstoxSource {
+    fn name(&self) -> &str {
+        "upstox"
+    }
+
+    async fn fetch(&self, instruments: &[Instrument]) -> Result<Fetched, SourceError> {
+        let deadline = tokio::time::Instant::now() + self.config.refresh_deadline;
+        let mut seen = std::collections::HashSet::with_capacity(instruments.len());
+        let unique: Vec<&Instrument> = instruments.iter().filter(|i| seen.insert(&i.key)).collect();
+        let mut batches: Vec<(QuoteEndpoint, Vec<Instrument>)> = Vec::new();
+        for endpoint in [self.config.index_endpoint, self.config.stock_endpoint] {
+            let group: Vec<Instrument> = unique
+                .iter()
+                .filter(|i| self.endpoint_for(i) == endpoint)
+                .map(|i| (*i).clone())
+                .collect();
+            for chunk in group.chunks(self.config.batch_size) {
+                batches.push((endpoint, chunk.to_vec()));
+            }
+            if self.config.index_endpoint == self.config.stock_endpoint {
+                break;
+            }
+        }
+        if batches.is_empty() {
+            return Ok(Fetched::default());
+        }
+        let total = batches.len();
+        let results: Vec<_> = stream::iter(batches)
+            .map(|(endpoint, batch)| async move {
+                let r =
+                    request::fetch_batch(&self.shared, &self.config, endpoint, &batch, deadline)
+                        .await;
+                (batch, r)
+            })
+            .buffer_unordered(self.config.concurrency)
+            .collect()
+            .await;
+        let mut fetched = Fetched::default();
+        let mut failed = 0;
+        for (batch, result) in results {
+            match result {
+                Ok(decoded) => {
+                    fetched.quotes.extend(decoded.quotes);
+                    fetched.missing.extend(decoded.missing);
+                }
+                Err(e @ SourceError::Unauthorized(_)) => return Err(e),
+                Err(e) => {
+                    failed += 1;
+                    fetched.missing.extend(batch.into_iter().map(|i| i.key));
+                    fetched.errors.push(e);
+                }
+            }
+        }
+        if failed == total && !fetched.errors.is_empty() {
+            return Err(fetched.errors.remove(0));
+        }
+        Ok(fetched)
+    }
+}
+
+#[cfg(test)]
+mod tests;

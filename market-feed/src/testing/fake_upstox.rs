@@ -1,0 +1,534 @@
+//! [`FakeUpstox`]: a local HTTP server that answers like Upstox's market-quote API.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    convert::Infallible,
+    net::SocketAddr,
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{body::Incoming, server::conn::http1, service::service_fn, Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Map, Value};
+use tokio::{net::TcpListener, task::JoinHandle};
+
+use crate::{
+    source::{bundled_prev_close, levels::unit},
+    universe::{Instrument, Universe},
+};
+
+/// One instrument the fake knows, with the values it serves.
+///
+/// ```
+/// use market_feed::testing::FakeInstrument;
+/// let i = FakeInstrument::stock("NSE_EQ|INE002A01018", "RELIANCE", 1391.2, 1402.9, 4_769_483);
+/// assert_eq!(i.map_key, "NSE_EQ:RELIANCE");
+/// assert_eq!((i.open, i.high, i.low), (1402.9, 1402.9, 1391.2));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeInstrument {
+    /// The requested key (`NSE_EQ|INE002A01018`), served as `instrument_token`.
+    pub key: String,
+    /// The key of the entry in the response's `data` map (`NSE_EQ:RELIANCE`).
+    pub map_key: String,
+    /// `last_price`.
+    pub last_price: f64,
+    /// The previous close: `cp` in v3 LTP, `last_price - net_change` in the full quote.
+    pub prev_close: f64,
+    /// The day's volume.
+    pub volume: u64,
+    /// The day's open (full quote `ohlc.open`).
+    pub open: f64,
+    /// The day's high.
+    pub high: f64,
+    /// The day's low.
+    pub low: f64,
+}
+
+impl FakeInstrument {
+    /// A stock: map key `SEGMENT:SYMBOL`, open at the previous close.
+    ///
+    /// ```
+    /// # use market_feed::testing::FakeInstrument;
+    /// assert_eq!(FakeInstrument::stock("NSE_EQ|X1", "X", 10.0, 9.0, 5).high, 10.0);
+    /// ```
+    pub fn stock(key: &str, symbol: &str, last_price: f64, prev_close: f64, volume: u64) -> Self {
+        let segment = key.split_once('|').map_or(key, |(s, _)| s);
+        Self {
+            key: key.to_owned(),
+            map_key: format!("{segment}:{symbol}"),
+            last_price,
+            prev_close,
+            volume,
+            open: prev_close,
+            high: prev_close.max(last_price),
+            low: prev_close.min(last_price),
+        }
+    }
+
+    /// An index: map key as Upstox spells it (`NSE_INDEX:Nifty 50`), no volume.
+    ///
+    /// ```
+    /// # use market_feed::testing::FakeInstrument;
+    /// assert_eq!(FakeInstrument::index("NSE_INDEX|Nifty 50", 25010.5, 25300.0).map_key, "NSE_INDEX:Nifty 50");
+    /// ```
+    pub fn index(key: &str, last_price: f64, prev_close: f64) -> Self {
+        Self {
+            map_key: key.replacen('|', ":", 1),
+            volume: 0,
+            ..Self::stock(key, "", last_price, prev_close, 0)
+        }
+    }
+
+    /// A universe instrument with deterministic values: the bundled previous close and a
+    /// change of up to ±3 % derived from the key.
+    ///
+    /// ```
+    /// # use market_feed::{testing::FakeInstrument, universe::Universe};
+    /// let u = Universe::bundled();
+    /// let f = FakeInstrument::from_instrument(u.by_symbol("NIFTY 50").unwrap());
+    /// assert_eq!((f.map_key.as_str(), f.prev_close), ("NSE_INDEX:Nifty 50", 25_300.0));
+    /// ```
+    pub fn from_instrument(i: &Instrument) -> Self {
+        let prev = bundled_prev_close(i);
+        let change = (unit(&format!("fake:{}", i.key)) - 0.5) * 0.06;
+        let ltp = crate::model::round2(prev * (1.0 + change));
+        if i.is_index() {
+            Self::index(i.key.as_str(), ltp, prev)
+        } else {
+            let volume = 10_000 + (unit(&format!("fakevol:{}", i.key)) * 1e6) as u64;
+            Self::stock(i.key.as_str(), &i.symbol, ltp, prev, volume)
+        }
+    }
+}
+
+/// How the fake answers one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FakeReply {
+    /// The documented success body for the known keys (unknown keys omitted).
+    Normal,
+    /// An Upstox error body with this HTTP status (401 → `UDAPI100050`, 429 → `UDAPI10005`,
+    /// 400 → `UDAPI1087`, 5xx → `UDAPI100500`), using the deprecated `errorCode` spelling for
+    /// 5xx and the current `error_code` otherwise.
+    Status(u16),
+    /// Waits this long, then answers normally (for client timeouts).
+    Slow(Duration),
+    /// HTTP 200 with a JSON body cut off in the middle.
+    MalformedJson,
+    /// An HTML error page (as a proxy or load balancer sends) with this status.
+    HtmlPage(u16),
+    /// Anything else.
+    Raw {
+        /// HTTP status.
+        status: u16,
+        /// `Content-Type`.
+        content_type: String,
+        /// The body.
+        body: String,
+    },
+}
+
+/// One request the fake received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// 1-based arrival number.
+    pub number: usize,
+    /// The path (`/v3/market-quote/ltp`).
+    pub path: String,
+    /// The decoded `instrument_key` values, in order.
+    pub keys: Vec<String>,
+    /// The `Authorization` header.
+    pub authorization: Option<String>,
+    /// The `Api-Version` header.
+    pub api_version: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    instruments: HashMap<String, FakeInstrument>,
+    required_token: Option<String>,
+    scripted: HashMap<usize, FakeReply>,
+    queued: VecDeque<FakeReply>,
+    requests: Vec<RecordedRequest>,
+}
+
+/// A fake Upstox API on `127.0.0.1:<free port>`: `GET /v3/market-quote/ltp` and
+/// `GET /v2/market-quote/quotes` in the documented formats (data keyed `SEGMENT:symbol`, each
+/// entry with its `instrument_token`), 400 for a missing `instrument_key` or more than 500
+/// keys, 404 for other paths. The server stops when the value is dropped.
+///
+/// ```
+/// use market_feed::testing::{FakeInstrument, FakeReply, FakeUpstox};
+///
+/// # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
+/// let fake = FakeUpstox::start().await?;
+/// fake.add(FakeInstrument::stock("NSE_EQ|INE002A01018", "RELIANCE", 1391.2, 1402.9, 100));
+/// fake.require_token("t0k");
+/// fake.reply_to(1, FakeReply::Status(429)); // the first request is rate-limited
+/// assert!(fake.base_url().starts_with("http://127.0.0.1:"));
+/// # Ok::<(), std::io::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct FakeUpstox {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    task: JoinHandle<()>,
+}
+
+impl FakeUpstox {
+    /// Starts the server on a free loopback port.
+    ///
+    /// ```
+    /// # use market_feed::testing::FakeUpstox;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let fake = FakeUpstox::start().await.unwrap();
+    /// assert_eq!(fake.request_count(), 0);
+    /// # });
+    /// ```
+    pub async fn start() -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        let task = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let state = shared.clone();
+                connections.spawn(async move {
+                    let service = service_fn(move |req| handle(state.clone(), req));
+                    // A client that hangs up mid-request is not the fake's problem.
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+                while connections.try_join_next().is_some() {}
+            }
+        });
+        Ok(Self { addr, state, task })
+    }
+
+    /// Starts the server knowing every instrument of `universe`
+    /// ([`FakeInstrument::from_instrument`]).
+    ///
+    /// ```
+    /// # use market_feed::{testing::FakeUpstox, universe::Universe};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let fake = FakeUpstox::with_universe(&Universe::bundled()).await.unwrap();
+    /// assert!(fake.instrument("NSE_INDEX|Nifty 50").is_some());
+    /// # });
+    /// ```
+    pub async fn with_universe(universe: &Universe) -> std::io::Result<Self> {
+        let fake = Self::start().await?;
+        fake.add_all(
+            universe
+                .iter()
+                .map(|(_, i)| FakeInstrument::from_instrument(i)),
+        );
+        Ok(fake)
+    }
+
+    /// The root URL to give the client (`--upstox-base-url`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Adds (or replaces) an instrument.
+    pub fn add(&self, instrument: FakeInstrument) {
+        self.lock()
+            .instruments
+            .insert(instrument.key.clone(), instrument);
+    }
+
+    /// Adds many instruments.
+    pub fn add_all(&self, instruments: impl IntoIterator<Item = FakeInstrument>) {
+        let mut state = self.lock();
+        for i in instruments {
+            state.instruments.insert(i.key.clone(), i);
+        }
+    }
+
+    /// Removes an instrument: the fake then omits it like an unknown key.
+    pub fn remove(&self, key: &str) -> Option<FakeInstrument> {
+        self.lock().instruments.remove(key)
+    }
+
+    /// The instrument served for `key`.
+    pub fn instrument(&self, key: &str) -> Option<FakeInstrument> {
+        self.lock().instruments.get(key).cloned()
+    }
+
+    /// Changes an instrument's last price (keeping high/low consistent); false if unknown.
+    pub fn set_last_price(&self, key: &str, last_price: f64) -> bool {
+        match self.lock().instruments.get_mut(key) {
+            Some(i) => {
+                i.last_price = last_price;
+                i.high = i.high.max(last_price);
+                i.low = i.low.min(last_price);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Requests without `Authorization: Bearer <token>` get HTTP 401 from now on.
+    pub fn require_token(&self, token: &str) {
+        self.lock().required_token = Some(token.to_owned());
+    }
+
+    /// The `number`-th request (1-based, counted from the start) gets `reply`.
+    pub fn reply_to(&self, number: usize, reply: FakeReply) {
+        self.lock().scripted.insert(number, reply);
+    }
+
+    /// The next request without a numbered reply gets `reply` (queued in order).
+    pub fn push_reply(&self, reply: FakeReply) {
+        self.lock().queued.push_back(reply);
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.lock().requests.clone()
+    }
+
+    /// The number of requests received so far.
+    pub fn request_count(&self) -> usize {
+        self.lock().requests.len()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Drop for FakeUpstox {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+type Answer = Response<Full<Bytes>>;
+
+async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Answer, Infallible> {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let keys = query_keys(req.uri().query().unwrap_or(""));
+    let path = req.uri().path().to_owned();
+    let authorization = header("authorization");
+    let reply = {
+        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+        let number = s.requests.len() + 1;
+        s.requests.push(RecordedRequest {
+            number,
+            path: path.clone(),
+            keys: keys.clone().unwrap_or_default(),
+            authorization: authorization.clone(),
+            api_version: header("api-version"),
+        });
+        s.scripted
+            .remove(&number)
+            .or_else(|| s.queued.pop_front())
+            .unwrap_or(FakeReply::Normal)
+    };
+    let answer = match reply {
+        FakeReply::Normal => normal(&state, &path, authorization, keys),
+        FakeReply::Slow(pause) => {
+            tokio::time::sleep(pause).await;
+            normal(&state, &path, authorization, keys)
+        }
+        FakeReply::Status(status) => error(status),
+        FakeReply::MalformedJson => respond(
+            200,
+            "application/json",
+            r#"{"status":"success","data":{"NSE_EQ:RELIANCE":{"last_price":1391.2,"instrument_tok"#.into(),
+        ),
+        FakeReply::HtmlPage(status) => respond(
+            status,
+            "text/html",
+            format!("<!DOCTYPE html><html><head><title>{status} Bad Gateway</title></head><body><center><h1>{status} Bad Gateway</h1></center><hr><center>nginx</center></body></html>"),
+        ),
+        FakeReply::Raw { status, content_type, body } => respond(status, &content_type, body),
+    };
+    Ok(answer)
+}
+
+fn normal(
+    state: &Mutex<State>,
+    path: &str,
+    authorization: Option<String>,
+    keys: Option<Vec<String>>,
+) -> Answer {
+    let full = match path {
+        "/v3/market-quote/ltp" => false,
+        "/v2/market-quote/quotes" => true,
+        _ => return error_body(404, "UDAPI10000", "Request not supported"),
+    };
+    let s = state.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(token) = &s.required_token {
+        if authorization.as_deref() != Some(&format!("Bearer {token}")) {
+            return error(401);
+        }
+    }
+    let Some(keys) = keys.filter(|k| !k.is_empty()) else {
+        return error_body(400, "UDAPI1009", "instrument_key is required");
+    };
+    if keys.len() > 500 {
+        return error_body(400, "UDAPI100043", "Maximum instrument key limit exceeded");
+    }
+    if keys.iter().any(|k| !k.contains('|')) {
+        return error_body(400, "UDAPI1011", "instrument_key is of invalid format");
+    }
+    let mut data = Map::with_capacity(keys.len());
+    for key in &keys {
+        if let Some(i) = s.instruments.get(key) {
+            data.insert(
+                i.map_key.clone(),
+                if full { full_entry(i) } else { ltp_entry(i) },
+            );
+        }
+    }
+    drop(s);
+    let body = json!({"status": "success", "data": data});
+    respond(200, "application/json", body.to_string())
+}
+
+fn ltp_entry(i: &FakeInstrument) -> Value {
+    json!({"last_price": i.last_price, "instrument_token": i.key, "ltq": 1, "volume": i.volume, "cp": i.prev_close})
+}
+
+fn full_entry(i: &FakeInstrument) -> Value {
+    let level = |q: u64, p: f64, o: u64| json!({"quantity": q, "price": p, "orders": o});
+    let empty = level(0, 0.0, 0);
+    json!({
+        "ohlc": {"open": i.open, "high": i.high, "low": i.low, "close": i.last_price},
+        "depth": {
+            "buy": [level(100, i.last_price, 3), empty.clone(), empty.clone(), empty.clone(), empty.clone()],
+            "sell": [empty.clone(), empty.clone(), empty.clone(), empty.clone(), empty],
+        },
+        "timestamp": "2026-01-29T10:00:00.000+05:30",
+        "instrument_token": i.key,
+        "symbol": i.map_key.split_once(':').map_or("", |(_, s)| s),
+        "last_price": i.last_price,
+        "volume": i.volume,
+        "average_price": i.last_price,
+        "oi": 0,
+        "net_change": i.last_price - i.prev_close,
+        "total_buy_quantity": 100,
+        "total_sell_quantity": 0,
+        "lower_circuit_limit": i.prev_close * 0.8,
+        "upper_circuit_limit": i.prev_close * 1.2,
+        "last_trade_time": "1769661000000",
+        "oi_day_high": 0,
+        "oi_day_low": 0
+    })
+}
+
+fn error(status: u16) -> Answer {
+    match status {
+        401 => error_body(401, "UDAPI100050", "Invalid token used to access API"),
+        429 => error_body(429, "UDAPI10005", "Too Many Request Sent"),
+        400 => error_body(400, "UDAPI1087", "Invalid Instrument key"),
+        500..=599 => respond(
+            status,
+            "application/json",
+            json!({"status": "error", "errors": [{"errorCode": "UDAPI100500", "message": "Something went wrong"}]}).to_string(),
+        ),
+        _ => error_body(status, "UDAPI10000", "Request not supported"),
+    }
+}
+
+fn error_body(status: u16, code: &str, message: &str) -> Answer {
+    let body = json!({"status": "error", "errors": [{"error_code": code, "message": message, "property_path": null, "invalid_value": null}]});
+    respond(status, "application/json", body.to_string())
+}
+
+fn respond(status: u16, content_type: &str, body: String) -> Answer {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = hyper::header::HeaderValue::from_str(content_type) {
+        response
+            .headers_mut()
+            .insert(hyper::header::CONTENT_TYPE, v);
+    }
+    response
+}
+
+/// The decoded, comma-split `instrument_key` values of a query string (`None` if absent).
+fn query_keys(query: &str) -> Option<Vec<String>> {
+    let value = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, _)| *name == "instrument_key")?
+        .1;
+    let decoded = percent_decode(value);
+    Some(
+        decoded
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_keys_decode_like_a_server() {
+        assert_eq!(
+            query_keys("instrument_key=NSE_INDEX%7CNifty%2050,NSE_EQ|INE002A01018&x=1"),
+            Some(vec![
+                "NSE_INDEX|Nifty 50".to_owned(),
+                "NSE_EQ|INE002A01018".to_owned()
+            ])
+        );
+        assert_eq!(
+            query_keys("instrument_key=BSE_INDEX%7CSENSEX%2CNSE_INDEX%7CNifty+Bank")
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(query_keys("symbol=x"), None);
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+}
