@@ -2,11 +2,12 @@
 #![warn(missing_docs)]
 
 pub mod clock;
+pub mod feed;
 pub mod hub;
 pub mod model;
+pub mod source;
 /// Snapshot stores: closing prices and intraday checkpoints (memory, SQLite, PostgreSQL, yours).
 pub mod store;
-pub mod source;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod universe;

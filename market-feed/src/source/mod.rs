@@ -190,6 +190,17 @@ pub trait PriceSource: Send + Sync + std::fmt::Debug {
 
     /// Quotes for `instruments`; see the [contract](PriceSource#contract).
     async fn fetch(&self, instruments: &[Instrument]) -> Result<Fetched, SourceError>;
+
+    /// Whether the credentials changed since they were last read, re-reading them from where
+    /// they come from (for [`upstox::UpstoxSource`], the token file or variable).
+    ///
+    /// The feed calls this, instead of fetching, every few seconds while a topic is
+    /// `unauthorized`, and fetches again as soon as it returns `true`: no call is made on a
+    /// refused token. The default, for sources without credentials, is `false` (the feed then
+    /// tries again in the next session).
+    async fn credentials_changed(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -352,6 +352,16 @@ impl PriceSource for UpstoxSource {
         "upstox"
     }
 
+    async fn credentials_changed(&self) -> bool {
+        match self.reload_token().await {
+            Ok(changed) => changed,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot re-read the Upstox token");
+                false
+            }
+        }
+    }
+
     async fn fetch(&self, instruments: &[Instrument]) -> Result<Fetched, SourceError> {
         let deadline = tokio::time::Instant::now() + self.config.refresh_deadline;
         let mut seen = std::collections::HashSet::with_capacity(instruments.len());

@@ -1,0 +1,249 @@
+//! Running the jobs through one service window: refresh ticks, overruns, health, checkpoints.
+
+use std::{
+    sync::{atomic::Ordering::Relaxed, Mutex, MutexGuard, PoisonError},
+    time::Instant,
+};
+
+use time::{Duration, OffsetDateTime};
+use tokio_util::sync::CancellationToken;
+
+use super::{Ctx, Health, Job};
+use crate::{
+    clock::ServiceWindow,
+    hub::{FeedStatus, Source},
+    source::{Fetched, SourceError},
+};
+
+/// A job and its health.
+#[derive(Debug)]
+pub(super) struct JobState {
+    pub(super) job: Job,
+    health: Mutex<Health>,
+}
+
+impl JobState {
+    pub(super) fn new(job: Job) -> Self {
+        let health = Mutex::new(Health::new(job.topic, job.interval));
+        Self { job, health }
+    }
+
+    pub(super) fn health(&self) -> MutexGuard<'_, Health> {
+        self.health.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Publishes a feed-status change, if there is one.
+pub(super) fn publish_status(ctx: &Ctx, status: Option<FeedStatus>) {
+    if let Some(status) = status {
+        tracing::info!(topic = %status.topic, state = ?status.state, detail = %status.detail, "feed status changed");
+        if let Err(e) = ctx.hub.publish_feed_status(status) {
+            tracing::error!(error = %e, "cannot publish the feed status");
+        }
+    }
+}
+
+/// The outcome of one fetch, after publishing what it brought.
+pub(super) enum Outcome {
+    /// Every request succeeded.
+    Ok(Fetched),
+    /// Some or all requests failed; the quotes obtained (if any) were published.
+    Failed(String),
+    /// The source refused the credentials.
+    Unauthorized,
+}
+
+/// Fetches one job's instruments, publishes the quotes and updates the counters (not the
+/// health: the caller decides what a failure means at that moment).
+pub(super) async fn refresh(ctx: &Ctx, state: &JobState, grace: &CancellationToken) -> Outcome {
+    let job = &state.job;
+    let stats = ctx.stats.topic(job.topic);
+    stats.fetches.fetch_add(1, Relaxed);
+    let started = Instant::now();
+    let fetch = job.source.fetch(&job.instruments);
+    tokio::pin!(fetch);
+    // On shutdown the in-flight fetch gets a grace period, then is dropped (cancelled).
+    let result = tokio::select! {
+        r = &mut fetch => Some(r),
+        () = grace.cancelled() => tokio::time::timeout(ctx.settings.shutdown_grace, &mut fetch).await.ok(),
+    };
+    stats.duration.observe(started.elapsed());
+    let result = match result {
+        Some(r) => r,
+        None => {
+            stats.failures.fetch_add(1, Relaxed);
+            return Outcome::Failed("cancelled by shutdown".into());
+        }
+    };
+    match result {
+        Ok(fetched) => {
+            if !fetched.quotes.is_empty() {
+                stats.quotes.fetch_add(fetched.quotes.len() as u64, Relaxed);
+                if let Err(e) = ctx.hub.publish(job.topic, fetched.quotes.clone()) {
+                    tracing::error!(topic = %job.topic, error = %e, "cannot publish a batch");
+                }
+            }
+            if fetched.has_failures() {
+                stats.failures.fetch_add(1, Relaxed);
+                let why = fetched
+                    .errors
+                    .first()
+                    .map_or_else(String::new, ToString::to_string);
+                Outcome::Failed(why)
+            } else {
+                Outcome::Ok(fetched)
+            }
+        }
+        Err(SourceError::Unauthorized(_)) => {
+            stats.failures.fetch_add(1, Relaxed);
+            stats.unauthorized.fetch_add(1, Relaxed);
+            Outcome::Unauthorized
+        }
+        Err(e) => {
+            stats.failures.fetch_add(1, Relaxed);
+            Outcome::Failed(e.to_string())
+        }
+    }
+}
+
+/// The first tick `start + k × interval` that is at or after `at` and after `previous`.
+pub(super) fn next_tick(
+    start: OffsetDateTime,
+    interval: Duration,
+    previous: OffsetDateTime,
+    at: OffsetDateTime,
+) -> OffsetDateTime {
+    let step = interval.whole_nanoseconds().max(1);
+    let since = (at - start).whole_nanoseconds().max(0);
+    let k = since.div_euclid(step) + i128::from(since.rem_euclid(step) != 0);
+    let mut tick = start + Duration::nanoseconds_i128(k * step);
+    if tick <= previous {
+        tick = previous + interval;
+    }
+    tick
+}
+
+/// Runs every job, and the checkpoints, from the window's start to its end (or shutdown).
+pub(super) async fn run_window(ctx: &Ctx, window: ServiceWindow, shutdown: &CancellationToken) {
+    tracing::info!(trading_day = %window.trading_day, "service window open: fetching prices");
+    ctx.hub.set_trading_day(window.trading_day);
+    for state in &ctx.jobs {
+        state.health().window_started(window.start);
+    }
+    let jobs = ctx
+        .jobs
+        .iter()
+        .map(|state| job_loop(ctx, state, window, shutdown));
+    tokio::join!(
+        futures::future::join_all(jobs),
+        checkpoint_loop(ctx, window, shutdown)
+    );
+    // The last ticks end before the window does: wait for its end, so the daily loop moves on
+    // to the next event instead of entering the same window again.
+    ctx.sleep_until(window.end, shutdown).await;
+    for state in &ctx.jobs {
+        let change = state.health().window_ended();
+        publish_status(ctx, change);
+    }
+    tracing::info!(trading_day = %window.trading_day, "service window closed: no more source calls until the end-of-day snapshot");
+}
+
+async fn job_loop(
+    ctx: &Ctx,
+    state: &JobState,
+    window: ServiceWindow,
+    shutdown: &CancellationToken,
+) {
+    let job = &state.job;
+    // The first refresh at the window's start, or at once when starting inside the window
+    // (a restart at 12:00 refreshes at 12:00); later ones on the window's grid.
+    let mut tick = window.start.max(ctx.clock.now());
+    while tick < window.end {
+        if !ctx.sleep_until(tick, shutdown).await {
+            return;
+        }
+        if state.health().state() == crate::hub::FeedState::Unauthorized
+            && !job.source.credentials_changed().await
+        {
+            // No call on a refused token: look again at the next check, within the window.
+            let check = ctx.settings.credential_check.min(job.interval);
+            tick = next_tick(window.start, check, tick, ctx.clock.now());
+            continue;
+        }
+        let began = ctx.clock.now();
+        let outcome = refresh(ctx, state, shutdown).await;
+        let ended = ctx.clock.now();
+        let change = {
+            let mut h = state.health();
+            match &outcome {
+                Outcome::Ok(_) => h.succeeded(ended),
+                Outcome::Failed(why) => h.failed(ended, why),
+                Outcome::Unauthorized => h.unauthorized(ended),
+            }
+        };
+        publish_status(ctx, change);
+        if ended - began > job.interval {
+            ctx.stats.topic(job.topic).overruns.fetch_add(1, Relaxed);
+            tracing::warn!(topic = %job.topic, took = %(ended - began), interval = %job.interval, "a refresh overran its interval; the next starts on the next tick");
+        }
+        tick = next_tick(window.start, job.interval, tick, ended);
+    }
+}
+
+async fn checkpoint_loop(ctx: &Ctx, window: ServiceWindow, shutdown: &CancellationToken) {
+    let every = ctx.settings.checkpoint_interval;
+    let mut at = window.start + every;
+    while at < window.end {
+        if !ctx.sleep_until(at, shutdown).await {
+            return;
+        }
+        checkpoint(ctx, window).await;
+        at += every;
+    }
+}
+
+/// Saves the live values of every topic as the checkpoint of the window's trading day.
+async fn checkpoint(ctx: &Ctx, window: ServiceWindow) {
+    for topic in ctx.topics() {
+        let view = ctx.hub.view(topic);
+        if view.meta.source != Source::Live || view.data.is_empty() {
+            continue;
+        }
+        match ctx
+            .store
+            .save_checkpoint(topic, window.trading_day, &view.data)
+            .await
+        {
+            Ok(()) => {
+                ctx.stats.checkpoints.fetch_add(1, Relaxed);
+            }
+            Err(e) => {
+                ctx.stats.checkpoint_failures.fetch_add(1, Relaxed);
+                tracing::warn!(%topic, error = %e, "cannot save a checkpoint; the next one will try again");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn ticks_are_on_the_grid_and_never_repeat() {
+        let s = datetime!(2026-01-29 09:13 +05:30);
+        let i = Duration::seconds(5);
+        // (previous, at) -> expected
+        let cases = [
+            (s, s, s + i),
+            (s, s + Duration::milliseconds(1), s + i),
+            (s, s + Duration::seconds(5), s + i),
+            (s, s + Duration::seconds(12), s + Duration::seconds(15)),
+            (s - i, s, s),
+        ];
+        for (prev, at, want) in cases {
+            assert_eq!(next_tick(s, i, prev, at), want, "prev {prev} at {at}");
+        }
+    }
+}

@@ -1,0 +1,389 @@
+//! The feed: the scheduler that runs the daily cycle.
+//!
+//! A [`Feed`] owns *jobs* (a topic, its instruments, a refresh interval and a
+//! [`PriceSource`]) and runs them only inside the clock's service window, publishing each
+//! refresh to the [`Hub`]. After the close it takes the end-of-day snapshot and saves it
+//! through the [`SnapshotStore`]. It tracks each topic's source health and publishes the
+//! market status whenever the phase or `live` changes. All times are clock times, so a scaled
+//! clock runs a whole day in seconds.
+//!
+//! ```text
+//!  start-up ── load latest closes (+ today's checkpoint) into the hub, publish market status,
+//!      │       take a missed end-of-day snapshot (the only call allowed outside the window)
+//!      v
+//!  ┌─ sleep until the next service window (zero source calls meanwhile)
+//!  │   window 09:13-15:30 IST: indices every 5 s, prices every 120 s, checkpoints every 5 min;
+//!  │   a refresh that overruns is not queued behind itself (next tick after it ends)
+//!  │   close + 1 min: end-of-day refresh of every job → hub → store (retried until stored)
+//!  └───────────────────────────────────────────────────────────────────────────────────────┘
+//! ```
+//!
+//! ```
+//! use std::sync::Arc;
+//! use market_feed::{
+//!     clock::MarketClock, feed::{Feed, Job}, hub::Hub, source::SimulatedSource,
+//!     store::MemoryStore, universe::Universe,
+//! };
+//! use time::{macros::datetime, Duration};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let clock = MarketClock::fixed(datetime!(2026-01-31 10:00 +05:30)); // a Saturday
+//! let universe = Universe::bundled();
+//! let source = Arc::new(SimulatedSource::new(universe.clone(), 7, clock.clone()));
+//! let feed = Feed::builder(clock, Arc::new(Hub::default()), Arc::new(MemoryStore::new()))
+//!     .job(Job::new(market_feed::model::Topic::Indices, universe.indices().to_vec(), Duration::seconds(5), source))
+//!     .build();
+//! let shutdown = tokio_util::sync::CancellationToken::new();
+//! shutdown.cancel();
+//! feed.run(shutdown).await;
+//! # }
+//! ```
+//!
+//! See `docs/feed.md` for the timeline of one day.
+
+mod eod;
+mod health;
+mod job;
+mod stats;
+mod status;
+
+use std::{sync::Arc, time::Duration as StdDuration};
+
+use time::Duration;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    clock::{ist_date, MarketClock},
+    hub::{Hub, SnapshotMeta, Source},
+    model::Topic,
+    source::PriceSource,
+    store::SnapshotStore,
+    universe::Instrument,
+};
+
+pub use health::{Health, STALE_AFTER_INTERVALS};
+pub use stats::{FeedStats, Histogram, TopicStats, DURATION_BUCKETS};
+pub use status::describe_status;
+
+/// One refresh job: a topic, its instruments, how often, and from where.
+///
+/// ```
+/// use std::sync::Arc;
+/// use market_feed::{clock::MarketClock, feed::Job, model::Topic, source::SimulatedSource, universe::Universe};
+/// let u = Universe::bundled();
+/// let src = Arc::new(SimulatedSource::new(u.clone(), 1, MarketClock::system()));
+/// let job = Job::new(Topic::Prices, u.prices().to_vec(), time::Duration::minutes(2), src);
+/// assert_eq!(job.topic, Topic::Prices);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The topic the job publishes.
+    pub topic: Topic,
+    /// The instruments it refreshes.
+    pub instruments: Arc<[Instrument]>,
+    /// The refresh period, in clock time.
+    pub interval: Duration,
+    /// Where the quotes come from.
+    pub source: Arc<dyn PriceSource>,
+}
+
+impl Job {
+    /// A job; an interval under 1 ms counts as 1 ms.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use market_feed::{clock::MarketClock, feed::Job, model::Topic, source::SimulatedSource, universe::Universe};
+    /// # let u = Universe::bundled();
+    /// # let src = Arc::new(SimulatedSource::new(u.clone(), 1, MarketClock::system()));
+    /// let job = Job::new(Topic::Indices, u.indices().to_vec(), time::Duration::ZERO, src);
+    /// assert_eq!(job.interval, time::Duration::milliseconds(1));
+    /// ```
+    pub fn new(
+        topic: Topic,
+        instruments: impl Into<Arc<[Instrument]>>,
+        interval: Duration,
+        source: Arc<dyn PriceSource>,
+    ) -> Self {
+        Self {
+            topic,
+            instruments: instruments.into(),
+            interval: interval.max(Duration::milliseconds(1)),
+            source,
+        }
+    }
+}
+
+/// Timing settings of a [`Feed`] (clock time unless noted).
+#[derive(Debug, Clone)]
+struct Settings {
+    eod_delay: Duration,
+    checkpoint_interval: Duration,
+    eod_retry_initial: Duration,
+    eod_retry_max: Duration,
+    credential_check: Duration,
+    shutdown_grace: StdDuration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            eod_delay: Duration::minutes(1),
+            checkpoint_interval: Duration::minutes(5),
+            eod_retry_initial: Duration::seconds(10),
+            eod_retry_max: Duration::minutes(5),
+            credential_check: Duration::seconds(5),
+            shutdown_grace: StdDuration::from_secs(5),
+        }
+    }
+}
+
+/// Builds a [`Feed`].
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use market_feed::{clock::MarketClock, feed::Feed, hub::Hub, store::MemoryStore};
+/// let feed = Feed::builder(MarketClock::system(), Arc::new(Hub::default()), Arc::new(MemoryStore::new()))
+///     .eod_delay(time::Duration::minutes(2))
+///     .checkpoint_interval(time::Duration::minutes(10))
+///     .build();
+/// # let _ = feed;
+/// ```
+#[derive(Debug)]
+pub struct FeedBuilder {
+    clock: MarketClock,
+    hub: Arc<Hub>,
+    store: Arc<dyn SnapshotStore>,
+    jobs: Vec<Job>,
+    settings: Settings,
+}
+
+impl FeedBuilder {
+    /// Adds a job. Jobs may use different sources; a topic should have one job.
+    ///
+    /// See [`Feed`] for an example.
+    pub fn job(mut self, job: Job) -> Self {
+        self.jobs.push(job);
+        self
+    }
+
+    /// The service window's lead time before the open (default: the clock's, 2 minutes).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use market_feed::{clock::MarketClock, feed::Feed, hub::Hub, store::MemoryStore};
+    /// let feed = Feed::builder(MarketClock::system(), Arc::new(Hub::default()), Arc::new(MemoryStore::new()))
+    ///     .lead(time::Duration::minutes(5))
+    ///     .build();
+    /// assert_eq!(feed.clock().lead(), time::Duration::minutes(5));
+    /// ```
+    pub fn lead(mut self, lead: Duration) -> Self {
+        self.clock = self.clock.with_lead(lead);
+        self
+    }
+
+    /// How long after the close the end-of-day snapshot is taken (default 1 minute).
+    ///
+    /// See [`FeedBuilder`] for an example.
+    pub fn eod_delay(mut self, delay: Duration) -> Self {
+        self.settings.eod_delay = delay.max(Duration::ZERO);
+        self
+    }
+
+    /// How often the latest quotes are checkpointed in the window (default 5 minutes).
+    ///
+    /// See [`FeedBuilder`] for an example.
+    pub fn checkpoint_interval(mut self, every: Duration) -> Self {
+        self.settings.checkpoint_interval = every.max(Duration::seconds(1));
+        self
+    }
+
+    /// Builds the feed.
+    ///
+    /// See [`FeedBuilder`] for an example.
+    pub fn build(self) -> Feed {
+        Feed {
+            ctx: Arc::new(Ctx {
+                clock: self.clock,
+                hub: self.hub,
+                store: self.store,
+                jobs: self.jobs.into_iter().map(job::JobState::new).collect(),
+                settings: self.settings,
+                stats: Arc::new(FeedStats::default()),
+            }),
+        }
+    }
+}
+
+/// What the feed's tasks share.
+#[derive(Debug)]
+struct Ctx {
+    clock: MarketClock,
+    hub: Arc<Hub>,
+    store: Arc<dyn SnapshotStore>,
+    jobs: Vec<job::JobState>,
+    settings: Settings,
+    stats: Arc<FeedStats>,
+}
+
+/// The scheduler. Build it with [`Feed::builder`], run it with [`Feed::run`].
+///
+/// See the [module docs](self) for an example and the daily cycle.
+#[derive(Debug, Clone)]
+pub struct Feed {
+    ctx: Arc<Ctx>,
+}
+
+impl Feed {
+    /// Starts building a feed over a clock, a hub and a store.
+    ///
+    /// See [`FeedBuilder`] for an example.
+    pub fn builder(
+        clock: MarketClock,
+        hub: Arc<Hub>,
+        store: Arc<dyn SnapshotStore>,
+    ) -> FeedBuilder {
+        FeedBuilder {
+            clock,
+            hub,
+            store,
+            jobs: Vec::new(),
+            settings: Settings::default(),
+        }
+    }
+
+    /// The feed's counters (shared; they keep counting while the feed runs).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use market_feed::{clock::MarketClock, feed::Feed, hub::Hub, store::MemoryStore};
+    /// let feed = Feed::builder(MarketClock::system(), Arc::new(Hub::default()), Arc::new(MemoryStore::new())).build();
+    /// assert!(!feed.stats().is_ready());
+    /// ```
+    pub fn stats(&self) -> Arc<FeedStats> {
+        self.ctx.stats.clone()
+    }
+
+    /// The clock the feed follows.
+    ///
+    /// See [`FeedBuilder::lead`] for an example.
+    pub fn clock(&self) -> &MarketClock {
+        &self.ctx.clock
+    }
+
+    /// Runs the daily cycle until `shutdown` is cancelled. On shutdown the in-flight refresh
+    /// completes or is cancelled within 5 s, and an end-of-day snapshot that is due and not
+    /// yet stored is stored first (a bounded attempt).
+    ///
+    /// See the [module docs](self) for an example.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let ctx = self.ctx;
+        ctx.start_up().await;
+        let status = tokio::spawn(status::run(ctx.clone(), shutdown.clone()));
+        ctx.daily_loop(&shutdown).await;
+        eod::on_shutdown(&ctx).await;
+        if let Err(e) = status.await {
+            tracing::error!(error = %e, "the market-status task failed");
+        }
+        ctx.stats.set_ready(false);
+        tracing::info!("feed stopped");
+    }
+}
+
+impl Ctx {
+    /// Loads the latest closes (and today's checkpoint) into the hub.
+    async fn start_up(&self) {
+        for job in &self.jobs {
+            self.hub.set_instruments(
+                job.job.topic,
+                job.job
+                    .instruments
+                    .iter()
+                    .map(|i| (i.key.clone(), i.symbol.clone())),
+            );
+        }
+        let now = self.clock.now();
+        let today = ist_date(now);
+        let trading_today = self.clock.session(today).is_some();
+        let mut loaded = true;
+        for topic in self.topics() {
+            match self.store.latest_closes(topic).await {
+                Ok(Some(snap)) => {
+                    tracing::info!(%topic, trading_day = %snap.trading_day, quotes = snap.quotes.len(), "loaded the latest closing prices");
+                    self.hub.load(
+                        topic,
+                        snap.quotes,
+                        SnapshotMeta::new(Source::Close, snap.trading_day, snap.as_of),
+                    );
+                }
+                Ok(None) => tracing::info!(%topic, "no closing prices stored yet"),
+                Err(e) => {
+                    loaded = false;
+                    tracing::error!(%topic, error = %e, "cannot load the latest closing prices; starting without them");
+                }
+            }
+            if !trading_today {
+                continue;
+            }
+            match self.store.load_checkpoint(topic).await {
+                Ok(Some(cp)) if cp.trading_day == today => {
+                    tracing::info!(%topic, quotes = cp.quotes.len(), "restored today's checkpoint");
+                    self.hub.load(
+                        topic,
+                        cp.quotes,
+                        SnapshotMeta::new(Source::Checkpoint, today, cp.as_of),
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(%topic, error = %e, "cannot load the checkpoint"),
+            }
+        }
+        self.stats.set_ready(loaded);
+    }
+
+    fn topics(&self) -> Vec<Topic> {
+        let mut topics: Vec<Topic> = self.jobs.iter().map(|j| j.job.topic).collect();
+        topics.dedup();
+        topics
+    }
+
+    /// Sleeps until `at` (clock time); false if shut down first (or already).
+    async fn sleep_until(&self, at: time::OffsetDateTime, shutdown: &CancellationToken) -> bool {
+        tokio::select! {
+            // Shutdown wins over a deadline that is already due.
+            biased;
+            () = shutdown.cancelled() => false,
+            () = self.clock.sleep_until(at) => true,
+        }
+    }
+
+    /// The cycle: end-of-day snapshots when due, windows when open, sleep otherwise.
+    async fn daily_loop(&self, shutdown: &CancellationToken) {
+        let mut eod_done = None;
+        while !shutdown.is_cancelled() {
+            let now = self.clock.now();
+            let mut wake = None;
+            if let Some(session) = self.clock.last_closed_session_at(now) {
+                if eod_done != Some(session.date) {
+                    let due = session.close() + self.settings.eod_delay;
+                    if now >= due {
+                        if eod::take(self, session.date, shutdown).await {
+                            eod_done = Some(session.date);
+                        }
+                        continue;
+                    }
+                    wake = Some(due);
+                }
+            }
+            let window = self.clock.window_at_or_after(now);
+            if now < window.start {
+                let at = wake.map_or(window.start, |w| w.min(window.start));
+                self.sleep_until(at, shutdown).await;
+                continue;
+            }
+            job::run_window(self, window, shutdown).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
