@@ -62,7 +62,7 @@ impl RateLimiter {
             .map(|&(limit, period)| Window {
                 limit: limit.max(1),
                 period,
-                grants: VecDeque::with_capacity(limit.max(1)),
+                grants: VecDeque::with_capacity(limit.clamp(1, 4096)),
             })
             .collect();
         Self {
