@@ -107,6 +107,12 @@ impl FakeInstrument {
 
 /// How the fake answers one request.
 #[derive(Debug, Clone, PartialEq)]
+///
+/// ```
+/// use market_feed::testing::FakeReply;
+/// let script = [FakeReply::Status(429), FakeReply::MalformedJson, FakeReply::Normal];
+/// assert_ne!(script[0], script[2]);
+/// ```
 pub enum FakeReply {
     /// The documented success body for the known keys (unknown keys omitted).
     Normal,
@@ -133,6 +139,12 @@ pub enum FakeReply {
 
 /// One request the fake received.
 #[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// ```
+/// use market_feed::testing::RecordedRequest;
+/// let r = RecordedRequest { number: 1, path: "/v3/market-quote/ltp".into(), keys: vec![], authorization: None, api_version: None };
+/// assert_eq!(r.number, 1);
+/// ```
 pub struct RecordedRequest {
     /// 1-based arrival number.
     pub number: usize,
@@ -235,16 +247,41 @@ impl FakeUpstox {
     }
 
     /// The root URL to give the client (`--upstox-base-url`).
+    ///
+    /// ```
+    /// # use market_feed::testing::{FakeInstrument, FakeReply, FakeUpstox};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let fake = FakeUpstox::start().await.unwrap();
+    /// assert_eq!(fake.base_url(), format!("http://{}", fake.addr()));
+    /// # });
+    /// ```
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// The listening address.
+    ///
+    /// ```
+    /// # use market_feed::testing::{FakeInstrument, FakeReply, FakeUpstox};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let fake = FakeUpstox::start().await.unwrap();
+    /// assert!(fake.addr().ip().is_loopback());
+    /// # });
+    /// ```
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// Adds (or replaces) an instrument.
+    ///
+    /// ```
+    /// # use market_feed::testing::{FakeInstrument, FakeReply, FakeUpstox};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let fake = FakeUpstox::start().await.unwrap();
+    /// fake.add(FakeInstrument::index("BSE_INDEX|SENSEX", 82_000.0, 82_300.0));
+    /// assert_eq!(fake.instrument("BSE_INDEX|SENSEX").unwrap().map_key, "BSE_INDEX:SENSEX");
+    /// # });
+    /// ```
     pub fn add(&self, instrument: FakeInstrument) {
         self.lock()
             .instruments
@@ -252,6 +289,15 @@ impl FakeUpstox {
     }
 
     /// Adds many instruments.
+    ///
+    /// ```
+    /// # use market_feed::testing::{FakeInstrument, FakeReply, FakeUpstox};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let fake = FakeUpstox::start().await.unwrap();
+    /// fake.add_all([FakeInstrument::stock("NSE_EQ|A1", "A", 1.0, 1.0, 0), FakeInstrument::stock("NSE_EQ|B1", "B", 2.0, 2.0, 0)]);
+    /// assert!(fake.instrument("NSE_EQ|B1").is_some());
+    /// # });
+    /// ```
     pub fn add_all(&self, instruments: impl IntoIterator<Item = FakeInstrument>) {
         let mut state = self.lock();
         for i in instruments {
@@ -260,16 +306,45 @@ impl FakeUpstox {
     }
 
     /// Removes an instrument: the fake then omits it like an unknown key.
+    ///
+    /// ```
+    /// # use market_feed::testing::{FakeInstrument, FakeReply, FakeUpstox};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let fake = FakeUpstox::start().await.unwrap();
+    /// fake.add(FakeInstrument::stock("NSE_EQ|A1", "A", 1.0, 1.0, 0));
+    /// assert!(fake.remove("NSE_EQ|A1").is_some());
+    /// assert!(fake.instrument("NSE_EQ|A1").is_none());
+    /// # });
+    /// ```
     pub fn remove(&self, key: &str) -> Option<FakeInstrument> {
         self.lock().instruments.remove(key)
     }
 
     /// The instrument served for `key`.
+    ///
+    /// ```
+    /// # use market_feed::testing::{FakeInstrument, FakeReply, FakeUpstox};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let fake = FakeUpstox::start().await.unwrap();
+    /// assert!(fake.instrument("NSE_EQ|A1").is_none());
+    /// # });
+    /// ```
     pub fn instrument(&self, key: &str) -> Option<FakeInstrument> {
         self.lock().instruments.get(key).cloned()
     }
 
     /// Changes an instrument's last price (keeping high/low consistent); false if unknown.
+    ///
+    /// ```
+    /// # use market_feed::testing::{FakeInstrument, FakeReply, FakeUpstox};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let fake = FakeUpstox::start().await.unwrap();
+    /// fake.add(FakeInstrument::stock("NSE_EQ|A1", "A", 10.0, 10.0, 0));
+    /// assert!(fake.set_last_price("NSE_EQ|A1", 12.0));
+    /// assert_eq!(fake.instrument("NSE_EQ|A1").unwrap().high, 12.0);
+    /// assert!(!fake.set_last_price("NSE_EQ|Z9", 1.0));
+    /// # });
+    /// ```
     pub fn set_last_price(&self, key: &str, last_price: f64) -> bool {
         match self.lock().instruments.get_mut(key) {
             Some(i) => {
@@ -283,26 +358,67 @@ impl FakeUpstox {
     }
 
     /// Requests without `Authorization: Bearer <token>` get HTTP 401 from now on.
+    ///
+    /// ```
+    /// # use market_feed::testing::{FakeInstrument, FakeReply, FakeUpstox};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let fake = FakeUpstox::start().await.unwrap();
+    /// fake.require_token("t0k"); // "Authorization: Bearer t0k" or HTTP 401
+    /// # });
+    /// ```
     pub fn require_token(&self, token: &str) {
         self.lock().required_token = Some(token.to_owned());
     }
 
     /// The `number`-th request (1-based, counted from the start) gets `reply`.
+    ///
+    /// ```
+    /// # use market_feed::testing::{FakeInstrument, FakeReply, FakeUpstox};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let fake = FakeUpstox::start().await.unwrap();
+    /// fake.reply_to(2, FakeReply::HtmlPage(502)); // the second request hits a proxy error
+    /// # });
+    /// ```
     pub fn reply_to(&self, number: usize, reply: FakeReply) {
         self.lock().scripted.insert(number, reply);
     }
 
     /// The next request without a numbered reply gets `reply` (queued in order).
+    ///
+    /// ```
+    /// # use market_feed::testing::{FakeInstrument, FakeReply, FakeUpstox};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let fake = FakeUpstox::start().await.unwrap();
+    /// fake.push_reply(FakeReply::Status(500));
+    /// fake.push_reply(FakeReply::Slow(std::time::Duration::from_millis(10)));
+    /// # });
+    /// ```
     pub fn push_reply(&self, reply: FakeReply) {
         self.lock().queued.push_back(reply);
     }
 
     /// Every request received so far, in arrival order.
+    ///
+    /// ```
+    /// # use market_feed::testing::{FakeInstrument, FakeReply, FakeUpstox};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let fake = FakeUpstox::start().await.unwrap();
+    /// assert!(fake.requests().is_empty());
+    /// # });
+    /// ```
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.lock().requests.clone()
     }
 
     /// The number of requests received so far.
+    ///
+    /// ```
+    /// # use market_feed::testing::{FakeInstrument, FakeReply, FakeUpstox};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let fake = FakeUpstox::start().await.unwrap();
+    /// assert_eq!(fake.request_count(), 0);
+    /// # });
+    /// ```
     pub fn request_count(&self) -> usize {
         self.lock().requests.len()
     }
