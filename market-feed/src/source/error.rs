@@ -1,6 +1,10 @@
 //! [`SourceError`]: why a price source could not answer, phrased as what the caller should do.
 
 /// The longest response excerpt a [`SourceError::BadResponse`] carries, in characters.
+///
+/// ```
+/// assert_eq!(market_feed::source::EXCERPT_CHARS, 160);
+/// ```
 pub const EXCERPT_CHARS: usize = 160;
 
 /// Why a fetch failed. Each variant tells the caller what to do next.

@@ -9,10 +9,21 @@ use crate::model::InstrumentKey;
 
 /// The shipped recording: 15-minute bars of 1,402 NSE stocks on Thursday 2026-01-29 (gzip of
 /// the CSV `instrument_key,symbol,prev_close,time,open,high,low,close,volume`).
+///
+/// ```
+/// assert_eq!(&market_feed::source::replay::BUNDLED_BARS_GZ[..2], &[0x1f, 0x8b]); // gzip
+/// ```
 pub const BUNDLED_BARS_GZ: &[u8] = include_bytes!("../../../data/bars-15m-2026-01-29.csv.gz");
 
 /// One bar: its start (minutes after IST midnight), prices and volume.
 #[derive(Debug, Clone, Copy, PartialEq)]
+///
+/// ```
+/// # use market_feed::source::replay::Recording;
+/// let rec = Recording::bundled().unwrap();
+/// let first = rec.keys().next().and_then(|k| rec.series(k)).unwrap().bars[0];
+/// assert!(first.low <= first.open && first.open <= first.high);
+/// ```
 pub struct Bar {
     /// The bar's start, in minutes after midnight IST (09:15 → 555).
     pub start: u16,
@@ -30,6 +41,13 @@ pub struct Bar {
 
 /// One stock's recorded day.
 #[derive(Debug, Clone, PartialEq)]
+///
+/// ```
+/// # use market_feed::{model::InstrumentKey, source::replay::Recording};
+/// let rec = Recording::bundled().unwrap();
+/// let s = rec.series(&InstrumentKey::new("NSE_EQ|INE144J01027").unwrap()).unwrap();
+/// assert_eq!(s.bars.len(), 25);
+/// ```
 pub struct Series {
     /// The symbol in the recording.
     pub symbol: Arc<str>,
@@ -41,6 +59,13 @@ pub struct Series {
 
 /// The state of a stock at one time of day, as far as the recording tells.
 #[derive(Debug, Clone, Copy, PartialEq)]
+///
+/// ```
+/// # use market_feed::{model::InstrumentKey, source::replay::Recording};
+/// let rec = Recording::bundled().unwrap();
+/// let p = rec.point(&InstrumentKey::new("NSE_EQ|INE144J01027").unwrap(), 600.0).unwrap();
+/// assert!(p.low.unwrap() <= p.ltp && p.ltp <= p.high.unwrap());
+/// ```
 pub struct Point {
     /// The price at that time.
     pub ltp: f64,
@@ -254,6 +279,13 @@ impl Series {
     /// open, the extreme nearer the open, the other extreme and the close (equal thirds of the
     /// bar), so the price stays within the bar's range. After a bar's end (gaps, after the
     /// close): that bar's close. `None` when there are no bars.
+    ///
+    /// ```
+    /// # use market_feed::{model::InstrumentKey, source::replay::Recording};
+    /// let rec = Recording::bundled().unwrap();
+    /// let s = rec.series(&InstrumentKey::new("NSE_EQ|INE144J01027").unwrap()).unwrap();
+    /// assert_eq!(s.point_at(540.0, 15.0).unwrap().ltp, s.prev_close); // 09:00
+    /// ```
     pub fn point_at(&self, minute: f64, bar_minutes: f64) -> Option<Point> {
         let first = self.bars.first()?;
         if minute < f64::from(first.start) {

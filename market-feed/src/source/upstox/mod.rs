@@ -68,9 +68,17 @@ pub use response::{decode_quotes, error_code, Decoded};
 pub use token::{TokenProvider, UpstoxToken, TOKEN_ENV};
 
 /// Upstox's limit of instrument keys per market-quote request.
+///
+/// ```
+/// assert_eq!(market_feed::source::upstox::MAX_KEYS_PER_REQUEST, 500);
+/// ```
 pub const MAX_KEYS_PER_REQUEST: usize = 500;
 
 /// The production API root.
+///
+/// ```
+/// assert!(market_feed::source::upstox::DEFAULT_BASE_URL.starts_with("https://"));
+/// ```
 pub const DEFAULT_BASE_URL: &str = "https://api.upstox.com";
 
 /// Which market-quote endpoint a request goes to.

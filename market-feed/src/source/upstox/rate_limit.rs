@@ -8,6 +8,11 @@ use tokio::time::Instant;
 /// Upstox's published limits for standard APIs are 50/s, 500/min and 2,000/30 min per user.
 /// The client keeps 10 % below each, so a slightly different window alignment on the server
 /// never trips them.
+///
+/// ```
+/// use market_feed::source::upstox::UPSTOX_LIMITS;
+/// assert_eq!(UPSTOX_LIMITS[0], (45, std::time::Duration::from_secs(1)));
+/// ```
 pub const UPSTOX_LIMITS: [(usize, Duration); 3] = [
     (45, Duration::from_secs(1)),
     (450, Duration::from_secs(60)),
@@ -62,7 +67,7 @@ impl RateLimiter {
             .map(|&(limit, period)| Window {
                 limit: limit.max(1),
                 period,
-                grants: VecDeque::with_capacity(limit.max(1)),
+                grants: VecDeque::with_capacity(limit.clamp(1, 4096)),
             })
             .collect();
         Self {

@@ -22,6 +22,11 @@ use crate::{
 
 /// The quotes decoded from one response, and the requested keys it did not answer.
 #[derive(Debug, Clone, Default, PartialEq)]
+///
+/// ```
+/// let d = market_feed::source::upstox::Decoded::default();
+/// assert!(d.quotes.is_empty() && d.missing.is_empty());
+/// ```
 pub struct Decoded {
     /// One quote per answered instrument, in request order.
     pub quotes: Vec<Quote>,

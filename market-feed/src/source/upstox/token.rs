@@ -10,6 +10,10 @@ use std::{
 use crate::source::SourceError;
 
 /// The environment variable holding the access token.
+///
+/// ```
+/// assert_eq!(market_feed::source::upstox::TOKEN_ENV, "UPSTOX_ACCESS_TOKEN");
+/// ```
 pub const TOKEN_ENV: &str = "UPSTOX_ACCESS_TOKEN";
 
 /// An access token. Its `Debug` and `Display` print `***`; only [`UpstoxToken::expose`] gives
