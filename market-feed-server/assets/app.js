@@ -180,6 +180,7 @@
     }
     el.conn.dataset.state = state.connected ? 'connected' : (reconnect.attempt ? 'reconnecting' : 'connecting');
     el.conn.textContent = el.conn.dataset.state;
+    document.body.dataset.conn = el.conn.dataset.state;
     el.latency.textContent = state.connected && state.rttMs != null ? `${state.rttMs} ms` : '';
     el.lastUpdate.textContent = state.lastTs ? 'Updated ' + timeWords(state.lastTs) : '';
     el.diag.textContent = `protocol 1 · ${state.prices.size} stocks · ${state.indices.size} indices`
@@ -250,11 +251,12 @@
   const cssEscape = (s) => (window.CSS && CSS.escape ? CSS.escape(s) : s.replace(/["\\]/g, '\\$&'));
 
   // A brief green/red flash; the Web Animations API needs no forced reflow.
+  const REDUCED_MOTION = window.matchMedia('(prefers-reduced-motion: reduce)');
   function flash(node, dir) {
-    if (!node.animate || dir === 0) return;
-    const color = dir > 0 ? 'rgba(63,185,80,.35)' : 'rgba(248,81,73,.35)';
+    if (!node.animate || dir === 0 || REDUCED_MOTION.matches) return;
+    const color = dir > 0 ? 'rgba(63,185,80,.22)' : 'rgba(248,81,73,.22)';
     node.animate([{ backgroundColor: color }, { backgroundColor: 'transparent' }],
-      { duration: 900, easing: 'ease-out' });
+      { duration: 800, easing: 'ease-out' });
   }
 
   // ---- stock table ---------------------------------------------------------------------------
@@ -316,7 +318,7 @@
     const tr = document.createElement('tr');
     tr.dataset.symbol = symbol;
     tr.innerHTML = '<td class="star-col"><button type="button" class="star"></button></td>'
-      + '<td class="sym"><span class="s"></span><span class="n"></span></td>'
+      + '<td class="sym"><div class="sy"><span class="s"></span><span class="n"></span></div></td>'
       + '<td class="num ltp"></td><td class="num wide chg"></td><td class="num pct"></td><td class="num wide vol"></td>';
     tr.querySelector('.s').textContent = symbol;
     return tr;
@@ -441,6 +443,10 @@
         state.market = msg.market || null;
         state.connected = true;
         reconnect.attempt = 0;
+        // This connection reports feed health afresh (a topic that is not ok says so after its
+        // snapshot), so forget what the previous connection said.
+        state.feed = {};
+        renderFeedStatus();
         send({ op: 'subscribe', topics: ['indices'] });
         subscribedKey = null; // the new connection has no prices subscription yet
         scheduleTable();
@@ -595,7 +601,10 @@
 
   // ---- user input ----------------------------------------------------------------------------
 
-  el.search.addEventListener('input', () => { state.shown = PAGE_ROWS; scheduleTable(); });
+  // 'input' for typing; 'search' and 'change' also catch the clear button and scripted clears.
+  for (const type of ['input', 'search', 'change']) {
+    el.search.addEventListener(type, () => { state.shown = PAGE_ROWS; scheduleTable(); });
+  }
 
   for (const b of el.sortButtons) {
     b.addEventListener('click', () => {
