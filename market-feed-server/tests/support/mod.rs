@@ -52,6 +52,7 @@ impl ServerProcess {
             }
         });
         let addr = tokio::time::timeout(Duration::from_secs(30), async {
+            let mut seen = Vec::new();
             while let Some(line) = rx.recv().await {
                 if let Some(rest) = line.split("listening on http://").nth(1) {
                     return rest
@@ -61,8 +62,12 @@ impl ServerProcess {
                         .unwrap()
                         .to_owned();
                 }
+                seen.push(line);
             }
-            panic!("the server exited before listening");
+            panic!(
+                "the server exited before listening; its stderr:\n{}",
+                seen.join("\n")
+            );
         })
         .await
         .expect("the server listens within 30 s");
