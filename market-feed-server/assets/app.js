@@ -372,7 +372,9 @@
     } else if (effectiveMode() === 'watchlist' && rows.length && !el.search.value.trim()) {
       foot = `Watchlist · ${rows.length} stock${rows.length > 1 ? 's' : ''} · search to add more, ★ to remove`;
     } else if (!rows.length) {
-      foot = el.search.value.trim() ? 'No stock matches the search.' : 'Your watchlist is empty: search and tap ☆ to add stocks.';
+      if (el.search.value.trim()) foot = 'No stock matches the search.';
+      else if (effectiveMode() === 'all') foot = 'Waiting for prices from the server…';
+      else foot = 'Your watchlist is empty: search and tap ☆ to add stocks.';
     }
     el.foot.innerHTML = '';
     el.foot.append(foot);
@@ -640,6 +642,7 @@
   // ---- start ---------------------------------------------------------------------------------
 
   renderHeader();
+  scheduleTable();
   loadInstruments();
   connect();
 }());
