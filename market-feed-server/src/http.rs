@@ -71,6 +71,15 @@ fn with_body(status: StatusCode, content_type: &'static str, body: Bytes) -> Res
 /// ```
 pub fn route<B>(state: &AppState, req: &Request<B>) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path();
+    if req.method() == Method::GET || req.method() == Method::HEAD {
+        if let Some((content_type, body)) = crate::dashboard::asset(path) {
+            return Ok(with_body(
+                StatusCode::OK,
+                content_type,
+                Bytes::from_static(body),
+            ));
+        }
+    }
     let known = matches!(path, "/healthz" | "/api/v1/market/status");
     if known && req.method() != Method::GET && req.method() != Method::HEAD {
         return Ok(error(
@@ -121,5 +130,22 @@ mod tests {
         let (s, v) = get(&state, Method::POST, "/healthz").await;
         assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(v["error"]["code"], "method_not_allowed");
+    }
+
+    #[tokio::test]
+    async fn serves_the_dashboard() {
+        let state = AppState::new(MarketClock::fixed(datetime!(2026-01-29 10:00 +05:30)));
+        let req = Request::get("/").body(()).unwrap();
+        let resp = route(&state, &req).unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["content-type"], "text/html; charset=utf-8");
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        assert!(body.starts_with(b"<!doctype html>"));
+        let req = Request::get("/app.js").body(()).unwrap();
+        let resp = route(&state, &req).unwrap();
+        assert_eq!(
+            resp.headers()["content-type"],
+            "text/javascript; charset=utf-8"
+        );
     }
 }

@@ -7,10 +7,12 @@
 //! - [`config`]: command-line options and their validation (exit code 2 on bad input);
 //! - [`state`]: the state shared by all handlers;
 //! - [`http`]: routing and JSON responses;
+//! - [`dashboard`]: the built-in live dashboard page, embedded at compile time;
 //! - [`server`]: the hyper accept loop and graceful shutdown.
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod dashboard;
 pub mod http;
 pub mod server;
 pub mod state;

@@ -20,7 +20,17 @@ impl ServerProcess {
     /// Starts the binary with `--listen 127.0.0.1:0` plus `args`, and waits for its
     /// "listening on" line (at most 30 s).
     pub async fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_market-feed-server"))
+        Self::start_in(None, args).await
+    }
+
+    /// Like [`ServerProcess::start`], with `dir` as the working directory when given (so files
+    /// the server creates by default, such as its SQLite store, land there).
+    pub async fn start_in(dir: Option<&std::path::Path>, args: &[&str]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_market-feed-server"));
+        if let Some(dir) = dir {
+            command.current_dir(dir);
+        }
+        let mut child = command
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .env("RUST_LOG", "info")
@@ -42,6 +52,7 @@ impl ServerProcess {
             }
         });
         let addr = tokio::time::timeout(Duration::from_secs(30), async {
+            let mut seen = Vec::new();
             while let Some(line) = rx.recv().await {
                 if let Some(rest) = line.split("listening on http://").nth(1) {
                     return rest
@@ -51,8 +62,12 @@ impl ServerProcess {
                         .unwrap()
                         .to_owned();
                 }
+                seen.push(line);
             }
-            panic!("the server exited before listening");
+            panic!(
+                "the server exited before listening; its stderr:\n{}",
+                seen.join("\n")
+            );
         })
         .await
         .expect("the server listens within 30 s");

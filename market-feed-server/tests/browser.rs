@@ -1,0 +1,365 @@
+//! The dashboard in a real browser: the server in demo mode, headless Chromium driven over
+//! WebDriver, and assertions on what a user sees (index values move, LIVE shows while the market
+//! is live, search filters the stock table). A screenshot is saved to
+//! `target/test-artifacts/dashboard.png` (and `dashboard-failure.png` when an assertion fails).
+//!
+//! Why WebDriver through `fantoccini` and Debian's `chromedriver`, not CDP (`chromiumoxide`):
+//! WebDriver is the W3C standard the browser vendor maintains a driver for, chromedriver comes in
+//! the same Debian package set as Chromium (so their versions always match), and fantoccini is a
+//! small client with no TLS needed on loopback (we give it hyper-util's plain `HttpConnector`), while
+//! chromiumoxide pulls in a generated CDP binding of several hundred thousand lines.
+//!
+//! Availability (like the PostgreSQL suite): without `/usr/bin/chromium` or `chromedriver` the
+//! test says so on stderr and passes, unless `MARKET_FEED_REQUIRE_BROWSER=1` (set by `.ci/run`),
+//! which turns the missing browser into a failure.
+//!
+//! `MARKET_FEED_BROWSER_TEST_URL=http://host:port/` points the test at a server that is already
+//! running (a stand-in, a staging deployment, one started by hand with `--demo`) instead of
+//! starting the binary; the same assertions apply.
+//!
+//! The browser runs on its own clock, so this test cannot use tokio's paused time: it polls the
+//! page with a deadline for each expectation (no fixed sleeps decide an outcome).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use fantoccini::{wd::Capabilities, Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use support::ServerProcess;
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// The browser's flags: headless, no first-run or background traffic, a fresh profile.
+fn chromium_args(profile: &Path) -> Vec<String> {
+    [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        "--window-size=1280,900",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .chain([format!("--user-data-dir={}", profile.display())])
+    .collect()
+}
+
+/// Where screenshots go: `<workspace>/target/test-artifacts/`.
+fn artifacts_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts")
+}
+
+/// Whether the browser suite can run here; `Err` says what is missing.
+fn browser_available() -> Result<(), String> {
+    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
+        .into_iter()
+        .filter(|p| !Path::new(p).exists())
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} not found", missing.join(" and ")))
+    }
+}
+
+/// chromedriver on a free loopback port; killed when dropped.
+struct Driver {
+    _child: Child,
+    url: String,
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        // Ask the OS for a free port, release it, and hand it to chromedriver (a tiny race with
+        // other processes, acceptable on a test machine).
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let mut child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver starts");
+        // It prints "ChromeDriver was started successfully on port N." once it accepts sessions.
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if line.contains("started successfully") {
+                    return;
+                }
+            }
+            panic!("chromedriver exited before it was ready");
+        })
+        .await
+        .expect("chromedriver is ready within 30 s");
+        // Keep draining its stdout so it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Driver {
+            _child: child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+/// Polls `probe` every 100 ms until it returns `Some`, or fails after `within`.
+async fn wait_for<T, F, Fut>(what: &str, within: Duration, mut probe: F) -> Result<T, String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, String>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = probe().await? {
+            return Ok(v);
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("timed out after {within:?} waiting for {what}"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs a script in the page and returns its result.
+async fn js(c: &Client, script: &str) -> Result<Value, String> {
+    c.execute(script, vec![])
+        .await
+        .map_err(|e| format!("script failed: {e}"))
+}
+
+/// The text of every index value cell, in page order.
+async fn index_values(c: &Client) -> Result<Vec<String>, String> {
+    let v = js(
+        c,
+        "return [...document.querySelectorAll('[data-testid^=\"index-value-\"]')].map(e => e.textContent);",
+    )
+    .await?;
+    Ok(serde_json::from_value(v).unwrap_or_default())
+}
+
+/// `[symbol, row text]` of every row of the stock table.
+async fn table_rows(c: &Client) -> Result<Vec<(String, String)>, String> {
+    let v = js(
+        c,
+        "return [...document.querySelectorAll('[data-testid=\"stock-table\"] tbody tr[data-symbol]')]\
+         .map(r => [r.dataset.symbol, r.textContent]);",
+    )
+    .await?;
+    Ok(serde_json::from_value(v).unwrap_or_default())
+}
+
+/// The assertions, in the order a user would notice them. Returns a message on failure.
+async fn check_dashboard(c: &Client, url: &str) -> Result<(), String> {
+    c.goto(url)
+        .await
+        .map_err(|e| format!("cannot open {url}: {e}"))?;
+
+    // The socket connects and the page says so.
+    let conn = c
+        .find(Locator::Css("[data-testid=\"conn-status\"]"))
+        .await
+        .map_err(|e| format!("no conn-status element: {e}"))?;
+    wait_for(
+        "conn-status to read \"connected\"",
+        Duration::from_secs(20),
+        || async { Ok(conn.text().await.ok().filter(|t| t == "connected")) },
+    )
+    .await?;
+
+    // (b) LIVE shows while market_status.live is true: demo mode starts just before the session.
+    let badge = c
+        .find(Locator::Css("[data-testid=\"live-badge\"]"))
+        .await
+        .map_err(|e| format!("no live-badge element: {e}"))?;
+    wait_for(
+        "the LIVE badge to show",
+        Duration::from_secs(60),
+        || async { Ok(badge.is_displayed().await.ok().filter(|shown| *shown)) },
+    )
+    .await?;
+    let phase = c
+        .find(Locator::Css("[data-testid=\"phase\"]"))
+        .await
+        .map_err(|e| format!("no phase element: {e}"))?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    if phase.is_empty() {
+        return Err("the market phase is not shown while live".into());
+    }
+
+    // (a) Index values change: 60x clock, indices every 5 s of clock time.
+    let first = wait_for(
+        "index values to appear",
+        Duration::from_secs(30),
+        || async {
+            let v = index_values(c).await?;
+            Ok((!v.is_empty() && v.iter().all(|t| !t.is_empty() && t != "—")).then_some(v))
+        },
+    )
+    .await?;
+    wait_for(
+        "an index value to change",
+        Duration::from_secs(30),
+        || async {
+            let v = index_values(c).await?;
+            Ok((v.len() == first.len() && v != first).then_some(()))
+        },
+    )
+    .await?;
+    if !badge.is_displayed().await.unwrap_or(false) {
+        return Err("the LIVE badge disappeared while index values were updating".into());
+    }
+    let last = c
+        .find(Locator::Css("[data-testid=\"last-update\"]"))
+        .await
+        .map_err(|e| e.to_string())?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !last.contains("IST") {
+        return Err(format!(
+            "the last update time is not shown in IST: {last:?}"
+        ));
+    }
+
+    // The full table, for the artifact.
+    let before = wait_for(
+        "stock rows with prices",
+        Duration::from_secs(30),
+        || async {
+            let rows = table_rows(c).await?;
+            Ok((rows.len() >= 2).then_some(rows))
+        },
+    )
+    .await?;
+    save_screenshot(c, "dashboard.png").await;
+
+    // (c) Typing a symbol prefix filters the rows to matching ones.
+    let symbol = &before[0].0;
+    let prefix: String = symbol.chars().take(3).collect();
+    let needle = prefix.to_uppercase();
+    let matching = |sym: &str, text: &str| {
+        sym.to_uppercase().contains(&needle) || text.to_uppercase().contains(&needle)
+    };
+    // Only a table with rows that do not match can show that the search filters.
+    if before.iter().all(|(s, t)| matching(s, t)) {
+        return Err(format!(
+            "every row already matches {prefix:?}: nothing to filter"
+        ));
+    }
+    let search = c
+        .find(Locator::Css("[data-testid=\"search\"]"))
+        .await
+        .map_err(|e| format!("no search input: {e}"))?;
+    search
+        .send_keys(&prefix)
+        .await
+        .map_err(|e| format!("cannot type into search: {e}"))?;
+    let after = wait_for(
+        &format!("the table to show only rows matching {prefix:?}"),
+        Duration::from_secs(10),
+        || async {
+            let rows = table_rows(c).await?;
+            let all_match = rows.iter().all(|(sym, text)| matching(sym, text));
+            Ok((all_match && !rows.is_empty()).then_some(rows))
+        },
+    )
+    .await?;
+    if !after.iter().any(|(s, _)| s == symbol) {
+        return Err(format!(
+            "searching {prefix:?} lost the row {symbol} it was taken from"
+        ));
+    }
+    Ok(())
+}
+
+async fn save_screenshot(c: &Client, name: &str) {
+    let dir = artifacts_dir();
+    match c.screenshot().await {
+        Ok(png) => {
+            std::fs::create_dir_all(&dir).expect("the artifacts directory can be created");
+            std::fs::write(dir.join(name), png).expect("the screenshot can be written");
+        }
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "NOTE: no screenshot {name}: {e}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_shows_live_indices_and_filters_stocks() {
+    if let Err(missing) = browser_available() {
+        if std::env::var("MARKET_FEED_REQUIRE_BROWSER").as_deref() == Ok("1") {
+            panic!(
+                "the browser suite is required (MARKET_FEED_REQUIRE_BROWSER=1) but {missing}: \
+                 install Debian's chromium and chromium-driver packages"
+            );
+        }
+        let _ = writeln!(
+            std::io::stderr(),
+            "NOTE: browser suite did not run: {missing}; install chromium chromium-driver \
+             (apt-get install chromium chromium-driver) to run it"
+        );
+        return;
+    }
+
+    // The server under test: one given by URL, else the real binary in demo mode, run in a
+    // temporary directory so its default store file does not land in the source tree.
+    let workdir = tempfile::tempdir().unwrap();
+    let (server, url) = match std::env::var("MARKET_FEED_BROWSER_TEST_URL") {
+        Ok(url) if !url.is_empty() => (None, url),
+        _ => {
+            let s = ServerProcess::start_in(Some(workdir.path()), &["--demo"]).await;
+            let url = s.url("/");
+            (Some(s), url)
+        }
+    };
+
+    let driver = Driver::start().await;
+    let profile = tempfile::tempdir().unwrap();
+    let mut caps = Capabilities::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"binary": CHROMIUM, "args": chromium_args(profile.path())}),
+    );
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a WebDriver session with headless Chromium");
+
+    let outcome = check_dashboard(&client, &url).await;
+    if outcome.is_err() {
+        save_screenshot(&client, "dashboard-failure.png").await;
+    }
+    let _ = client.close().await;
+    drop(driver);
+    if let Some(server) = server {
+        assert_eq!(server.terminate().await, 0, "the server exits cleanly");
+    }
+    if let Err(message) = outcome {
+        panic!("{message} (screenshot: target/test-artifacts/dashboard-failure.png)");
+    }
+}
