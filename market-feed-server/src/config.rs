@@ -441,7 +441,7 @@ fn apply_file_defaults(
     let table: toml::Table = toml::from_str(&text).map_err(|e| {
         let line = e
             .span()
-            .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
         let msg = e.message().replace('\n', " ");
         file_err(match line {
             Some(l) => format!("line {l}: {msg}"),

@@ -1,12 +1,13 @@
 //! HTTP routing and JSON responses (PROTOCOL.md §4).
 //!
-//! One function, [`route`], maps a request to a response from the shared [`AppState`]. Errors
-//! are JSON objects `{"error":{"code":..,"message":..}}` with a fitting status code.
+//! [`handle`] maps a request to a response: the WebSocket upgrade, the REST API, health,
+//! metrics and the dashboard. Client tokens guard `/ws`, `/api/*` and the compatibility paths;
+//! CORS headers are added to GET responses of the API.
 
 use std::convert::Infallible;
 
 use bytes::Bytes;
-use http::{header, Method, Request, Response, StatusCode};
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use serde::Serialize;
 
@@ -48,104 +49,121 @@ pub fn error(status: StatusCode, code: &str, message: &str) -> Response<Body> {
     with_body(status, "application/json", Bytes::from(bytes))
 }
 
-fn with_body(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Body> {
+/// A response with a body and content type.
+///
+/// ```
+/// use market_feed_server::http::with_body;
+/// let r = with_body(http::StatusCode::OK, "text/plain", bytes::Bytes::from_static(b"ok"));
+/// assert_eq!(r.headers()["content-type"], "text/plain");
+/// ```
+pub fn with_body(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Body> {
     let mut r = Response::new(Full::new(body));
     *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static(content_type),
-    );
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     r
+}
+
+fn guarded(path: &str) -> bool {
+    path == "/ws"
+        || path.starts_with("/api/")
+        || path.starts_with("/indices/")
+        || path.starts_with("/stocks/")
 }
 
 /// Answers one request.
 ///
 /// ```
-/// # use market_feed_server::{http::route, state::AppState};
+/// # use market_feed_server::{http::handle, state::AppState};
 /// # use market_feed::clock::MarketClock;
-/// # use time::macros::datetime;
-/// let state = AppState::new(MarketClock::fixed(datetime!(2026-01-29 10:00 +05:30)));
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let state = AppState::for_tests(MarketClock::system());
 /// let req = http::Request::get("/healthz").body(()).unwrap();
-/// let resp = route(&state, &req).unwrap();
+/// let resp = handle(state, req).await.unwrap();
 /// assert_eq!(resp.status(), 200);
+/// # });
 /// ```
-pub fn route<B>(state: &AppState, req: &Request<B>) -> Result<Response<Body>, Infallible> {
-    let path = req.uri().path();
-    if req.method() == Method::GET || req.method() == Method::HEAD {
-        if let Some((content_type, body)) = crate::dashboard::asset(path) {
-            return Ok(with_body(
-                StatusCode::OK,
-                content_type,
-                Bytes::from_static(body),
-            ));
-        }
-    }
-    let known = matches!(path, "/healthz" | "/api/v1/market/status");
-    if known && req.method() != Method::GET && req.method() != Method::HEAD {
+pub async fn handle<B>(state: AppState, req: Request<B>) -> Result<Response<Body>, Infallible> {
+    let path = req.uri().path().to_owned();
+    let method = req.method().clone();
+    if guarded(&path) && !state.access().token_ok(req.headers(), req.uri()) && path != "/ws" {
         return Ok(error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            &format!("{} is not allowed on {path}: use GET", req.method()),
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a client token is required: send Authorization: Bearer <token> or ?token=<token>",
         ));
     }
-    Ok(match path {
-        "/healthz" => json(StatusCode::OK, &serde_json::json!({"status": "ok"})),
-        "/api/v1/market/status" => json(StatusCode::OK, &state.clock().status()),
-        _ => error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            &format!("no route for {path}: see docs/protocol.md for the API"),
+    if method == Method::OPTIONS && guarded(&path) {
+        return Ok(preflight(&state, req.headers()));
+    }
+    if path == "/ws" {
+        return Ok(crate::ws::upgrade(&state, req));
+    }
+    let mut response = match (&method, path.as_str()) {
+        (&Method::GET | &Method::HEAD, "/healthz") => {
+            json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
+        }
+        (&Method::GET | &Method::HEAD, "/readyz") => {
+            if state.feed().is_ready() {
+                json(StatusCode::OK, &serde_json::json!({"status": "ready"}))
+            } else {
+                error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not_ready",
+                    "starting: the store is opening or the latest closing prices are not loaded yet",
+                )
+            }
+        }
+        (&Method::GET | &Method::HEAD, "/metrics") => with_body(
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            Bytes::from(crate::metrics::render(&state)),
         ),
-    })
+        _ => match crate::api::route(&state, &method, req.uri()).await {
+            Some(r) => r,
+            None => match crate::dashboard::asset(&path)
+                .filter(|_| method == Method::GET || method == Method::HEAD)
+            {
+                Some((content_type, body)) => {
+                    with_body(StatusCode::OK, content_type, Bytes::from_static(body))
+                }
+                None => error(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    &format!("no route for {method} {path}: see docs/protocol.md for the API"),
+                ),
+            },
+        },
+    };
+    if guarded(&path) {
+        if let Some(origin) = state.access().cors_origin(req.headers()) {
+            let h = response.headers_mut();
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            h.insert(header::VARY, HeaderValue::from_static("Origin"));
+        }
+    }
+    Ok(response)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use http_body_util::BodyExt;
-    use market_feed::clock::MarketClock;
-    use time::macros::datetime;
-
-    async fn get(state: &AppState, method: Method, path: &str) -> (StatusCode, serde_json::Value) {
-        let req = Request::builder()
-            .method(method)
-            .uri(path)
-            .body(())
-            .unwrap();
-        let resp = route(state, &req).unwrap();
-        let status = resp.status();
-        let body = resp.into_body().collect().await.unwrap().to_bytes();
-        (status, serde_json::from_slice(&body).unwrap())
+fn preflight(state: &AppState, headers: &http::HeaderMap) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    let h = r.headers_mut();
+    if let Some(origin) = state.access().cors_origin(headers) {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     }
-
-    #[tokio::test]
-    async fn routes_and_errors() {
-        let state = AppState::new(MarketClock::fixed(datetime!(2026-01-26 10:00 +05:30)));
-        let (s, v) = get(&state, Method::GET, "/api/v1/market/status").await;
-        assert_eq!(s, StatusCode::OK);
-        assert_eq!(v["reason"], "holiday: Republic Day");
-        let (s, v) = get(&state, Method::GET, "/nope").await;
-        assert_eq!(s, StatusCode::NOT_FOUND);
-        assert_eq!(v["error"]["code"], "not_found");
-        let (s, v) = get(&state, Method::POST, "/healthz").await;
-        assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
-        assert_eq!(v["error"]["code"], "method_not_allowed");
-    }
-
-    #[tokio::test]
-    async fn serves_the_dashboard() {
-        let state = AppState::new(MarketClock::fixed(datetime!(2026-01-29 10:00 +05:30)));
-        let req = Request::get("/").body(()).unwrap();
-        let resp = route(&state, &req).unwrap();
-        assert_eq!(resp.status(), StatusCode::OK);
-        assert_eq!(resp.headers()["content-type"], "text/html; charset=utf-8");
-        let body = resp.into_body().collect().await.unwrap().to_bytes();
-        assert!(body.starts_with(b"<!doctype html>"));
-        let req = Request::get("/app.js").body(()).unwrap();
-        let resp = route(&state, &req).unwrap();
-        assert_eq!(
-            resp.headers()["content-type"],
-            "text/javascript; charset=utf-8"
-        );
-    }
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, HEAD, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Authorization"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    r
 }

@@ -1,18 +1,28 @@
 //! market-feed-server: the reference server of [`market_feed`].
 //!
-//! It wires the library's parts together and serves them: the market status over REST today,
-//! and (as the project grows) the WebSocket feed, the REST API, metrics and the dashboard of
-//! PROTOCOL.md. It owns no business logic: everything it serves comes from the library.
+//! It wires the library's parts together and serves them exactly as PROTOCOL.md specifies: the
+//! WebSocket feed (`/ws`), the REST API, health checks, Prometheus metrics and the live
+//! dashboard. It owns no business logic: everything it serves comes from the library.
 //!
-//! - [`config`]: command-line options and their validation (exit code 2 on bad input);
-//! - [`state`]: the state shared by all handlers;
-//! - [`http`]: routing and JSON responses;
-//! - [`dashboard`]: the built-in live dashboard page, embedded at compile time;
-//! - [`server`]: the hyper accept loop and graceful shutdown.
+//! - [`config`]: options, environment and config file (exit code 2 on bad input);
+//! - [`app`]: building the parts from the configuration and the shutdown order;
+//! - [`server`]: the hyper accept loop and graceful shutdown;
+//! - [`http`]: routing, JSON responses, CORS;
+//! - [`api`]: the REST handlers;
+//! - [`ws`]: the WebSocket endpoint (protocol, flood control, slow consumers, heartbeats);
+//! - [`access`]: client tokens and origins;
+//! - [`metrics`]: the Prometheus exposition;
+//! - [`dashboard`]: the built-in page;
+//! - [`state`]: what the handlers share.
 #![warn(missing_docs)]
 
+pub mod access;
+pub mod api;
+pub mod app;
 pub mod config;
 pub mod dashboard;
 pub mod http;
+pub mod metrics;
 pub mod server;
 pub mod state;
+pub mod ws;

@@ -1,14 +1,15 @@
 //! The `market-feed-server` binary: parse options, start logging, serve until SIGINT/SIGTERM.
 //!
 //! Exit codes (PROTOCOL.md §5): 0 after a clean shutdown, 2 for bad options or config values
-//! (one line naming the option), 1 for a fatal runtime error.
+//! (one line naming the option), 1 for a fatal runtime error (the message names the path or
+//! URL).
 
 use std::process::ExitCode;
 
 use market_feed_server::{
-    config::{parse_args, Config, LogFormat, Parsed},
-    server::{serve, shutdown_signal},
-    state::AppState,
+    app::App,
+    config::{parse_args, LogFormat, Parsed},
+    server::shutdown_signal,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -35,37 +36,31 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    runtime.block_on(run(*config))
-}
-
-async fn run(config: Config) -> ExitCode {
-    let listener = match tokio::net::TcpListener::bind(config.listen).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: cannot listen on {}: {e}", config.listen);
-            return ExitCode::from(1);
-        }
-    };
-    let local = listener
-        .local_addr()
-        .map_or_else(|_| config.listen.to_string(), |a| a.to_string());
-    let status = config.clock.status();
-    tracing::info!(
-        clock = ?config.clock.time_source(),
-        phase = %status.phase,
-        live = status.live,
-        "market clock ready"
-    );
-    tracing::info!(address = %local, "listening on http://{local}/");
-    serve(listener, AppState::new(config.clock), shutdown_signal()).await;
-    tracing::info!("stopped");
-    ExitCode::SUCCESS
+    runtime.block_on(async move {
+        let app = match App::build(&config).await {
+            Ok(app) => app,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(e.exit_code());
+            }
+        };
+        let local = app
+            .local_addr()
+            .map_or_else(|_| config.listen.to_string(), |a| a.to_string());
+        let status = config.clock.status();
+        tracing::info!(clock = ?config.clock.time_source(), phase = %status.phase, live = status.live, "market clock ready");
+        tracing::info!(address = %local, "listening on http://{local}/");
+        app.run(shutdown_signal()).await;
+        tracing::info!("stopped");
+        ExitCode::SUCCESS
+    })
 }
 
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

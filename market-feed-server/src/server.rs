@@ -1,8 +1,9 @@
-//! The accept loop: hyper 1.x connections with graceful shutdown.
+//! The accept loop: hyper 1.x connections with upgrades and graceful shutdown.
 //!
 //! [`serve`] runs until its `shutdown` future completes, then stops accepting, lets in-flight
-//! requests finish (at most [`DRAIN_TIMEOUT`]) and returns. The binary passes a SIGINT/SIGTERM
-//! future ([`shutdown_signal`]); tests pass their own.
+//! HTTP requests finish (at most [`DRAIN_TIMEOUT`]) and returns. Upgraded WebSocket connections
+//! are not hyper's any more: they watch the state's shutdown token themselves. The binary
+//! passes a SIGINT/SIGTERM future ([`shutdown_signal`]); tests pass their own.
 
 use std::{future::Future, time::Duration};
 
@@ -13,24 +14,28 @@ use hyper_util::{
 };
 use tokio::net::TcpListener;
 
-use crate::{http::route, state::AppState};
+use crate::{http::handle, state::AppState};
 
-/// How long shutdown waits for open connections before it gives up on them.
+/// How long shutdown waits for open HTTP requests before it gives up on them.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves HTTP on `listener` until `shutdown` completes.
+/// Serves HTTP and WebSocket on `listener` until `shutdown` completes.
 ///
 /// ```no_run
 /// # async fn run() -> std::io::Result<()> {
 /// use market_feed_server::{server::serve, state::AppState};
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-/// let state = AppState::new(market_feed::clock::MarketClock::system());
+/// let state = AppState::for_tests(market_feed::clock::MarketClock::system());
 /// serve(listener, state, async { tokio::signal::ctrl_c().await.ok(); }).await;
 /// # Ok(()) }
 /// ```
 pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) {
     let graceful = GracefulShutdown::new();
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10));
     tokio::pin!(shutdown);
     let mut accept_backoff = Duration::from_millis(10);
     loop {
@@ -50,11 +55,9 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
             },
             () = &mut shutdown => break,
         };
+        let _ = stream.set_nodelay(true);
         let state = state.clone();
-        let service = service_fn(move |req| {
-            let state = state.clone();
-            async move { route(&state, &req) }
-        });
+        let service = service_fn(move |req| handle(state.clone(), req));
         let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
         let conn = graceful.watch(conn.into_owned());
         tokio::spawn(async move {
@@ -64,11 +67,12 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
         });
     }
     drop(listener);
-    tracing::info!("shutting down: draining open connections");
+    state.shutdown().cancel();
+    tracing::info!("shutting down: closing WebSocket clients with 1001 and draining HTTP requests");
     tokio::select! {
-        () = graceful.shutdown() => tracing::info!("all connections closed"),
+        () = graceful.shutdown() => {}
         () = tokio::time::sleep(DRAIN_TIMEOUT) => {
-            tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing anyway")
+            tracing::warn!("HTTP connections still open after {DRAIN_TIMEOUT:?}; closing anyway")
         }
     }
 }

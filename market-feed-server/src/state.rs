@@ -1,19 +1,20 @@
-//! [`AppState`]: what every request handler shares.
+//! [`AppState`]: what every request handler and connection shares.
 
 use std::sync::Arc;
 
-use market_feed::clock::MarketClock;
+use market_feed::{
+    clock::MarketClock, feed::FeedStats, hub::Hub, store::SnapshotStore, universe::Universe,
+};
+use tokio::sync::Semaphore;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-#[derive(Debug)]
-struct Inner {
-    clock: MarketClock,
-}
+use crate::{access::Access, ws::WsSettings, ws::WsStats};
 
 /// The server's shared state; cheap to clone.
 ///
 /// ```
 /// use market_feed_server::state::AppState;
-/// let state = AppState::new(market_feed::clock::MarketClock::system());
+/// let state = AppState::for_tests(market_feed::clock::MarketClock::system());
 /// assert!(state.clock().now_ms() > 0);
 /// ```
 #[derive(Debug, Clone)]
@@ -21,27 +22,146 @@ pub struct AppState {
     inner: Arc<Inner>,
 }
 
+#[derive(Debug)]
+struct Inner {
+    clock: MarketClock,
+    hub: Arc<Hub>,
+    store: Arc<dyn SnapshotStore>,
+    universe: Universe,
+    feed: Arc<FeedStats>,
+    access: Access,
+    ws: WsSettings,
+    ws_stats: WsStats,
+    connections: Arc<Semaphore>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+/// The parts an [`AppState`] is made of.
+#[derive(Debug)]
+pub struct Parts {
+    /// The market clock.
+    pub clock: MarketClock,
+    /// The broadcast hub.
+    pub hub: Arc<Hub>,
+    /// The snapshot store.
+    pub store: Arc<dyn SnapshotStore>,
+    /// The instruments served.
+    pub universe: Universe,
+    /// The feed's counters (readiness, metrics).
+    pub feed: Arc<FeedStats>,
+    /// Client tokens, origins and CORS.
+    pub access: Access,
+    /// WebSocket limits and heartbeat.
+    pub ws: WsSettings,
+    /// Cancelled on shutdown: connections close with 1001.
+    pub shutdown: CancellationToken,
+}
+
 impl AppState {
-    /// State over a market clock.
+    /// State from its parts.
     ///
     /// ```
     /// # use market_feed_server::state::AppState;
-    /// let _ = AppState::new(market_feed::clock::MarketClock::system());
+    /// let _ = AppState::for_tests(market_feed::clock::MarketClock::system());
     /// ```
-    pub fn new(clock: MarketClock) -> Self {
+    pub fn new(parts: Parts) -> Self {
+        let connections = Arc::new(Semaphore::new(parts.ws.max_connections));
         Self {
-            inner: Arc::new(Inner { clock }),
+            inner: Arc::new(Inner {
+                clock: parts.clock,
+                hub: parts.hub,
+                store: parts.store,
+                universe: parts.universe,
+                feed: parts.feed,
+                access: parts.access,
+                ws: parts.ws,
+                ws_stats: WsStats::default(),
+                connections,
+                shutdown: parts.shutdown,
+                tasks: TaskTracker::new(),
+            }),
         }
+    }
+
+    /// A state with an empty hub, a memory store, the bundled universe and default settings.
+    ///
+    /// ```
+    /// # use market_feed_server::state::AppState;
+    /// let state = AppState::for_tests(market_feed::clock::MarketClock::system());
+    /// assert!(!state.universe().is_empty());
+    /// ```
+    pub fn for_tests(clock: MarketClock) -> Self {
+        Self::new(Parts {
+            clock,
+            hub: Arc::new(Hub::default()),
+            store: Arc::new(market_feed::store::MemoryStore::new()),
+            universe: Universe::bundled(),
+            feed: Arc::new(FeedStats::default()),
+            access: Access::default(),
+            ws: WsSettings::default(),
+            shutdown: CancellationToken::new(),
+        })
     }
 
     /// The market clock.
     ///
     /// ```
     /// # use market_feed_server::state::AppState;
-    /// let state = AppState::new(market_feed::clock::MarketClock::system());
+    /// let state = AppState::for_tests(market_feed::clock::MarketClock::system());
     /// let _status = state.clock().status();
     /// ```
     pub fn clock(&self) -> &MarketClock {
         &self.inner.clock
+    }
+
+    /// The hub.
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.inner.hub
+    }
+
+    /// The snapshot store.
+    pub fn store(&self) -> &Arc<dyn SnapshotStore> {
+        &self.inner.store
+    }
+
+    /// The instruments served.
+    pub fn universe(&self) -> &Universe {
+        &self.inner.universe
+    }
+
+    /// The feed's counters.
+    pub fn feed(&self) -> &FeedStats {
+        &self.inner.feed
+    }
+
+    /// Access rules.
+    pub fn access(&self) -> &Access {
+        &self.inner.access
+    }
+
+    /// WebSocket settings.
+    pub fn ws(&self) -> &WsSettings {
+        &self.inner.ws
+    }
+
+    /// WebSocket counters.
+    pub fn ws_stats(&self) -> &WsStats {
+        &self.inner.ws_stats
+    }
+
+    /// The connection-limit semaphore.
+    pub fn connections(&self) -> &Arc<Semaphore> {
+        &self.inner.connections
+    }
+
+    /// The shutdown token.
+    pub fn shutdown(&self) -> &CancellationToken {
+        &self.inner.shutdown
+    }
+
+    /// Tracks WebSocket connection tasks, so shutdown can wait for their close frames.
+    pub fn tasks(&self) -> &TaskTracker {
+        &self.inner.tasks
     }
 }

@@ -37,6 +37,32 @@ pub(super) async fn take(ctx: &Ctx, day: Date, shutdown: &CancellationToken) -> 
     }
 }
 
+/// Whether the end-of-day snapshot of `session` is due at `now` and can still be taken: after
+/// close + delay, and before the next session's service window opens (a refresh then would
+/// give the next session's prices, not that day's close).
+pub(super) fn due_and_current(
+    ctx: &Ctx,
+    session: &crate::clock::Session,
+    now: time::OffsetDateTime,
+) -> bool {
+    let due = session.close() + ctx.settings.eod_delay;
+    let next_window = ctx.clock.window_at_or_after(session.close()).start;
+    due <= now && now < next_window
+}
+
+/// Whether every job's close for `day` is stored (a store error counts as not stored).
+pub(super) async fn stored(ctx: &Ctx, day: Date) -> bool {
+    for state in &ctx.jobs {
+        if !matches!(
+            ctx.store.load_close(state.job.topic, day).await,
+            Ok(Some(_))
+        ) {
+            return false;
+        }
+    }
+    true
+}
+
 /// One attempt over every job whose close for `day` is not stored yet.
 async fn attempt(ctx: &Ctx, day: Date, shutdown: &CancellationToken) -> Result<(), String> {
     let mut failures = Vec::new();
@@ -127,7 +153,7 @@ pub(super) async fn on_shutdown(ctx: &Ctx) {
     let Some(session) = ctx.clock.last_closed_session_at(now) else {
         return;
     };
-    if now < session.close() + ctx.settings.eod_delay {
+    if !due_and_current(ctx, &session, now) {
         return;
     }
     // A fresh token: the refresh gets the usual shutdown grace only if it is cancelled, so

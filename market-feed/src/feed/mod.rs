@@ -365,6 +365,15 @@ impl Ctx {
             if let Some(session) = self.clock.last_closed_session_at(now) {
                 if eod_done != Some(session.date) {
                     let due = session.close() + self.settings.eod_delay;
+                    if now >= due && !eod::due_and_current(self, &session, now) {
+                        // Once the next session runs, a refresh gives its prices, not that
+                        // day's close: too late to catch up.
+                        if !eod::stored(self, session.date).await {
+                            tracing::warn!(day = %session.date, "the end-of-day snapshot of {} was missed and the next session has started; it is not taken", session.date);
+                        }
+                        eod_done = Some(session.date);
+                        continue;
+                    }
                     if now >= due {
                         if eod::take(self, session.date, shutdown).await {
                             eod_done = Some(session.date);

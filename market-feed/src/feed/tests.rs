@@ -536,3 +536,27 @@ async fn three_failed_intervals_are_stale_then_ok_again() {
     // The subscriber saw the three changes, in order.
     assert_eq!(collector.await.unwrap(), ["degraded", "stale", "ok"]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_first_start_mid_session_does_not_label_todays_prices_as_yesterdays_close() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = clock_at(datetime!(2026-01-29 12:00 +05:30));
+    let rig = Rig::start(
+        clock.clone(),
+        store,
+        Counting::new(&clock, answer),
+        Counting::new(&clock, answer),
+    )
+    .await;
+    rig.until(datetime!(2026-01-29 12:00:32 +05:30)).await;
+    let rig = rig.stop().await;
+    let yesterday = time::macros::date!(2026 - 01 - 28);
+    assert!(rig
+        .store
+        .load_close(Topic::Prices, yesterday)
+        .await
+        .unwrap()
+        .is_none());
+    // Only window refreshes: 12:00:00 .. 12:00:30 every 5 s.
+    assert_eq!(rig.indices.calls().len(), 7);
+}

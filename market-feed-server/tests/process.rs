@@ -14,7 +14,7 @@ async fn get_json(url: &str) -> (u16, serde_json::Value) {
 
 #[tokio::test]
 async fn market_status_is_open_and_live_on_a_trading_morning() {
-    let server = ServerProcess::start(&["--clock", "at:2026-01-29T10:00:00+05:30"]).await;
+    let server = ServerProcess::start(&["--store", "memory", "--clock", "at:2026-01-29T10:00:00+05:30"]).await;
     let (status, body) = get_json(&server.url("/api/v1/market/status")).await;
     assert_eq!(status, 200);
     assert_eq!(body["phase"], "open");
@@ -39,7 +39,7 @@ async fn every_2026_holiday_is_closed_with_its_name() {
             "Municipal Corporation Elections, Maharashtra",
         ),
     ] {
-        let server = ServerProcess::start(&["--clock", at]).await;
+        let server = ServerProcess::start(&["--store", "memory", "--clock", at]).await;
         let (_, body) = get_json(&server.url("/api/v1/market/status")).await;
         assert_eq!(body["phase"], "closed");
         assert_eq!(body["live"], false);
@@ -58,6 +58,8 @@ async fn a_user_calendar_extends_the_bundled_one() {
     )
     .unwrap();
     let server = ServerProcess::start(&[
+        "--store",
+        "memory",
         "--clock",
         "at:2026-11-08T14:00:00+05:30",
         "--calendar",

@@ -1,0 +1,278 @@
+//! Wiring: from a validated [`Config`] to a running server, and an orderly shutdown.
+//!
+//! [`App::build`] loads the universe, opens the store, chooses the sources, and builds the
+//! hub, the feed and the shared state; [`App::run`] serves until the shutdown future completes,
+//! then closes every WebSocket with 1001, stops the feed (which stores a due end-of-day
+//! snapshot first) and returns.
+
+use std::{future::Future, sync::Arc, time::Duration as StdDuration};
+
+use market_feed::{
+    clock::MarketClock,
+    feed::{Feed, Job},
+    hub::Hub,
+    model::Topic,
+    source::{
+        upstox::{TokenProvider, UpstoxConfig, UpstoxSource},
+        PriceSource, ReplaySource, SimulatedSource,
+    },
+    store::{self, SnapshotStore},
+    universe::{Instrument, Universe},
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    access::Access,
+    config::{Config, SourceKind},
+    state::{AppState, Parts},
+    ws::WsSettings,
+};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A bad configuration value found while building (exit code 2).
+    #[error("{0}")]
+    Config(String),
+    /// A fatal runtime error, such as a store that cannot be opened (exit code 1).
+    #[error("{0}")]
+    Fatal(String),
+}
+
+impl StartError {
+    /// The process exit code: 2 for configuration, 1 for runtime failures.
+    ///
+    /// ```
+    /// use market_feed_server::app::StartError;
+    /// assert_eq!(StartError::Config("x".into()).exit_code(), 2);
+    /// assert_eq!(StartError::Fatal("x".into()).exit_code(), 1);
+    /// ```
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StartError::Config(_) => 2,
+            StartError::Fatal(_) => 1,
+        }
+    }
+}
+
+/// A built server, ready to run.
+#[derive(Debug)]
+pub struct App {
+    state: AppState,
+    feed: Feed,
+    store: Arc<dyn SnapshotStore>,
+    retention_days: u32,
+    listener: TcpListener,
+}
+
+impl App {
+    /// Builds everything from the configuration and binds the listener.
+    ///
+    /// # Errors
+    /// [`StartError::Config`] for a bad universe file; [`StartError::Fatal`] for a store that
+    /// cannot be opened or an address that cannot be bound.
+    pub async fn build(config: &Config) -> Result<Self, StartError> {
+        let universe = load_universe(config).await?;
+        let store = store::open(&config.store)
+            .await
+            .map_err(|e| StartError::Fatal(format!("error: --store: {e}")))?;
+        let clock = config.clock.clone();
+        let hub = Arc::new(Hub::default());
+        let (indices, prices) = sources(config, &universe, &clock)?;
+        tracing::info!(
+            source = config.source.kind.as_str(),
+            "price source: {} ({})",
+            config.source.kind.as_str(),
+            config.source.reason
+        );
+        let interval =
+            |d: StdDuration| time::Duration::try_from(d).unwrap_or(time::Duration::seconds(5));
+        let price_instruments: Vec<Instrument> = match config.source.kind {
+            // The recording has 1,402 of the universe's stocks: serve those, not empty rows.
+            SourceKind::Replay => {
+                let recording = market_feed::source::replay::Recording::bundled().map_err(|e| {
+                    StartError::Fatal(format!("error: the bundled recording is unreadable: {e}"))
+                })?;
+                universe
+                    .prices()
+                    .iter()
+                    .filter(|i| recording.series(&i.key).is_some())
+                    .cloned()
+                    .collect()
+            }
+            _ => universe.prices().to_vec(),
+        };
+        let feed = Feed::builder(clock.clone(), hub.clone(), store.clone())
+            .job(Job::new(
+                Topic::Indices,
+                universe.indices().to_vec(),
+                interval(config.indices_interval),
+                indices,
+            ))
+            .job(Job::new(
+                Topic::Prices,
+                price_instruments,
+                interval(config.prices_interval),
+                prices,
+            ))
+            .checkpoint_interval(interval(config.checkpoint_interval))
+            .build();
+        let listener = TcpListener::bind(config.listen).await.map_err(|e| {
+            StartError::Fatal(format!(
+                "error: --listen: cannot listen on {}: {e}",
+                config.listen
+            ))
+        })?;
+        let state = AppState::new(Parts {
+            clock,
+            hub,
+            store: store.clone(),
+            universe,
+            feed: feed.stats(),
+            access: Access::new(
+                config.auth_tokens.clone(),
+                config.allowed_origins.clone(),
+                config.cors_origins.clone(),
+            ),
+            ws: WsSettings {
+                max_connections: config.max_connections,
+                heartbeat: config.heartbeat_interval,
+                ..WsSettings::default()
+            },
+            shutdown: CancellationToken::new(),
+        });
+        Ok(Self {
+            state,
+            feed,
+            store,
+            retention_days: config.retention_days,
+            listener,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The shared state (for tests and embedding).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then shuts down in order: WebSocket clients get
+    /// 1001, the feed stops (storing a due end-of-day snapshot first), open HTTP requests
+    /// drain.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
+        let App {
+            state,
+            feed,
+            store,
+            retention_days,
+            listener,
+        } = self;
+        let stop = state.shutdown().clone();
+        let feed_task = tokio::spawn(feed.run(stop.clone()));
+        let prune_task = tokio::spawn(prune_loop(
+            store,
+            state.clock().clone(),
+            retention_days,
+            stop.clone(),
+        ));
+        let serving = crate::server::serve(listener, state.clone(), async move {
+            shutdown.await;
+            stop.cancel();
+        });
+        serving.await;
+        state.tasks().close();
+        if tokio::time::timeout(StdDuration::from_secs(5), state.tasks().wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some WebSocket connections did not close within 5 s");
+        }
+        if let Err(e) = feed_task.await {
+            tracing::error!(error = %e, "the feed task failed");
+        }
+        prune_task.abort();
+        state.hub().close();
+    }
+}
+
+async fn load_universe(config: &Config) -> Result<Universe, StartError> {
+    match config.universe.clone() {
+        None => Ok(Universe::bundled()),
+        Some(path) => tokio::task::spawn_blocking(move || Universe::from_path(&path))
+            .await
+            .map_err(|e| StartError::Fatal(format!("error: loading the universe failed: {e}")))?
+            .map_err(|e| StartError::Config(format!("--universe: {e}"))),
+    }
+}
+
+type Sources = (Arc<dyn PriceSource>, Arc<dyn PriceSource>);
+
+fn sources(
+    config: &Config,
+    universe: &Universe,
+    clock: &MarketClock,
+) -> Result<Sources, StartError> {
+    let speed = clock.time_source().speed().max(1.0);
+    // A fetch must end within its interval, measured in real time.
+    let deadline = |interval: StdDuration| {
+        interval
+            .div_f64(speed)
+            .mul_f64(0.9)
+            .max(StdDuration::from_millis(500))
+    };
+    match config.source.kind {
+        SourceKind::Upstox => {
+            let tokens = TokenProvider::resolve(config.upstox.token_file.as_deref())
+                .map_err(|e| StartError::Config(format!("upstox token: {e}")))?;
+            let upstox = UpstoxSource::new(
+                UpstoxConfig {
+                    base_url: config.upstox.base_url.clone(),
+                    ..UpstoxConfig::default()
+                },
+                tokens,
+                clock.clone(),
+            )
+            .map_err(|e| StartError::Config(e.to_string()))?;
+            Ok((
+                Arc::new(upstox.with_refresh_deadline(deadline(config.indices_interval))),
+                Arc::new(upstox.with_refresh_deadline(deadline(config.prices_interval))),
+            ))
+        }
+        SourceKind::Simulated => {
+            let sim: Arc<dyn PriceSource> =
+                Arc::new(SimulatedSource::new(universe.clone(), 2026, clock.clone()));
+            Ok((sim.clone(), sim))
+        }
+        SourceKind::Replay => Ok((
+            Arc::new(SimulatedSource::new(universe.clone(), 2026, clock.clone())),
+            Arc::new(ReplaySource::new(clock.clone())),
+        )),
+    }
+}
+
+/// Removes snapshots older than the retention, at start and every 6 hours.
+async fn prune_loop(
+    store: Arc<dyn SnapshotStore>,
+    clock: MarketClock,
+    days: u32,
+    stop: CancellationToken,
+) {
+    loop {
+        let today = market_feed::clock::ist_date(clock.now());
+        let cutoff = today - time::Duration::days(i64::from(days));
+        match store.prune(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, %cutoff, "pruned old closing snapshots"),
+            Err(e) => tracing::warn!(error = %e, "pruning old snapshots failed; will retry"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(StdDuration::from_secs(6 * 3600)) => {}
+            () = stop.cancelled() => return,
+        }
+    }
+}

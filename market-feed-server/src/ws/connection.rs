@@ -1,0 +1,396 @@
+//! One WebSocket client: a reader task and a writer task.
+//!
+//! The **reader** reads client frames (reassembling fragments up to 16 KiB), applies the flood
+//! limiter, parses `op`s and hands them to the writer through a small bounded channel. It never
+//! writes: pongs and close echoes go through the writer too, so exactly one task owns the
+//! socket's write half.
+//!
+//! The **writer** owns the hub [`Subscription`] and the write half. It sends `welcome`, then
+//! multiplexes: shutdown (close 1001), commands from the reader, hub frames, heartbeats. Frames
+//! are written straight from the hub's shared bytes (no copy per client). While a client does
+//! not read, the writer waits on its socket and does not poll the subscription, so the hub
+//! discards that client's backlog and later sends it one fresh snapshot; if the socket accepts
+//! no bytes for the slow-consumer timeout, the connection is dropped.
+
+use std::{
+    sync::{
+        atomic::{AtomicU32, Ordering::Relaxed},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use fastwebsockets::{Frame, OpCode, Payload, WebSocketError, WebSocketRead, WebSocketWrite};
+use futures::StreamExt;
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use market_feed::{hub::Subscription, model::Topic};
+use tokio::{
+    io::{ReadHalf, WriteHalf},
+    sync::{mpsc, OwnedSemaphorePermit},
+};
+
+use super::{
+    progress::{Progress, ProgressIo},
+    protocol::{self, ClientOp, ErrorCode, Refusal},
+    rate::{Limiter, Verdict},
+    CloseReason, Event,
+};
+use crate::state::AppState;
+
+type Io = ProgressIo<TokioIo<Upgraded>>;
+type Reader = WebSocketRead<ReadHalf<Io>>;
+type Writer = WebSocketWrite<WriteHalf<Io>>;
+
+/// What the reader tells the writer.
+#[derive(Debug)]
+enum Command {
+    /// A client op to carry out.
+    Op(ClientOp),
+    /// A refused message: send this `error`.
+    Refuse(Refusal),
+    /// Answer a WebSocket ping with this payload.
+    Pong(Vec<u8>),
+    /// Close with this code and reason, for this cause.
+    Close(u16, &'static str, CloseReason),
+    /// The client closed or vanished: stop.
+    Gone,
+}
+
+/// Runs one connection to its end; the permit counts it against the connection limit.
+pub(super) async fn run(
+    state: AppState,
+    upgraded: TokioIo<Upgraded>,
+    permit: OwnedSemaphorePermit,
+) {
+    let stats = state.ws_stats();
+    stats.opened();
+    let progress = Progress::new();
+    let (read, write) = tokio::io::split(ProgressIo::new(upgraded, progress.clone()));
+    let (mut reader, writer) =
+        fastwebsockets::after_handshake_split(read, write, fastwebsockets::Role::Server);
+    reader.set_auto_close(true);
+    reader.set_auto_pong(true);
+    // fastwebsockets refuses a frame whose payload is >= this size at its header, before
+    // reading the payload.
+    reader.set_max_message_size(state.ws().max_message + 1);
+    let (tx, rx) = mpsc::channel(32);
+    let unanswered = Arc::new(AtomicU32::new(0));
+    let reading = tokio::spawn(read_loop(
+        reader,
+        tx,
+        unanswered.clone(),
+        state.ws().max_message,
+    ));
+    let reason = write_loop(&state, writer, rx, progress, unanswered).await;
+    reading.abort();
+    stats.closed(reason);
+    tracing::debug!(reason = reason.label(), "WebSocket connection closed");
+    drop(permit);
+}
+
+async fn read_loop(
+    mut reader: Reader,
+    tx: mpsc::Sender<Command>,
+    unanswered: Arc<AtomicU32>,
+    max: usize,
+) {
+    let mut limiter = Limiter::new(Instant::now());
+    let mut partial: Option<Vec<u8>> = None;
+    loop {
+        let obligations = tx.clone();
+        let mut send = move |frame: Frame<'_>| {
+            let command = match frame.opcode {
+                OpCode::Pong => Some(Command::Pong(frame.payload.to_vec())),
+                // The client is leaving: echo its close (RFC 6455 §5.5.1).
+                OpCode::Close => Some(Command::Close(1000, "", CloseReason::Client)),
+                _ => None,
+            };
+            let tx = obligations.clone();
+            async move {
+                if let Some(c) = command {
+                    tx.send(c)
+                        .await
+                        .map_err(|_| WebSocketError::ConnectionClosed)?;
+                }
+                Ok::<(), WebSocketError>(())
+            }
+        };
+        let frame = match reader.read_frame(&mut send).await {
+            Ok(f) => f,
+            Err(WebSocketError::FrameTooLarge) => {
+                let _ = tx
+                    .send(Command::Close(
+                        1009,
+                        "message too big: at most 16 KiB",
+                        CloseReason::TooBig,
+                    ))
+                    .await;
+                return;
+            }
+            Err(_) => {
+                let _ = tx.send(Command::Gone).await;
+                return;
+            }
+        };
+        let message = match frame.opcode {
+            OpCode::Pong => {
+                unanswered.store(0, Relaxed);
+                continue;
+            }
+            OpCode::Ping => continue,
+            OpCode::Close => {
+                let _ = tx.send(Command::Gone).await;
+                return;
+            }
+            OpCode::Text | OpCode::Binary if frame.fin => {
+                partial = None;
+                Some((frame.opcode, frame.payload.to_vec()))
+            }
+            OpCode::Text | OpCode::Binary => {
+                partial = Some(frame.payload.to_vec());
+                None
+            }
+            OpCode::Continuation => match partial.as_mut() {
+                Some(buf) => {
+                    buf.extend_from_slice(&frame.payload);
+                    if buf.len() > max {
+                        let _ = tx
+                            .send(Command::Close(
+                                1009,
+                                "message too big: at most 16 KiB",
+                                CloseReason::TooBig,
+                            ))
+                            .await;
+                        return;
+                    }
+                    if frame.fin {
+                        partial.take().map(|b| (OpCode::Text, b))
+                    } else {
+                        None
+                    }
+                }
+                None => None,
+            },
+        };
+        let Some((opcode, bytes)) = message else {
+            continue;
+        };
+        let command = match limiter.check(Instant::now()) {
+            Verdict::Accept => Some(if opcode == OpCode::Binary {
+                Command::Refuse(Refusal::new(
+                    ErrorCode::BadRequest,
+                    "binary frames are not understood: send JSON text frames",
+                ))
+            } else {
+                match std::str::from_utf8(&bytes) {
+                    Ok(text) => match protocol::parse_op(text) {
+                        Ok(op) => Command::Op(op),
+                        Err(refusal) => Command::Refuse(refusal),
+                    },
+                    Err(_) => Command::Refuse(Refusal::new(ErrorCode::BadRequest, "not UTF-8: send JSON text")),
+                }
+            }),
+            Verdict::Warn => Some(Command::Refuse(Refusal::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "more than {} messages per second: slow down; messages over the limit are dropped, and a continued flood closes the connection",
+                    super::rate::RATE
+                ),
+            ))),
+            Verdict::Drop => None,
+            Verdict::Close => Some(Command::Close(1008, "rate limit exceeded", CloseReason::RateLimited)),
+        };
+        if let Some(c) = command {
+            let closing = matches!(c, Command::Close(..));
+            if tx.send(c).await.is_err() || closing {
+                return;
+            }
+        }
+    }
+}
+
+/// Why a write did not finish.
+enum WriteFailure {
+    Slow,
+    Io,
+}
+
+/// Writes one frame, giving up when the socket accepts no bytes for the slow-consumer timeout.
+async fn write(
+    writer: &mut Writer,
+    frame: Frame<'_>,
+    progress: &Progress,
+    timeout: Duration,
+) -> Result<(), WriteFailure> {
+    progress.reset();
+    let fut = writer.write_frame(frame);
+    tokio::pin!(fut);
+    let check = (timeout / 10).max(Duration::from_millis(10));
+    loop {
+        tokio::select! {
+            r = &mut fut => return r.map_err(|_| WriteFailure::Io),
+            () = tokio::time::sleep(check) => {
+                if progress.idle() >= timeout {
+                    return Err(WriteFailure::Slow);
+                }
+            }
+        }
+    }
+}
+
+struct Session<'a> {
+    state: &'a AppState,
+    writer: Writer,
+    progress: Progress,
+    sub: Subscription,
+}
+
+impl Session<'_> {
+    async fn send(&mut self, event: Event, bytes: &[u8]) -> Result<(), CloseReason> {
+        let timeout = self.state.ws().slow_consumer_timeout;
+        match write(
+            &mut self.writer,
+            Frame::text(Payload::Borrowed(bytes)),
+            &self.progress,
+            timeout,
+        )
+        .await
+        {
+            Ok(()) => {
+                self.state.ws_stats().sent(event, bytes.len());
+                Ok(())
+            }
+            Err(WriteFailure::Slow) => {
+                tracing::info!(
+                    "closing a slow consumer: its socket accepted no bytes for {timeout:?}"
+                );
+                Err(CloseReason::SlowConsumer)
+            }
+            Err(WriteFailure::Io) => Err(CloseReason::Client),
+        }
+    }
+
+    async fn close(&mut self, code: u16, reason: &str) {
+        // Best effort: a peer that does not read cannot receive it anyway.
+        let frame = Frame::close(code, reason.as_bytes());
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.writer.write_frame(frame)).await;
+    }
+
+    async fn refuse(&mut self, refusal: &Refusal) -> Result<(), CloseReason> {
+        self.state.ws_stats().refused();
+        self.send(Event::Error, &refusal.to_json()).await
+    }
+
+    async fn apply(&mut self, op: ClientOp) -> Result<(), CloseReason> {
+        match op {
+            ClientOp::Ping { id } => {
+                let pong = protocol::pong(&id, self.state.clock().now_ms());
+                self.send(Event::Pong, &pong).await
+            }
+            ClientOp::Unsubscribe { topics } => {
+                self.sub.unsubscribe(&topics);
+                Ok(())
+            }
+            ClientOp::Subscribe { topics, symbols } => {
+                let mut unknown = Vec::new();
+                let filter = match symbols {
+                    Some(list) if topics.contains(&Topic::Prices) => {
+                        let resolved = self.state.hub().resolve_filter(&list);
+                        unknown = resolved.unknown;
+                        Some(resolved.filter)
+                    }
+                    _ => None,
+                };
+                self.sub.subscribe(&topics, filter);
+                if unknown.is_empty() {
+                    Ok(())
+                } else {
+                    let refusal = Refusal::new(
+                        ErrorCode::UnknownSymbol,
+                        format!(
+                            "unknown symbols or keys: {}; the others are subscribed (GET /api/v1/instruments lists them)",
+                            unknown.join(", ")
+                        ),
+                    );
+                    self.refuse(&refusal).await
+                }
+            }
+        }
+    }
+}
+
+async fn write_loop(
+    state: &AppState,
+    writer: Writer,
+    mut rx: mpsc::Receiver<Command>,
+    progress: Progress,
+    unanswered: Arc<AtomicU32>,
+) -> CloseReason {
+    let sub = state.hub().subscribe(&[], None);
+    let mut s = Session {
+        state,
+        writer,
+        progress,
+        sub,
+    };
+    let welcome = protocol::welcome(state.clock().now_ms(), &state.clock().status());
+    if let Err(reason) = s.send(Event::Welcome, &welcome).await {
+        return reason;
+    }
+    let period = state.ws().heartbeat;
+    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let shutdown = state.shutdown().clone();
+    loop {
+        let step = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => {
+                s.close(1001, "server shutting down").await;
+                return CloseReason::Shutdown;
+            }
+            command = rx.recv() => match command {
+                None | Some(Command::Gone) => return CloseReason::Client,
+                Some(Command::Close(code, why, reason)) => {
+                    s.close(code, why).await;
+                    return reason;
+                }
+                Some(Command::Pong(payload)) => {
+                    let frame = Frame::pong(Payload::Owned(payload));
+                    write(&mut s.writer, frame, &s.progress, state.ws().slow_consumer_timeout)
+                        .await
+                        .map_err(|_| CloseReason::Client)
+                }
+                Some(Command::Refuse(refusal)) => s.refuse(&refusal).await,
+                Some(Command::Op(op)) => s.apply(op).await,
+            },
+            frame = s.sub.next() => match frame {
+                Some(frame) => {
+                    let bytes: Bytes = frame.bytes().clone();
+                    s.send(Event::Hub(frame.kind()), &bytes).await
+                }
+                None => {
+                    s.close(1001, "server shutting down").await;
+                    return CloseReason::Shutdown;
+                }
+            },
+            _ = heartbeat.tick() => {
+                if unanswered.fetch_add(1, Relaxed) >= 2 {
+                    s.close(1008, "no answer to two heartbeats").await;
+                    return CloseReason::Heartbeat;
+                }
+                let frame = Frame::new(true, OpCode::Ping, None, Payload::Borrowed(b"hb"));
+                write(&mut s.writer, frame, &s.progress, state.ws().slow_consumer_timeout)
+                    .await
+                    .map_err(|_| CloseReason::Client)
+            }
+        };
+        if let Err(reason) = step {
+            if reason == CloseReason::SlowConsumer {
+                s.close(1008, "slow consumer").await;
+            }
+            return reason;
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Counters of the WebSocket endpoint, for `/metrics`.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use market_feed::hub::FrameKind;
+
+/// What a server message is, for per-event counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// `welcome`.
+    Welcome,
+    /// A hub frame (`snapshot`, `indices_update`, ...).
+    Hub(FrameKind),
+    /// `pong`.
+    Pong,
+    /// `error`.
+    Error,
+}
+
+impl Event {
+    /// Every event, in metrics order.
+    pub const ALL: [Event; 8] = [
+        Event::Welcome,
+        Event::Hub(FrameKind::Snapshot),
+        Event::Hub(FrameKind::IndicesUpdate),
+        Event::Hub(FrameKind::PricesBatch),
+        Event::Hub(FrameKind::MarketStatus),
+        Event::Hub(FrameKind::FeedStatus),
+        Event::Pong,
+        Event::Error,
+    ];
+
+    /// The wire name.
+    ///
+    /// ```
+    /// use market_feed_server::ws::Event;
+    /// assert_eq!(Event::Welcome.name(), "welcome");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Event::Welcome => "welcome",
+            Event::Hub(k) => k.event(),
+            Event::Pong => "pong",
+            Event::Error => "error",
+        }
+    }
+
+    fn index(self) -> usize {
+        Event::ALL.iter().position(|e| *e == self).unwrap_or(0)
+    }
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The client closed or went away.
+    Client,
+    /// Server shutdown (1001).
+    Shutdown,
+    /// It accepted no bytes for the slow-consumer timeout (1008).
+    SlowConsumer,
+    /// It answered no heartbeat twice in a row.
+    Heartbeat,
+    /// It flooded the server with messages (1008).
+    RateLimited,
+    /// It sent a message over 16 KiB (1009).
+    TooBig,
+    /// A protocol or I/O error.
+    Error,
+}
+
+impl CloseReason {
+    /// Every reason, in metrics order.
+    pub const ALL: [CloseReason; 7] = [
+        CloseReason::Client,
+        CloseReason::Shutdown,
+        CloseReason::SlowConsumer,
+        CloseReason::Heartbeat,
+        CloseReason::RateLimited,
+        CloseReason::TooBig,
+        CloseReason::Error,
+    ];
+
+    /// The metrics label.
+    ///
+    /// ```
+    /// use market_feed_server::ws::CloseReason;
+    /// assert_eq!(CloseReason::SlowConsumer.label(), "slow_consumer");
+    /// ```
+    pub fn label(self) -> &'static str {
+        match self {
+            CloseReason::Client => "client",
+            CloseReason::Shutdown => "shutdown",
+            CloseReason::SlowConsumer => "slow_consumer",
+            CloseReason::Heartbeat => "heartbeat",
+            CloseReason::RateLimited => "rate_limited",
+            CloseReason::TooBig => "too_big",
+            CloseReason::Error => "error",
+        }
+    }
+}
+
+/// Why an upgrade was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// No or a wrong client token (401).
+    Unauthorized,
+    /// An origin not on the allow-list (403).
+    Origin,
+    /// The connection limit (503).
+    Limit,
+    /// Not a valid WebSocket upgrade (400).
+    BadUpgrade,
+}
+
+impl Rejection {
+    /// Every rejection, in metrics order.
+    pub const ALL: [Rejection; 4] = [
+        Rejection::Unauthorized,
+        Rejection::Origin,
+        Rejection::Limit,
+        Rejection::BadUpgrade,
+    ];
+
+    /// The metrics label.
+    ///
+    /// ```
+    /// use market_feed_server::ws::Rejection;
+    /// assert_eq!(Rejection::Limit.label(), "limit");
+    /// ```
+    pub fn label(self) -> &'static str {
+        match self {
+            Rejection::Unauthorized => "unauthorized",
+            Rejection::Origin => "origin",
+            Rejection::Limit => "limit",
+            Rejection::BadUpgrade => "bad_upgrade",
+        }
+    }
+}
+
+/// The endpoint's counters.
+///
+/// ```
+/// use market_feed_server::ws::{Event, WsStats};
+/// let s = WsStats::default();
+/// s.sent(Event::Welcome, 120);
+/// assert_eq!(s.frames(Event::Welcome), 1);
+/// assert_eq!(s.bytes(Event::Welcome), 120);
+/// ```
+#[derive(Debug, Default)]
+pub struct WsStats {
+    open: AtomicU64,
+    accepted: AtomicU64,
+    frames: [AtomicU64; 8],
+    bytes: [AtomicU64; 8],
+    closes: [AtomicU64; 7],
+    rejections: [AtomicU64; 4],
+    refusals: AtomicU64,
+}
+
+impl WsStats {
+    /// Counts a message sent.
+    pub fn sent(&self, event: Event, bytes: usize) {
+        let i = event.index();
+        self.frames[i].fetch_add(1, Relaxed);
+        self.bytes[i].fetch_add(bytes as u64, Relaxed);
+    }
+
+    /// Messages sent of one event.
+    pub fn frames(&self, event: Event) -> u64 {
+        self.frames[event.index()].load(Relaxed)
+    }
+
+    /// Bytes sent in messages of one event.
+    pub fn bytes(&self, event: Event) -> u64 {
+        self.bytes[event.index()].load(Relaxed)
+    }
+
+    pub(crate) fn opened(&self) {
+        self.open.fetch_add(1, Relaxed);
+        self.accepted.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn closed(&self, reason: CloseReason) {
+        self.open.fetch_sub(1, Relaxed);
+        let i = CloseReason::ALL
+            .iter()
+            .position(|r| *r == reason)
+            .unwrap_or(0);
+        self.closes[i].fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn rejected(&self, why: Rejection) {
+        let i = Rejection::ALL.iter().position(|r| *r == why).unwrap_or(0);
+        self.rejections[i].fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn refused(&self) {
+        self.refusals.fetch_add(1, Relaxed);
+    }
+
+    /// Connections open now.
+    pub fn open(&self) -> u64 {
+        self.open.load(Relaxed)
+    }
+
+    /// Connections accepted since start.
+    pub fn accepted(&self) -> u64 {
+        self.accepted.load(Relaxed)
+    }
+
+    /// Connections closed for a reason.
+    pub fn closes(&self, reason: CloseReason) -> u64 {
+        let i = CloseReason::ALL
+            .iter()
+            .position(|r| *r == reason)
+            .unwrap_or(0);
+        self.closes[i].load(Relaxed)
+    }
+
+    /// Upgrades refused for a reason.
+    pub fn rejections(&self, why: Rejection) -> u64 {
+        let i = Rejection::ALL.iter().position(|r| *r == why).unwrap_or(0);
+        self.rejections[i].load(Relaxed)
+    }
+
+    /// Client messages refused with an `error` event.
+    pub fn refusals(&self) -> u64 {
+        self.refusals.load(Relaxed)
+    }
+}
