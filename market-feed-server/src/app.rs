@@ -14,7 +14,7 @@ use market_feed::{
     model::Topic,
     source::{
         upstox::{TokenProvider, UpstoxConfig, UpstoxSource},
-        PriceSource, ReplaySource, SimulatedSource,
+        IndicesFromStocks, PriceSource, ReplaySource, SimulatedSource,
     },
     store::{self, SnapshotStore},
     universe::{Instrument, Universe},
@@ -248,10 +248,13 @@ fn sources(
                 Arc::new(SimulatedSource::new(universe.clone(), 2026, clock.clone()));
             Ok((sim.clone(), sim))
         }
-        SourceKind::Replay => Ok((
-            Arc::new(SimulatedSource::new(universe.clone(), 2026, clock.clone())),
-            Arc::new(ReplaySource::new(clock.clone())),
-        )),
+        SourceKind::Replay => {
+            // Indices move with the replayed stocks: the day's market factor drives them.
+            let stocks: Arc<dyn PriceSource> = Arc::new(ReplaySource::new(clock.clone()));
+            let indices =
+                IndicesFromStocks::new(stocks.clone(), universe.prices().to_vec(), clock.clone());
+            Ok((Arc::new(indices), stocks))
+        }
     }
 }
 

@@ -524,7 +524,7 @@ impl Config {
             },
             (None, true) => SourceChoice {
                 kind: SourceKind::Replay,
-                reason: "demo mode: the recorded trading day of 2026-01-29 for stocks, simulated indices".into(),
+                reason: "demo mode: the recorded trading day of 2026-01-29 for stocks, indices derived from them".into(),
             },
             (None, false) if has_token => SourceChoice {
                 kind: SourceKind::Upstox,

@@ -14,7 +14,13 @@ async fn get_json(url: &str) -> (u16, serde_json::Value) {
 
 #[tokio::test]
 async fn market_status_is_open_and_live_on_a_trading_morning() {
-    let server = ServerProcess::start(&["--store", "memory", "--clock", "at:2026-01-29T10:00:00+05:30"]).await;
+    let server = ServerProcess::start(&[
+        "--store",
+        "memory",
+        "--clock",
+        "at:2026-01-29T10:00:00+05:30",
+    ])
+    .await;
     let (status, body) = get_json(&server.url("/api/v1/market/status")).await;
     assert_eq!(status, 200);
     assert_eq!(body["phase"], "open");

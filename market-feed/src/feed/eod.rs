@@ -15,7 +15,10 @@ use super::{
     job::{publish_status, refresh, Outcome},
     Ctx,
 };
-use crate::{hub::FeedState, model::Quote};
+use crate::{
+    hub::{FeedState, SnapshotMeta, Source},
+    model::Quote,
+};
 
 /// Takes (or confirms) the end-of-day snapshot of `day` for every job. Returns true once every
 /// topic's close for `day` is stored, false if shut down first.
@@ -102,9 +105,13 @@ async fn attempt(ctx: &Ctx, day: Date, shutdown: &CancellationToken) -> Result<(
         let quotes = closing_quotes(ctx, topic, day, fetched.quotes);
         match ctx.store.save_close(topic, day, &quotes).await {
             Ok(()) => {
+                // From now on, until the next session, clients see these as that day's closes.
+                let as_of = quotes.iter().map(|q| q.ts).max().unwrap_or_default();
+                ctx.hub
+                    .load(topic, quotes, SnapshotMeta::new(Source::Close, day, as_of));
                 ctx.stats.eod_stored.fetch_add(1, Relaxed);
                 ctx.stats.eod_last_day.store(day_number(day), Relaxed);
-                tracing::info!(%topic, %day, quotes = quotes.len(), "end-of-day snapshot stored");
+                tracing::info!(%topic, %day, "end-of-day snapshot stored");
             }
             Err(e) => failures.push(format!("{topic}: cannot save: {e}")),
         }

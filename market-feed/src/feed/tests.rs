@@ -409,6 +409,10 @@ async fn a_start_at_six_pm_takes_the_missed_snapshot_once() {
         .unwrap()
         .unwrap();
     assert_eq!(snap.quotes.len(), 50);
+    // Clients now see that day's closes, labelled as such.
+    let meta = rig.hub.meta(Topic::Prices);
+    assert_eq!(meta.source, crate::hub::Source::Close);
+    assert_eq!(meta.trading_day, Some(time::macros::date!(2026 - 01 - 29)));
 }
 
 #[tokio::test(start_paused = true)]

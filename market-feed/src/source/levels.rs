@@ -125,3 +125,16 @@ mod tests {
         assert!((0.45..0.55).contains(&mean), "{mean}");
     }
 }
+
+/// How strongly an index follows the market factor (INDIA VIX moves against it).
+pub(crate) fn index_beta(symbol: &str) -> f64 {
+    match symbol.to_uppercase().as_str() {
+        "INDIA VIX" => -4.0,
+        "NIFTY BANK" | "BANKEX" => 1.15,
+        "NIFTY IT" => 0.85,
+        "NIFTY FIN SERVICE" => 1.1,
+        "NIFTY NEXT 50" => 1.1,
+        "NIFTY MIDCAP 100" | "NIFTY MID SELECT" => 1.2,
+        _ => 1.0,
+    }
+}

@@ -30,6 +30,7 @@
 //! # }
 //! ```
 
+mod derived;
 mod error;
 pub(crate) mod levels;
 pub mod replay;
@@ -45,6 +46,7 @@ use crate::{
     universe::Instrument,
 };
 
+pub use derived::IndicesFromStocks;
 pub use error::{SourceError, EXCERPT_CHARS};
 pub use levels::{bundled_prev_close, INDEX_LEVELS};
 pub use replay::ReplaySource;

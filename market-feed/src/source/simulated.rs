@@ -17,7 +17,7 @@ use time::{Date, OffsetDateTime, Time};
 
 use super::{
     bundled_prev_close,
-    levels::{bundled_daily_volume, round_tick, unit},
+    levels::{bundled_daily_volume, index_beta, round_tick, unit},
     Fetched, PriceSource, SourceError,
 };
 use crate::{
@@ -205,15 +205,7 @@ impl Walk {
     fn new(i: &Instrument, session_minutes: f64) -> Self {
         let seed = i.key.as_str();
         let (beta, daily_vol, daily_volume, tick) = if i.is_index() {
-            let beta = match i.symbol.to_uppercase().as_str() {
-                "INDIA VIX" => -4.0,
-                "NIFTY BANK" | "BANKEX" => 1.15,
-                "NIFTY IT" => 0.85,
-                "NIFTY FIN SERVICE" => 1.1,
-                "NIFTY NEXT 50" => 1.1,
-                "NIFTY MIDCAP 100" | "NIFTY MID SELECT" => 1.2,
-                _ => 1.0,
-            };
+            let beta = index_beta(&i.symbol);
             let own = if beta < 0.0 { 0.03 } else { 0.0015 };
             (beta, own, None, 0.01)
         } else {

@@ -1,0 +1,179 @@
+//! [`IndicesFromStocks`]: index levels derived from a stock source, so that offline indices
+//! move with the stocks they summarize (demo mode: the replayed day's stocks drive the 9
+//! indices).
+//!
+//! Each fetch asks the stock source for a basket of stocks and takes the market's move as the
+//! mean log-return of the basket against its previous closes, `M = mean(ln(ltp / prev_close))`.
+//! An index then stands at `prev_close × exp(beta × M)`, with the same betas the simulated
+//! source uses (INDIA VIX moves against the market). The day's open, high and low are tracked
+//! per IST date.
+
+use std::{collections::HashMap, sync::Mutex};
+
+use async_trait::async_trait;
+use time::Date;
+
+use super::{bundled_prev_close, levels::index_beta, Fetched, PriceSource, SourceError};
+use crate::{
+    clock::{ist_date, MarketClock},
+    model::{round2, InstrumentKey, Quote},
+    universe::Instrument,
+};
+
+/// Index quotes computed from a stock source's quotes.
+///
+/// ```
+/// use std::sync::Arc;
+/// use market_feed::{clock::MarketClock, source::{IndicesFromStocks, PriceSource, ReplaySource}, universe::Universe};
+/// use time::macros::datetime;
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let clock = MarketClock::fixed(datetime!(2026-01-29 11:00 +05:30));
+/// let universe = Universe::bundled();
+/// let stocks = Arc::new(ReplaySource::new(clock.clone()));
+/// let indices = IndicesFromStocks::new(stocks, universe.prices().to_vec(), clock);
+/// let fetched = indices.fetch(universe.indices()).await.unwrap();
+/// assert_eq!(fetched.quotes.len(), 9);
+/// # });
+/// ```
+#[derive(Debug)]
+pub struct IndicesFromStocks {
+    stocks: std::sync::Arc<dyn PriceSource>,
+    basket: Vec<Instrument>,
+    clock: MarketClock,
+    day: Mutex<(Option<Date>, HashMap<InstrumentKey, (f64, f64, f64)>)>,
+}
+
+impl IndicesFromStocks {
+    /// Indices driven by `stocks` over the `basket` of stock instruments.
+    ///
+    /// See [`IndicesFromStocks`] for an example.
+    pub fn new(
+        stocks: std::sync::Arc<dyn PriceSource>,
+        basket: Vec<Instrument>,
+        clock: MarketClock,
+    ) -> Self {
+        Self {
+            stocks,
+            basket,
+            clock,
+            day: Mutex::new((None, HashMap::new())),
+        }
+    }
+}
+
+#[async_trait]
+impl PriceSource for IndicesFromStocks {
+    fn name(&self) -> &str {
+        "indices-from-stocks"
+    }
+
+    async fn fetch(&self, instruments: &[Instrument]) -> Result<Fetched, SourceError> {
+        if instruments.is_empty() {
+            return Ok(Fetched::default());
+        }
+        let stocks = self.stocks.fetch(&self.basket).await?;
+        let returns: Vec<f64> = stocks
+            .quotes
+            .iter()
+            .filter_map(|q| {
+                let prev = q.prev_close.filter(|p| *p > 0.0)?;
+                (q.ltp > 0.0).then(|| (q.ltp / prev).ln())
+            })
+            .collect();
+        if returns.is_empty() {
+            return Err(SourceError::Transient(format!(
+                "the stock source ({}) answered no quote with a previous close to derive indices from",
+                self.stocks.name()
+            )));
+        }
+        let market = returns.iter().sum::<f64>() / returns.len() as f64;
+        let now = self.clock.now();
+        let today = ist_date(now);
+        let ts = crate::clock::to_ms(now);
+        let mut day = self
+            .day
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if day.0 != Some(today) {
+            *day = (Some(today), HashMap::new());
+        }
+        let mut fetched = Fetched {
+            errors: stocks.errors,
+            ..Fetched::default()
+        };
+        for i in instruments {
+            let prev = bundled_prev_close(i);
+            let level = round2(prev * (index_beta(&i.symbol) * market).exp());
+            let (open, high, low) = day
+                .1
+                .entry(i.key.clone())
+                .and_modify(|(_, h, l)| {
+                    *h = h.max(level);
+                    *l = l.min(level);
+                })
+                .or_insert((level, level, level));
+            fetched.quotes.push(
+                Quote::new(i.key.clone(), i.symbol.clone(), level, ts)
+                    .with_prev_close(Some(prev))
+                    .with_ohlc(Some(*open), Some(*high), Some(*low)),
+            );
+        }
+        Ok(fetched)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{source::ReplaySource, universe::Universe};
+    use time::{macros::datetime, Duration};
+
+    #[tokio::test]
+    async fn indices_follow_the_replayed_market() {
+        let clock = MarketClock::fixed(datetime!(2026-01-29 09:20 +05:30));
+        let universe = Universe::bundled();
+        let stocks: Arc<dyn PriceSource> = Arc::new(ReplaySource::new(clock.clone()));
+        let source =
+            IndicesFromStocks::new(stocks.clone(), universe.prices().to_vec(), clock.clone());
+        let mut nifty = Vec::new();
+        let mut vix = Vec::new();
+        let mut breadth = Vec::new();
+        for step in 0..12 {
+            clock
+                .set(datetime!(2026-01-29 09:20 +05:30) + Duration::minutes(30 * step))
+                .unwrap();
+            let idx = source.fetch(universe.indices()).await.unwrap();
+            let pick = |s: &str| {
+                idx.quotes
+                    .iter()
+                    .find(|q| &*q.symbol == s)
+                    .unwrap()
+                    .change_pct
+                    .unwrap()
+            };
+            nifty.push(pick("NIFTY 50"));
+            vix.push(pick("INDIA VIX"));
+            let st = stocks.fetch(universe.prices()).await.unwrap();
+            let mean: f64 =
+                st.quotes.iter().filter_map(|q| q.change_pct).sum::<f64>() / st.quotes.len() as f64;
+            breadth.push(mean);
+        }
+        for k in 0..12 {
+            // Same direction as the stocks' average move; VIX against it.
+            if breadth[k].abs() > 0.05 {
+                assert_eq!(
+                    nifty[k] > 0.0,
+                    breadth[k] > 0.0,
+                    "step {k}: {nifty:?} vs {breadth:?}"
+                );
+                assert_eq!(vix[k] < 0.0, breadth[k] > 0.0, "step {k}: {vix:?}");
+            }
+        }
+        assert!(
+            nifty.windows(2).any(|w| w[0] != w[1]),
+            "indices move through the day"
+        );
+    }
+}
