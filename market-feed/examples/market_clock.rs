@@ -115,7 +115,10 @@ fn report(clock: &MarketClock) -> String {
     let mut lines = vec![
         ("Now", format!("{} IST", stamp(now))),
         ("Exchange", status.exchange.to_string()),
-        ("Phase", format!("{} ({})", status.phase, phase_words(status.phase))),
+        (
+            "Phase",
+            format!("{} ({})", status.phase, phase_words(status.phase)),
+        ),
         (
             "Live",
             if status.live {
@@ -124,7 +127,10 @@ fn report(clock: &MarketClock) -> String {
                 "no: outside the service window, a feed makes no source calls".to_owned()
             },
         ),
-        ("Reason", status.reason.clone().unwrap_or_else(|| "-".to_owned())),
+        (
+            "Reason",
+            status.reason.clone().unwrap_or_else(|| "-".to_owned()),
+        ),
         (
             "Next change",
             format!(
