@@ -18,7 +18,9 @@ use crate::stats::{aggregate, ConnStats};
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The symbols file could not be read.
-    #[error("cannot read the symbols file {path}: {source}: check the path given to --symbols-file")]
+    #[error(
+        "cannot read the symbols file {path}: {source}: check the path given to --symbols-file"
+    )]
     SymbolsFile {
         /// The file.
         path: PathBuf,
@@ -84,7 +86,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// assert_eq!(o.url, "ws://127.0.0.1:8080/ws");
 /// ```
 #[derive(Debug, Clone, Parser)]
-#[command(name = "market-feed-load", version, about = "Opens N WebSocket connections to a market-feed (or Socket.IO) server and measures delivery latency, throughput and failures.")]
+#[command(
+    name = "market-feed-load",
+    version,
+    about = "Opens N WebSocket connections to a market-feed (or Socket.IO) server and measures delivery latency, throughput and failures."
+)]
 pub struct Options {
     /// Server URL (loopback only). For Socket.IO give the server root, e.g. ws://127.0.0.1:3000.
     #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
@@ -149,9 +155,17 @@ fn is_loopback(url: &str) -> bool {
 fn subscribe_messages(o: &Options) -> Result<Vec<String>, LoadError> {
     let lists: Vec<Vec<String>> = match &o.symbols_file {
         Some(path) => std::fs::read_to_string(path)
-            .map_err(|source| LoadError::SymbolsFile { path: path.clone(), source })?
+            .map_err(|source| LoadError::SymbolsFile {
+                path: path.clone(),
+                source,
+            })?
             .lines()
-            .map(|l| l.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect::<Vec<_>>())
+            .map(|l| {
+                l.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+            })
             .filter(|l| !l.is_empty())
             .collect(),
         None if o.symbols.is_empty() => vec![],
@@ -164,7 +178,11 @@ fn subscribe_messages(o: &Options) -> Result<Vec<String>, LoadError> {
         }
         m.to_string()
     };
-    Ok(if lists.is_empty() { vec![msg(None)] } else { lists.iter().map(|l| msg(Some(l))).collect() })
+    Ok(if lists.is_empty() {
+        vec![msg(None)]
+    } else {
+        lists.iter().map(|l| msg(Some(l))).collect()
+    })
 }
 
 /// Runs the whole measurement and returns the report (the JSON line).
@@ -182,20 +200,30 @@ pub async fn run(o: Options) -> Result<Value, LoadError> {
         return Err(LoadError::NotLoopback(o.url.clone()));
     }
     if o.connections == 0 || o.connect_rate <= 0.0 || o.connections > 100_000 {
-        return Err(LoadError::BadOption("--connections must be 1..=100000 and --connect-rate > 0".into()));
+        return Err(LoadError::BadOption(
+            "--connections must be 1..=100000 and --connect-rate > 0".into(),
+        ));
     }
     if o.duration > Duration::from_secs(3600) || o.warmup > Duration::from_secs(600) {
-        return Err(LoadError::BadOption("--duration is at most 1h and --warmup at most 10m".into()));
+        return Err(LoadError::BadOption(
+            "--duration is at most 1h and --warmup at most 10m".into(),
+        ));
     }
     let subs = subscribe_messages(&o)?;
     let nofile = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0);
     if nofile < o.connections as u64 + 64 {
-        eprintln!("warning: open-file limit is {nofile}, below {} connections: raise it (ulimit -n)", o.connections);
+        eprintln!(
+            "warning: open-file limit is {nofile}, below {} connections: raise it (ulimit -n)",
+            o.connections
+        );
     }
     let url = match o.protocol {
         Protocol::MarketFeed => o.url.clone(),
         Protocol::Socketio if o.url.contains("/socket.io/") => o.url.clone(),
-        Protocol::Socketio => format!("{}/socket.io/?EIO=4&transport=websocket", o.url.trim_end_matches('/')),
+        Protocol::Socketio => format!(
+            "{}/socket.io/?EIO=4&transport=websocket",
+            o.url.trim_end_matches('/')
+        ),
     };
     let plan = Arc::new(Plan {
         url,
@@ -223,7 +251,8 @@ pub async fn run(o: Options) -> Result<Value, LoadError> {
     }
     let ramp = start.elapsed();
     let settle_deadline = Instant::now() + o.connect_timeout + Duration::from_secs(1);
-    while shared.settled.load(Ordering::Relaxed) < o.connections && Instant::now() < settle_deadline {
+    while shared.settled.load(Ordering::Relaxed) < o.connections && Instant::now() < settle_deadline
+    {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let settled_after = start.elapsed();
@@ -257,12 +286,19 @@ pub async fn run(o: Options) -> Result<Value, LoadError> {
         _ => Value::Null,
     };
     report["tool"] = json!("market-feed-load");
-    report["protocol"] = json!(match o.protocol { Protocol::MarketFeed => "market-feed", Protocol::Socketio => "socketio" });
+    report["protocol"] = json!(match o.protocol {
+        Protocol::MarketFeed => "market-feed",
+        Protocol::Socketio => "socketio",
+    });
     report["url"] = json!(plan.url);
     report["duration_s"] = json!((window * 100.0).round() / 100.0);
     report["ramp_s"] = json!((ramp.as_secs_f64() * 100.0).round() / 100.0);
     report["settled_s"] = json!((settled_after.as_secs_f64() * 100.0).round() / 100.0);
-    report["clock_offset_ms"] = if skew == i64::MIN { Value::Null } else { json!(skew as f64 / 1000.0) };
+    report["clock_offset_ms"] = if skew == i64::MIN {
+        Value::Null
+    } else {
+        json!(skew as f64 / 1000.0)
+    };
     report["client"] = json!({
         "cpu_s": cpu(client_before, client_after),
         "cpu_s_total": cpu(cpu_start, client_after),
@@ -302,7 +338,10 @@ fn summary(r: &Value) -> String {
             l["p50"], l["p90"], l["p99"], l["max"],
         );
     }
-    s += &format!("  client cpu {} s in the window; clock offset {} ms\n", r["client"]["cpu_s"], r["clock_offset_ms"]);
+    s += &format!(
+        "  client cpu {} s in the window; clock offset {} ms\n",
+        r["client"]["cpu_s"], r["clock_offset_ms"]
+    );
     if r["server"].is_object() {
         s += &format!(
             "  server cpu {} s in the window; rss {} KiB, peak {} KiB\n",
@@ -338,12 +377,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("s.txt");
         std::fs::write(&p, "RELIANCE,TCS\n\nINFY\n").unwrap();
-        let o = Options::parse_from(["x", "--symbols-file", p.to_str().unwrap(), "--topics", "prices"]);
+        let o = Options::parse_from([
+            "x",
+            "--symbols-file",
+            p.to_str().unwrap(),
+            "--topics",
+            "prices",
+        ]);
         let subs = subscribe_messages(&o).unwrap();
         assert_eq!(subs.len(), 2);
         let v: Value = serde_json::from_str(&subs[0]).unwrap();
-        assert_eq!(v, json!({"op":"subscribe","topics":["prices"],"symbols":["RELIANCE","TCS"]}));
+        assert_eq!(
+            v,
+            json!({"op":"subscribe","topics":["prices"],"symbols":["RELIANCE","TCS"]})
+        );
         let o = Options::parse_from(["x"]);
-        assert_eq!(subscribe_messages(&o).unwrap(), vec![r#"{"op":"subscribe","topics":["indices","prices"]}"#]);
+        assert_eq!(
+            subscribe_messages(&o).unwrap(),
+            vec![r#"{"op":"subscribe","topics":["indices","prices"]}"#]
+        );
     }
 }

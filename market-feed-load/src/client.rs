@@ -101,7 +101,10 @@ pub(crate) async fn run(plan: Arc<Plan>, subscribe: String, shared: Arc<Shared>)
                 }
             }
             Some(Ok(Message::Close(frame))) => {
-                let why = frame.map_or_else(|| "close frame".to_string(), |f| format!("close {}", f.code));
+                let why = frame.map_or_else(
+                    || "close frame".to_string(),
+                    |f| format!("close {}", f.code),
+                );
                 break Outcome::Closed(why);
             }
             Some(Ok(_)) => {}
@@ -159,9 +162,10 @@ async fn establish(plan: &Plan, subscribe: &str) -> Result<(Ws, i64), String> {
         .write_buffer_size(0)
         .max_message_size(Some(256 << 20))
         .max_frame_size(Some(256 << 20));
-    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(plan.url.as_str(), Some(config), true)
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async_with_config(plan.url.as_str(), Some(config), true)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
     let welcome = if plan.socketio {
         socketio_handshake(&mut ws).await?
     } else {
@@ -191,7 +195,9 @@ async fn establish(plan: &Plan, subscribe: &str) -> Result<(Ws, i64), String> {
 async fn socketio_handshake(ws: &mut Ws) -> Result<String, String> {
     let open = next_text(ws).await?;
     if !open.starts_with('0') {
-        return Err(format!("engine.io: expected an open packet, got {:.20}", open));
+        return Err(format!(
+            "engine.io: expected an open packet, got {open:.20}"
+        ));
     }
     ws.send(Message::text("40"))
         .await
@@ -203,7 +209,7 @@ async fn socketio_handshake(ws: &mut Ws) -> Result<String, String> {
                 .send(Message::text("3"))
                 .await
                 .map_err(|e| format!("engine.io pong: {e}"))?,
-            p if p.starts_with(b"44") => return Err(format!("socket.io connect refused: {:.60}", t)),
+            p if p.starts_with(b"44") => return Err(format!("socket.io connect refused: {t:.60}")),
             p => {
                 if let Some((b"welcome", _)) = socketio_event(p) {
                     return Ok(t);

@@ -7,8 +7,8 @@
 //! `benches/compare.sh` runs both against `market-feed-server` and the peers in `benches/peers/`.
 #![warn(missing_docs)]
 
-mod client;
 pub mod cli;
+mod client;
 pub mod procfs;
 pub mod scan;
 mod stats;

@@ -45,7 +45,10 @@ enum Writer {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "market-feed-floor", about = "Baseline WebSocket broadcaster of the market-feed workload.")]
+#[command(
+    name = "market-feed-floor",
+    about = "Baseline WebSocket broadcaster of the market-feed workload."
+)]
 struct Options {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:9001")]
@@ -65,6 +68,10 @@ struct Options {
     /// Runtime worker threads (default: the number of cores).
     #[arg(long)]
     workers: Option<usize>,
+    /// Keep writing through hyper's `Upgraded` wrapper instead of taking the `TcpStream` back
+    /// out of it (the wrapper keeps hyper's 8 KiB read buffer alive until the first read).
+    #[arg(long)]
+    keep_hyper_io: bool,
 }
 
 /// One broadcast frame, serialized once: the JSON text and the same text already framed.
@@ -124,6 +131,7 @@ struct Counters {
 #[derive(Debug)]
 struct State {
     writer: Writer,
+    keep_hyper_io: bool,
     tx: broadcast::Sender<Arc<Prepared>>,
     counters: Counters,
 }
@@ -154,9 +162,22 @@ async fn run(o: Options) -> ExitCode {
         }
     };
     let (tx, _) = broadcast::channel(16);
-    let state = Arc::new(State { writer: o.writer, tx, counters: Counters::default() });
-    tokio::spawn(publish(state.clone(), o.indices_interval, o.prices_interval, o.stocks));
-    eprintln!("market-feed-floor ({:?}) listening on ws://{}/ws", o.writer, o.listen);
+    let state = Arc::new(State {
+        writer: o.writer,
+        keep_hyper_io: o.keep_hyper_io,
+        tx,
+        counters: Counters::default(),
+    });
+    tokio::spawn(publish(
+        state.clone(),
+        o.indices_interval,
+        o.prices_interval,
+        o.stocks,
+    ));
+    eprintln!(
+        "market-feed-floor ({:?}) listening on ws://{}/ws",
+        o.writer, o.listen
+    );
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
@@ -200,7 +221,12 @@ async fn shutdown_signal() {
 }
 
 /// Serializes each tick once and hands the same bytes to every connection.
-async fn publish(state: Arc<State>, indices_every: Duration, prices_every: Duration, stocks: usize) {
+async fn publish(
+    state: Arc<State>,
+    indices_every: Duration,
+    prices_every: Duration,
+    stocks: usize,
+) {
     let mut indices = Universe::indices(1);
     let mut prices = Universe::stocks(stocks, 2);
     let mut ti = tokio::time::interval(indices_every);
@@ -212,13 +238,22 @@ async fn publish(state: Arc<State>, indices_every: Duration, prices_every: Durat
     loop {
         // When both are due, the small indices frame goes first: behind a 400 KB prices frame
         // on the same socket it would wait for the whole batch.
-        let frame = tokio::select! {
+        let (frame, is_prices) = tokio::select! {
             biased;
-            _ = ti.tick() => { si += 1; indices.tick_frame("indices_update", si, now_ms()) },
-            _ = tp.tick() => { sp += 1; prices.tick_frame("prices_batch", sp, now_ms()) },
+            _ = ti.tick() => { si += 1; (indices.tick_frame("indices_update", si, now_ms()), false) },
+            _ = tp.tick() => { sp += 1; (prices.tick_frame("prices_batch", sp, now_ms()), true) },
         };
+        if is_prices {
+            // Every connection takes the indices frame (and writes it, a few hundred bytes)
+            // before any takes the prices frame: otherwise connection k's indices wait behind
+            // the prices writes of connections 1..k.
+            drain(&state.tx, Duration::from_millis(100)).await;
+        }
         if !logged && sp > 0 {
-            eprintln!("market-feed-floor: prices_batch frame {} bytes", frame.len());
+            eprintln!(
+                "market-feed-floor: prices_batch frame {} bytes",
+                frame.len()
+            );
             logged = true;
         }
         if let Some(p) = Prepared::new(frame) {
@@ -228,24 +263,24 @@ async fn publish(state: Arc<State>, indices_every: Duration, prices_every: Durat
     }
 }
 
-async fn upgrade(mut req: Request<Incoming>, state: Arc<State>) -> Result<Response<Empty<Bytes>>, Infallible> {
+/// Waits (at most `limit`) until every receiver has taken every frame sent so far.
+async fn drain(tx: &broadcast::Sender<Arc<Prepared>>, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !tx.is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+}
+
+async fn upgrade(
+    mut req: Request<Incoming>,
+    state: Arc<State>,
+) -> Result<Response<Empty<Bytes>>, Infallible> {
     let bad = |code| {
         let mut r = Response::new(Empty::new());
         *r.status_mut() = code;
         Ok(r)
     };
-    if state.writer == Writer::Fastwebsockets {
-        let Ok((response, fut)) = fastwebsockets::upgrade::upgrade(&mut req) else {
-            return bad(StatusCode::BAD_REQUEST);
-        };
-        let rx = state.tx.subscribe();
-        tokio::spawn(async move {
-            if let Ok(ws) = fut.await {
-                serve_fastwebsockets(ws, rx, &state).await;
-            }
-        });
-        return Ok(response);
-    }
     let Some(key) = req.headers().get("sec-websocket-key") else {
         return bad(StatusCode::BAD_REQUEST);
     };
@@ -253,18 +288,32 @@ async fn upgrade(mut req: Request<Incoming>, state: Arc<State>) -> Result<Respon
     let on_upgrade = hyper::upgrade::on(&mut req);
     let rx = state.tx.subscribe();
     tokio::spawn(async move {
-        let Ok(upgraded) = on_upgrade.await else { return };
-        let io = TokioIo::new(upgraded);
-        match state.writer {
-            Writer::Raw => serve_raw(io, rx, &state).await,
-            _ => serve_tungstenite(io, rx, &state).await,
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
+        if state.keep_hyper_io {
+            serve(TokioIo::new(upgraded), rx, &state).await;
+            return;
+        }
+        // Take the TcpStream back: drops hyper's buffered-IO wrapper and its 8 KiB read
+        // buffer. Bytes the client sent before the 101 (`parts.read_buf`, empty in practice)
+        // are dropped with it: the floor never reads.
+        match upgraded.downcast::<TokioIo<tokio::net::TcpStream>>() {
+            Ok(parts) => serve(parts.io.into_inner(), rx, &state).await,
+            Err(upgraded) => serve(TokioIo::new(upgraded), rx, &state).await,
         }
     });
     let mut r = Response::new(Empty::new());
     *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = r.headers_mut();
-    h.insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("upgrade"));
-    h.insert(hyper::header::UPGRADE, hyper::header::HeaderValue::from_static("websocket"));
+    h.insert(
+        hyper::header::CONNECTION,
+        hyper::header::HeaderValue::from_static("upgrade"),
+    );
+    h.insert(
+        hyper::header::UPGRADE,
+        hyper::header::HeaderValue::from_static("websocket"),
+    );
     if let Ok(v) = hyper::header::HeaderValue::from_str(&accept) {
         h.insert("sec-websocket-accept", v);
     }
@@ -284,9 +333,22 @@ async fn next(rx: &mut broadcast::Receiver<Arc<Prepared>>, state: &State) -> Opt
     }
 }
 
-type Io = TokioIo<hyper::upgrade::Upgraded>;
+/// A connection's byte stream: the plain `TcpStream`, or hyper's `Upgraded` wrapper.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static> Io for T {}
 
-async fn serve_raw(mut io: Io, mut rx: broadcast::Receiver<Arc<Prepared>>, state: &State) {
+async fn serve<S: Io>(io: S, rx: broadcast::Receiver<Arc<Prepared>>, state: &State) {
+    match state.writer {
+        Writer::Raw => serve_raw(io, rx, state).await,
+        Writer::Tungstenite => serve_tungstenite(io, rx, state).await,
+        Writer::Fastwebsockets => {
+            let ws = fastwebsockets::WebSocket::after_handshake(io, fastwebsockets::Role::Server);
+            serve_fastwebsockets(ws, rx, state).await;
+        }
+    }
+}
+
+async fn serve_raw<S: Io>(mut io: S, mut rx: broadcast::Receiver<Arc<Prepared>>, state: &State) {
     state.counters.accepted.fetch_add(1, Ordering::Relaxed);
     if io.write_all(&frame_text(&welcome())).await.is_err() {
         return;
@@ -299,14 +361,21 @@ async fn serve_raw(mut io: Io, mut rx: broadcast::Receiver<Arc<Prepared>>, state
     }
 }
 
-async fn serve_tungstenite(io: Io, mut rx: broadcast::Receiver<Arc<Prepared>>, state: &State) {
+async fn serve_tungstenite<S: Io>(
+    io: S,
+    mut rx: broadcast::Receiver<Arc<Prepared>>,
+    state: &State,
+) {
     state.counters.accepted.fetch_add(1, Ordering::Relaxed);
     let config = WebSocketConfig::default()
         .read_buffer_size(4096)
         .write_buffer_size(0)
         .max_message_size(Some(16 << 10));
-    let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-    let Ok(w) = String::from_utf8(welcome()) else { return };
+    let mut ws =
+        tokio_tungstenite::WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+    let Ok(w) = String::from_utf8(welcome()) else {
+        return;
+    };
     if ws.send(Message::text(w)).await.is_err() {
         return;
     }
@@ -318,19 +387,27 @@ async fn serve_tungstenite(io: Io, mut rx: broadcast::Receiver<Arc<Prepared>>, s
     }
 }
 
-async fn serve_fastwebsockets(
-    mut ws: fastwebsockets::WebSocket<Io>,
+async fn serve_fastwebsockets<S: Io>(
+    mut ws: fastwebsockets::WebSocket<S>,
     mut rx: broadcast::Receiver<Arc<Prepared>>,
     state: &State,
 ) {
     use fastwebsockets::{Frame, Payload};
     state.counters.accepted.fetch_add(1, Ordering::Relaxed);
     let w = welcome();
-    if ws.write_frame(Frame::text(Payload::Borrowed(&w))).await.is_err() {
+    if ws
+        .write_frame(Frame::text(Payload::Borrowed(&w)))
+        .await
+        .is_err()
+    {
         return;
     }
     while let Some(p) = next(&mut rx, state).await {
-        if ws.write_frame(Frame::text(Payload::Borrowed(&p.json))).await.is_err() {
+        if ws
+            .write_frame(Frame::text(Payload::Borrowed(&p.json)))
+            .await
+            .is_err()
+        {
             state.counters.write_errors.fetch_add(1, Ordering::Relaxed);
             return;
         }
