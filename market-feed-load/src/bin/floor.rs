@@ -174,9 +174,12 @@ async fn run(o: Options) -> ExitCode {
         o.prices_interval,
         o.stocks,
     ));
+    let local = listener
+        .local_addr()
+        .map_or_else(|_| o.listen.to_string(), |a| a.to_string());
     eprintln!(
-        "market-feed-floor ({:?}) listening on ws://{}/ws",
-        o.writer, o.listen
+        "market-feed-floor ({:?}) listening on ws://{local}/ws",
+        o.writer
     );
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
