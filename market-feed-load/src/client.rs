@@ -1,0 +1,232 @@
+//! One measuring connection: connect, read the welcome (clock offset), subscribe, then account for
+//! every frame until told to stop. Speaks market-feed's protocol or Socket.IO (Engine.IO v4 over
+//! WebSocket).
+//!
+//! Latency of a batch = local receive time of the whole message, corrected by the server's clock
+//! offset, minus the `ts` of the batch's first quote. The simulated source and the floor stamp
+//! every quote of a batch with one instant, so first, max and min `ts` coincide there.
+
+use std::sync::atomic::{AtomicI64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+use crate::scan::{int_field, socketio_event, str_field};
+use crate::stats::{event_index, topic_index, ConnStats, Outcome};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Measuring phases, shared by all connections.
+pub(crate) const WARMUP: u8 = 0;
+pub(crate) const RECORDING: u8 = 1;
+pub(crate) const DONE: u8 = 2;
+
+/// The state all connections share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// [`WARMUP`], [`RECORDING`] or [`DONE`].
+    pub(crate) phase: AtomicU8,
+    /// The best estimate of server clock minus local clock, µs: the largest welcome offset seen
+    /// (the welcome that travelled fastest).
+    pub(crate) skew_us: AtomicI64,
+    /// Connections that are established or have failed.
+    pub(crate) settled: AtomicUsize,
+    /// Stops every connection.
+    pub(crate) cancel: CancellationToken,
+}
+
+/// What every connection does.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    pub(crate) url: String,
+    pub(crate) socketio: bool,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) read_buffer: usize,
+}
+
+fn now_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// Runs one connection to completion and returns what it saw.
+pub(crate) async fn run(plan: Arc<Plan>, subscribe: String, shared: Arc<Shared>) -> ConnStats {
+    let started = Instant::now();
+    let setup = tokio::time::timeout(plan.connect_timeout, establish(&plan, &subscribe));
+    let result = tokio::select! {
+        r = setup => r.unwrap_or_else(|_| Err("timeout: no welcome within the connect timeout".to_string())),
+        () = shared.cancel.cancelled() => Err("stopped before established".to_string()),
+    };
+    shared.settled.fetch_add(1, Ordering::Relaxed);
+    let (mut ws, offset_us) = match result {
+        Ok(ok) => ok,
+        Err(reason) => return ConnStats::failed(reason),
+    };
+    let mut stats = ConnStats::failed(String::new());
+    stats.connect_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+    stats.offset_us = Some(offset_us);
+    shared.skew_us.fetch_max(offset_us, Ordering::Relaxed);
+    stats.outcome = loop {
+        let msg = tokio::select! {
+            biased;
+            () = shared.cancel.cancelled() => break Outcome::Open,
+            m = ws.next() => m,
+        };
+        match msg {
+            Some(Ok(Message::Text(t))) => {
+                if plan.socketio {
+                    match t.as_bytes() {
+                        b"2" => {
+                            if let Err(e) = ws.send(Message::text("3")).await {
+                                break Outcome::Closed(format!("write: {e}"));
+                            }
+                        }
+                        b"1" | b"41" => break Outcome::Closed("socket.io disconnect".into()),
+                        p => match socketio_event(p) {
+                            Some((name, rest)) => account(&mut stats, &shared, name, rest),
+                            None => count_other(&mut stats, &shared, p.len()),
+                        },
+                    }
+                } else {
+                    let f = t.as_bytes();
+                    let name = str_field(f, "event").unwrap_or_default();
+                    account(&mut stats, &shared, name, f);
+                }
+            }
+            Some(Ok(Message::Close(frame))) => {
+                let why = frame.map_or_else(
+                    || "close frame".to_string(),
+                    |f| format!("close {}", f.code),
+                );
+                break Outcome::Closed(why);
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => break Outcome::Closed(format!("read: {e}")),
+            None => break Outcome::Closed("eof".into()),
+        }
+    };
+    stats
+}
+
+fn count_other(stats: &mut ConnStats, shared: &Shared, len: usize) {
+    if shared.phase.load(Ordering::Relaxed) == RECORDING {
+        stats.other_msgs += 1;
+        stats.other_bytes += len as u64;
+    }
+}
+
+/// Accounts for one event frame: `frame` holds the event's fields (`seq`, `data`, ...).
+fn account(stats: &mut ConnStats, shared: &Shared, name: &[u8], frame: &[u8]) {
+    let Some(i) = event_index(name) else {
+        if name == b"snapshot" {
+            if let Some(t) = str_field(frame, "topic").and_then(topic_index) {
+                stats.events[t].see_snapshot(int_field(frame, "seq"));
+            }
+        }
+        count_other(stats, shared, frame.len());
+        return;
+    };
+    let e = &mut stats.events[i];
+    if let Some(seq) = int_field(frame, "seq") {
+        e.see_seq(seq);
+    }
+    if shared.phase.load(Ordering::Relaxed) != RECORDING {
+        return;
+    }
+    e.msgs += 1;
+    e.bytes += frame.len() as u64;
+    match int_field(frame, "ts") {
+        Some(ts) => {
+            let server_now = now_us().saturating_add(shared.skew_us.load(Ordering::Relaxed));
+            let lat = server_now.saturating_sub(ts.saturating_mul(1000));
+            if lat < 0 {
+                e.negative += 1;
+            }
+            e.lat_us.push(u64::try_from(lat).unwrap_or(0));
+        }
+        None => e.no_ts += 1,
+    }
+}
+
+/// Connects, reads the welcome and subscribes; returns the socket and the clock offset.
+async fn establish(plan: &Plan, subscribe: &str) -> Result<(Ws, i64), String> {
+    let config = WebSocketConfig::default()
+        .read_buffer_size(plan.read_buffer)
+        .write_buffer_size(0)
+        .max_message_size(Some(256 << 20))
+        .max_frame_size(Some(256 << 20));
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async_with_config(plan.url.as_str(), Some(config), true)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+    let welcome = if plan.socketio {
+        socketio_handshake(&mut ws).await?
+    } else {
+        loop {
+            let t = next_text(&mut ws).await?;
+            if str_field(t.as_bytes(), "event") == Some(b"welcome") {
+                break t;
+            }
+        }
+    };
+    let arrived = now_us();
+    let server_time = int_field(welcome.as_bytes(), "server_time")
+        .ok_or_else(|| "welcome without server_time".to_string())?;
+    let offset = server_time.saturating_mul(1000).saturating_sub(arrived);
+    let msg = if plan.socketio {
+        format!("42[\"subscribe\",{subscribe}]")
+    } else {
+        subscribe.to_string()
+    };
+    ws.send(Message::text(msg))
+        .await
+        .map_err(|e| format!("subscribe: {e}"))?;
+    Ok((ws, offset))
+}
+
+/// Engine.IO open (`0{..}`), Socket.IO connect (`40` / `40{..}`), then the `welcome` event.
+async fn socketio_handshake(ws: &mut Ws) -> Result<String, String> {
+    let open = next_text(ws).await?;
+    if !open.starts_with('0') {
+        return Err(format!(
+            "engine.io: expected an open packet, got {open:.20}"
+        ));
+    }
+    ws.send(Message::text("40"))
+        .await
+        .map_err(|e| format!("socket.io connect: {e}"))?;
+    loop {
+        let t = next_text(ws).await?;
+        match t.as_bytes() {
+            b"2" => ws
+                .send(Message::text("3"))
+                .await
+                .map_err(|e| format!("engine.io pong: {e}"))?,
+            p if p.starts_with(b"44") => return Err(format!("socket.io connect refused: {t:.60}")),
+            p => {
+                if let Some((b"welcome", _)) = socketio_event(p) {
+                    return Ok(t);
+                }
+            }
+        }
+    }
+}
+
+async fn next_text(ws: &mut Ws) -> Result<String, String> {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => return Ok(t.as_str().to_string()),
+            Some(Ok(Message::Close(f))) => return Err(format!("closed during handshake: {f:?}")),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(format!("read: {e}")),
+            None => return Err("eof during handshake".into()),
+        }
+    }
+}
