@@ -40,8 +40,11 @@ pub struct IndicesFromStocks {
     stocks: std::sync::Arc<dyn PriceSource>,
     basket: Vec<Instrument>,
     clock: MarketClock,
-    day: Mutex<(Option<Date>, HashMap<InstrumentKey, (f64, f64, f64)>)>,
+    day: Mutex<(Option<Date>, DayRange)>,
 }
+
+/// Each index's (open, high, low) of the current IST date.
+type DayRange = HashMap<InstrumentKey, (f64, f64, f64)>;
 
 impl IndicesFromStocks {
     /// Indices driven by `stocks` over the `basket` of stock instruments.

@@ -96,6 +96,19 @@ pub(crate) fn round_tick(price: f64, tick: f64) -> f64 {
     crate::model::round2((price / tick).round() * tick)
 }
 
+/// How strongly an index follows the market factor (INDIA VIX moves against it).
+pub(crate) fn index_beta(symbol: &str) -> f64 {
+    match symbol.to_uppercase().as_str() {
+        "INDIA VIX" => -4.0,
+        "NIFTY BANK" | "BANKEX" => 1.15,
+        "NIFTY IT" => 0.85,
+        "NIFTY FIN SERVICE" => 1.1,
+        "NIFTY NEXT 50" => 1.1,
+        "NIFTY MIDCAP 100" | "NIFTY MID SELECT" => 1.2,
+        _ => 1.0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,18 +136,5 @@ mod tests {
         assert!(xs.iter().all(|x| (0.0..1.0).contains(x)));
         let mean = xs.iter().sum::<f64>() / 1000.0;
         assert!((0.45..0.55).contains(&mean), "{mean}");
-    }
-}
-
-/// How strongly an index follows the market factor (INDIA VIX moves against it).
-pub(crate) fn index_beta(symbol: &str) -> f64 {
-    match symbol.to_uppercase().as_str() {
-        "INDIA VIX" => -4.0,
-        "NIFTY BANK" | "BANKEX" => 1.15,
-        "NIFTY IT" => 0.85,
-        "NIFTY FIN SERVICE" => 1.1,
-        "NIFTY NEXT 50" => 1.1,
-        "NIFTY MIDCAP 100" | "NIFTY MID SELECT" => 1.2,
-        _ => 1.0,
     }
 }
