@@ -12,6 +12,11 @@ use std::{ffi::OsString, fmt, net::SocketAddr, path::PathBuf, sync::Arc, time::D
 use clap::{parser::ValueSource, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use market_feed::clock::{Calendar, ClockSpec, Exchange, MarketClock, TimeSource};
 
+/// The default `--store`.
+pub const DEFAULT_STORE: &str = "sqlite://market-feed.db";
+/// The store `--demo` uses unless `--store` is given.
+pub const DEMO_STORE: &str = "sqlite://market-feed-demo.db";
+
 /// How log lines are written to stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum LogFormat {
@@ -177,7 +182,9 @@ pub struct Cli {
     pub upstox_token_file: Option<PathBuf>,
 
     /// Where end-of-day snapshots live: memory, sqlite://PATH or postgres://...
-    #[arg(long, default_value = "sqlite://market-feed.db", value_parser = parse_store, value_name = "URL")]
+    /// (`--demo` without --store uses sqlite://market-feed-demo.db, keeping replayed prices
+    /// apart.)
+    #[arg(long, default_value = DEFAULT_STORE, value_parser = parse_store, value_name = "URL")]
     pub store: String,
 
     /// An instrument list (CSV, JSON or Upstox's instruments master) [default: the bundled NSE
@@ -387,12 +394,21 @@ where
             };
         }
     };
+    // Demo mode keeps its replayed closes out of the store a real run uses.
+    let store_given = matches
+        .value_source("store")
+        .is_some_and(|s| s != ValueSource::DefaultValue)
+        || matches.get_one::<String>("store").map(String::as_str) != Some(DEFAULT_STORE);
     let clock_given = matches
         .value_source("clock")
         .is_some_and(|s| s != ValueSource::DefaultValue)
         || file_sets(&matches, "clock");
     let cli = Cli::from_arg_matches(&matches)
         .map_err(|e| ConfigError::Cli(first_line(&e.to_string())))?;
+    let mut cli = cli;
+    if cli.demo && !store_given {
+        cli.store = DEMO_STORE.to_owned();
+    }
     Config::from_cli(cli, clock_given, std::env::var("UPSTOX_ACCESS_TOKEN").ok())
         .map(|c| Parsed::Run(Box::new(c)))
 }

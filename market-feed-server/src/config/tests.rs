@@ -186,3 +186,13 @@ fn bad_config_files_name_the_file_and_key() {
         .to_string();
     assert!(err.contains("/nonexistent.toml"), "{err}");
 }
+
+#[test]
+fn demo_keeps_its_own_store_unless_one_is_given() {
+    assert_eq!(parse(&["--demo"]).unwrap().store, DEMO_STORE);
+    assert_eq!(
+        parse(&["--demo", "--store", "memory"]).unwrap().store,
+        "memory"
+    );
+    assert_eq!(parse(&[]).unwrap().store, DEFAULT_STORE);
+}
