@@ -138,6 +138,7 @@ impl App {
             ws: WsSettings {
                 max_connections: config.max_connections,
                 heartbeat: config.heartbeat_interval,
+                slow_consumer_timeout: config.slow_consumer_timeout,
                 ..WsSettings::default()
             },
             shutdown: CancellationToken::new(),
