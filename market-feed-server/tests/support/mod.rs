@@ -2,6 +2,9 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod inproc;
+pub mod ws;
+
 use std::{process::Stdio, time::Duration};
 
 use tokio::{
