@@ -29,7 +29,9 @@ fn nifty_ltp(update: &Value) -> Option<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_day_closes_and_its_end_of_day_snapshot_is_stored_and_served() {
-    let fake = FakeUpstox::with_universe(&Universe::bundled()).await.unwrap();
+    let fake = FakeUpstox::with_universe(&Universe::bundled())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = format!("sqlite://{}", dir.path().join("closes.db").display());
     let base = fake.base_url();
@@ -59,7 +61,9 @@ async fn a_day_closes_and_its_end_of_day_snapshot_is_stored_and_served() {
         .await;
 
     // Live values come from the broker: the fake's Nifty level, then a changed one.
-    let first = c.until_match("an index update", |v| v["event"] == "indices_update").await;
+    let first = c
+        .until_match("an index update", |v| v["event"] == "indices_update")
+        .await;
     let served = fake.instrument(NIFTY).unwrap().last_price;
     assert_eq!(nifty_ltp(&first), Some(served));
     fake.set_last_price(NIFTY, 31_234.55);
@@ -85,7 +89,10 @@ async fn a_day_closes_and_its_end_of_day_snapshot_is_stored_and_served() {
                 break resp.json().await.unwrap();
             }
             assert_eq!(resp.status(), 404, "before it is taken");
-            assert!(tokio::time::Instant::now() < deadline, "no end-of-day snapshot");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no end-of-day snapshot"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     };
@@ -93,14 +100,21 @@ async fn a_day_closes_and_its_end_of_day_snapshot_is_stored_and_served() {
     assert_eq!(closing["topic"], "prices");
     assert!(closing["as_of"].is_i64());
     let universe = server.state.universe();
-    assert_eq!(closing["data"].as_array().unwrap().len(), universe.prices().len());
+    assert_eq!(
+        closing["data"].as_array().unwrap().len(),
+        universe.prices().len()
+    );
     let indices: Value = reqwest::get(server.url("/api/v1/closing/2026-01-29?topic=indices"))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(nifty_ltp(&indices), Some(31_234.55), "the closing level is the last one");
+    assert_eq!(
+        nifty_ltp(&indices),
+        Some(31_234.55),
+        "the closing level is the last one"
+    );
 
     // After the snapshot no broker calls (outside the service window), up to 15:34.
     let calls = fake.request_count();
@@ -109,7 +123,11 @@ async fn a_day_closes_and_its_end_of_day_snapshot_is_stored_and_served() {
         (clock.now() >= datetime!(2026-01-29 15:34 +05:30)).then_some(())
     })
     .await;
-    assert_eq!(fake.request_count(), calls, "no calls outside the service window");
+    assert_eq!(
+        fake.request_count(),
+        calls,
+        "no calls outside the service window"
+    );
 
     // The REST views agree: not live any more, the values kept.
     let body: Value = reqwest::get(server.url("/api/v1/indices"))
@@ -138,11 +156,15 @@ async fn a_day_closes_and_its_end_of_day_snapshot_is_stored_and_served() {
         state.feed().is_ready().then_some(())
     })
     .await;
-    assert_eq!(reqwest::get(server.url("/readyz")).await.unwrap().status(), 200);
+    assert_eq!(
+        reqwest::get(server.url("/readyz")).await.unwrap().status(),
+        200
+    );
     let (mut c, welcome) = Client::connect_welcomed(&server.ws_url()).await;
     assert_eq!(welcome["market"]["phase"], "closed");
     assert_eq!(welcome["market"]["reason"], "after_hours");
-    c.send(json!({"op": "subscribe", "topics": ["indices"]})).await;
+    c.send(json!({"op": "subscribe", "topics": ["indices"]}))
+        .await;
     let snap = c.until("snapshot").await;
     assert_eq!(snap["live"], false);
     assert_eq!(snap["source"], "close");
@@ -153,7 +175,9 @@ async fn a_day_closes_and_its_end_of_day_snapshot_is_stored_and_served() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replaced_token_file_recovers_an_unauthorized_feed() {
-    let fake = FakeUpstox::with_universe(&Universe::bundled()).await.unwrap();
+    let fake = FakeUpstox::with_universe(&Universe::bundled())
+        .await
+        .unwrap();
     fake.require_token("token-two");
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("upstox.token");
@@ -177,7 +201,8 @@ async fn a_replaced_token_file_recovers_an_unauthorized_feed() {
     ])
     .await;
     let (mut c, _) = Client::connect_welcomed(&server.ws_url()).await;
-    c.send(json!({"op": "subscribe", "topics": ["indices"]})).await;
+    c.send(json!({"op": "subscribe", "topics": ["indices"]}))
+        .await;
     let refused = c
         .until_match("feed_status unauthorized", |v| {
             v["event"] == "feed_status" && v["state"] == "unauthorized"
@@ -185,7 +210,10 @@ async fn a_replaced_token_file_recovers_an_unauthorized_feed() {
         .await;
     assert_eq!(refused["topic"], "indices");
     assert!(refused["detail"].as_str().is_some_and(|d| !d.is_empty()));
-    assert!(!refused.to_string().contains("token-one"), "the token is never echoed");
+    assert!(
+        !refused.to_string().contains("token-one"),
+        "the token is never echoed"
+    );
     let hub = server.state.hub().clone();
     let seq = hub.seq(Topic::Indices);
 

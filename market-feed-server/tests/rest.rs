@@ -48,7 +48,9 @@ async fn get(server: &TestServer, path: &str) -> (u16, Value) {
 fn assert_error(body: &Value, code: &str) {
     assert_eq!(body["error"]["code"], code, "{body}");
     assert!(
-        body["error"]["message"].as_str().is_some_and(|m| m.len() > 10),
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.len() > 10),
         "{body}"
     );
 }
@@ -88,10 +90,18 @@ async fn status_indices_and_quotes() {
     assert_eq!(keys(&indices).len(), universe.indices().len());
     let (status, compat) = get(&server, "/indices/all").await;
     assert_eq!(status, 200);
-    assert_eq!(keys(&compat), keys(&indices), "the same data as /api/v1/indices");
+    assert_eq!(
+        keys(&compat),
+        keys(&indices),
+        "the same data as /api/v1/indices"
+    );
     assert_eq!(compat["live"], true);
 
-    let (status, body) = get(&server, "/api/v1/quotes?symbols=RELIANCE,NSE_EQ%7CINE467B01029,NOPE").await;
+    let (status, body) = get(
+        &server,
+        "/api/v1/quotes?symbols=RELIANCE,NSE_EQ%7CINE467B01029,NOPE",
+    )
+    .await;
     assert_eq!(status, 200);
     let reliance = universe.resolve("RELIANCE").unwrap().key.to_string();
     assert_eq!(
@@ -103,7 +113,10 @@ async fn status_indices_and_quotes() {
     assert!(body["as_of"].is_i64());
     let (status, body) = get(&server, "/api/v1/quotes?symbols=RELIANCE").await;
     assert_eq!(status, 200);
-    assert!(body.get("unknown").is_none(), "no unknown list when all are known");
+    assert!(
+        body.get("unknown").is_none(),
+        "no unknown list when all are known"
+    );
     let (status, body) = get(&server, "/api/v1/quotes?symbols=NOPE,ZZZZ").await;
     assert_eq!(status, 404);
     assert_error(&body, "not_found");
@@ -169,7 +182,11 @@ async fn instruments_closing_errors_and_cors() {
     assert_eq!(status, 404);
     assert_error(&body, "not_found");
     let http = reqwest::Client::new();
-    let resp = http.post(server.url("/api/v1/indices")).send().await.unwrap();
+    let resp = http
+        .post(server.url("/api/v1/indices"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 405);
     assert_error(&resp.json().await.unwrap(), "method_not_allowed");
 
@@ -180,7 +197,9 @@ async fn instruments_closing_errors_and_cors() {
         .send()
         .await
         .unwrap();
-    let allow = resp.headers()["access-control-allow-origin"].to_str().unwrap();
+    let allow = resp.headers()["access-control-allow-origin"]
+        .to_str()
+        .unwrap();
     assert!(allow == "*" || allow == "https://app.example", "{allow}");
     let resp = http
         .request(reqwest::Method::OPTIONS, server.url("/api/v1/indices"))
@@ -219,7 +238,10 @@ async fn health_readiness_dashboard_and_metrics() {
     assert_eq!(status, 200, "{body}");
     let page = reqwest::get(server.url("/")).await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
 
     let scrape = || async {
         let resp = reqwest::get(server.url("/metrics")).await.unwrap();
@@ -242,7 +264,8 @@ async fn health_readiness_dashboard_and_metrics() {
     let welcome = "market_feed_ws_frames_sent_total{event=\"welcome\"}";
     let updates = "market_feed_ws_frames_sent_total{event=\"indices_update\"}";
     let (mut c, _) = Client::connect_welcomed(&server.ws_url()).await;
-    c.send(serde_json::json!({"op":"subscribe","topics":["indices"]})).await;
+    c.send(serde_json::json!({"op":"subscribe","topics":["indices"]}))
+        .await;
     for _ in 0..3 {
         c.until("indices_update").await;
     }
@@ -255,8 +278,13 @@ async fn health_readiness_dashboard_and_metrics() {
             > metric(&before, "market_feed_hub_frames_published_total")
     );
     assert!(
-        metric(&after, "market_feed_source_requests_total{topic=\"indices\"}")
-            > metric(&before, "market_feed_source_requests_total{topic=\"indices\"}")
+        metric(
+            &after,
+            "market_feed_source_requests_total{topic=\"indices\"}"
+        ) > metric(
+            &before,
+            "market_feed_source_requests_total{topic=\"indices\"}"
+        )
     );
     server.stop().await;
 }

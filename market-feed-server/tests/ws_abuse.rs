@@ -71,7 +71,8 @@ async fn metrics(server: &TestServer) -> String {
 
 /// Subscribes to prices and returns the snapshot's seq.
 async fn subscribe_prices(c: &mut Client) -> u64 {
-    c.send(json!({"op": "subscribe", "topics": ["prices"]})).await;
+    c.send(json!({"op": "subscribe", "topics": ["prices"]}))
+        .await;
     let snap = c.until("snapshot").await;
     assert_eq!(snap["topic"], "prices");
     seq(&snap)
@@ -90,7 +91,10 @@ async fn every_kind_of_abuse_then_a_well_behaved_client_is_served() {
         ("not json".to_owned(), "bad_request"),
         ("[\"subscribe\"]".to_owned(), "bad_request"),
         (r#"{"op":"explode"}"#.to_owned(), "bad_request"),
-        (r#"{"op":"subscribe","topics":["futures"]}"#.to_owned(), "unknown_topic"),
+        (
+            r#"{"op":"subscribe","topics":["futures"]}"#.to_owned(),
+            "unknown_topic",
+        ),
         (
             json!({"op":"subscribe","topics":["prices"],"symbols":too_many}).to_string(),
             "too_many_symbols",
@@ -98,7 +102,11 @@ async fn every_kind_of_abuse_then_a_well_behaved_client_is_served() {
     ] {
         c.send_text(text.clone()).await;
         let v = c.event().await;
-        assert_eq!((v["event"].as_str(), v["code"].as_str()), (Some("error"), Some(code)), "{text}");
+        assert_eq!(
+            (v["event"].as_str(), v["code"].as_str()),
+            (Some("error"), Some(code)),
+            "{text}"
+        );
     }
     assert_eq!(c.roundtrip(1).await["event"], "pong");
     c.ws.close(None).await.unwrap();
@@ -146,9 +154,19 @@ async fn every_kind_of_abuse_then_a_well_behaved_client_is_served() {
             Next::Closed(code) => break code,
         }
     };
-    assert_eq!(code, Some(1008), "the client sees the close ({pongs} pongs)");
-    assert_eq!(limited, 1, "one warning, the rest dropped silently ({pongs} pongs, close {code:?})");
-    assert!((20..1000).contains(&pongs), "{pongs} pongs: the burst is served, the flood is not");
+    assert_eq!(
+        code,
+        Some(1008),
+        "the client sees the close ({pongs} pongs)"
+    );
+    assert_eq!(
+        limited, 1,
+        "one warning, the rest dropped silently ({pongs} pongs, close {code:?})"
+    );
+    assert!(
+        (20..1000).contains(&pongs),
+        "{pongs} pongs: the burst is served, the flood is not"
+    );
     eventually(Duration::from_secs(10), "the rate-limit close", || {
         (stats.closes(CloseReason::RateLimited) == 1).then_some(())
     })
@@ -167,9 +185,11 @@ async fn every_kind_of_abuse_then_a_well_behaved_client_is_served() {
             raw.stream.set_zero_linger().unwrap();
         }
         drop(raw);
-        eventually(Duration::from_secs(10), "the vanished client to be dropped", || {
-            (stats.open() == before).then_some(())
-        })
+        eventually(
+            Duration::from_secs(10),
+            "the vanished client to be dropped",
+            || (stats.open() == before).then_some(()),
+        )
         .await;
     }
 
@@ -199,7 +219,10 @@ async fn every_kind_of_abuse_then_a_well_behaved_client_is_served() {
     }
     assert!(published >= 5, "the buffers took {published} batches");
     let text = metrics(&server).await;
-    assert!(text.contains("market_feed_ws_closed_total{reason=\"slow_consumer\"} 1"), "{text}");
+    assert!(
+        text.contains("market_feed_ws_closed_total{reason=\"slow_consumer\"} 1"),
+        "{text}"
+    );
     // What the stalled client finally reads ends (its backlog, then the end of the stream).
     let ending = stalled.read_until_close().await;
     assert_eq!(ending.texts[0]["event"], "welcome");
@@ -293,7 +316,10 @@ async fn a_client_that_pauses_gets_a_snapshot_after_the_gap() {
         }
     }
     let stats = server.state.hub().stats();
-    assert!(stats.laggard_snapshots > before.laggard_snapshots, "{stats:?}");
+    assert!(
+        stats.laggard_snapshots > before.laggard_snapshots,
+        "{stats:?}"
+    );
     let text = metrics(&server).await;
     assert!(
         !text.contains("market_feed_slow_consumer_snapshots_total 0\n"),

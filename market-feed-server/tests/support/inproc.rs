@@ -79,7 +79,11 @@ impl Drop for TestServer {
 }
 
 /// Polls `check` every 20 ms until it returns `Some`, for at most `within`.
-pub async fn eventually<T>(within: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+pub async fn eventually<T>(
+    within: Duration,
+    what: &str,
+    mut check: impl FnMut() -> Option<T>,
+) -> T {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         if let Some(v) = check() {

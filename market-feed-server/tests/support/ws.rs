@@ -99,9 +99,9 @@ impl Client {
             loop {
                 match self.ws.next().await {
                     Some(Ok(Message::Text(t))) => {
-                        return Next::Event(serde_json::from_str(t.as_str()).unwrap_or_else(
-                            |e| panic!("the server sent a text frame that is not JSON ({e})"),
-                        ))
+                        return Next::Event(serde_json::from_str(t.as_str()).unwrap_or_else(|e| {
+                            panic!("the server sent a text frame that is not JSON ({e})")
+                        }))
                     }
                     Some(Ok(Message::Binary(_))) => panic!("the server sent a binary frame"),
                     Some(Ok(Message::Close(frame))) => {
@@ -261,7 +261,10 @@ impl Raw {
                 if !self.fill(4).await {
                     return None;
                 }
-                (usize::from(u16::from_be_bytes([self.buf[2], self.buf[3]])), 4)
+                (
+                    usize::from(u16::from_be_bytes([self.buf[2], self.buf[3]])),
+                    4,
+                )
             }
             127 => {
                 if !self.fill(10).await {
@@ -291,8 +294,8 @@ impl Raw {
                     Some((8, payload)) => {
                         ending.code = (payload.len() >= 2)
                             .then(|| u16::from_be_bytes([payload[0], payload[1]]));
-                        ending.reason = String::from_utf8_lossy(payload.get(2..).unwrap_or(&[]))
-                            .into_owned();
+                        ending.reason =
+                            String::from_utf8_lossy(payload.get(2..).unwrap_or(&[])).into_owned();
                         return;
                     }
                     Some((1, payload)) => ending
