@@ -138,6 +138,7 @@ impl App {
             ws: WsSettings {
                 max_connections: config.max_connections,
                 heartbeat: config.heartbeat_interval,
+                slow_consumer_timeout: config.slow_consumer_timeout,
                 ..WsSettings::default()
             },
             shutdown: CancellationToken::new(),
@@ -227,8 +228,12 @@ fn sources(
     };
     match config.source.kind {
         SourceKind::Upstox => {
-            let tokens = TokenProvider::resolve(config.upstox.token_file.as_deref())
-                .map_err(|e| StartError::Config(format!("upstox token: {e}")))?;
+            // The file wins over the token the configuration read from UPSTOX_ACCESS_TOKEN.
+            let tokens = match (&config.upstox.token_file, &config.upstox.token) {
+                (None, Some(token)) => TokenProvider::fixed(token.expose()),
+                (file, _) => TokenProvider::resolve(file.as_deref()),
+            }
+            .map_err(|e| StartError::Config(format!("upstox token: {e}")))?;
             let upstox = UpstoxSource::new(
                 UpstoxConfig {
                     base_url: config.upstox.base_url.clone(),

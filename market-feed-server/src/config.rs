@@ -252,6 +252,11 @@ pub struct Cli {
     #[arg(long, default_value = "20s", value_parser = parse_duration, value_name = "DURATION")]
     pub heartbeat_interval: Duration,
 
+    /// A WebSocket client whose socket accepts no bytes for this long, in real time, is closed
+    /// with 1008 "slow consumer".
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    pub slow_consumer_timeout: Duration,
+
     /// Log line format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
     pub log_format: LogFormat,
@@ -346,6 +351,8 @@ pub struct Config {
     pub max_connections: usize,
     /// WebSocket ping period (real time).
     pub heartbeat_interval: Duration,
+    /// Slow-consumer timeout (real time).
+    pub slow_consumer_timeout: Duration,
     /// Log format.
     pub log_format: LogFormat,
 }
@@ -589,6 +596,7 @@ impl Config {
             cors_origins: cli.cors_origins,
             max_connections: cli.max_connections,
             heartbeat_interval: cli.heartbeat_interval,
+            slow_consumer_timeout: cli.slow_consumer_timeout,
             log_format: cli.log_format,
         })
     }

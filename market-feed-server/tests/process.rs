@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{run_to_exit, ServerProcess};
+use support::{run_to_exit, ws::Client, ServerProcess};
 
 async fn get_json(url: &str) -> (u16, serde_json::Value) {
     let resp = reqwest::get(url).await.unwrap();
@@ -85,6 +85,10 @@ async fn bad_options_exit_2_with_one_line() {
         &["--listen", "not-an-address"][..],
         &["--calendar", "/nonexistent/calendar.toml"][..],
         &["--frobnicate"][..],
+        &["--slow-consumer-timeout", "0s"][..],
+        &["--heartbeat-interval", "often"][..],
+        &["--max-connections", "many"][..],
+        &["--source", "upstox"][..],
     ] {
         let (code, _, stderr) = run_to_exit(args).await;
         assert_eq!(code, 2, "{args:?}: {stderr}");
@@ -100,4 +104,106 @@ async fn help_lists_every_option_and_exits_0() {
     for opt in ["--listen", "--clock", "--calendar", "--log-format"] {
         assert!(stdout.contains(opt), "{opt} missing from --help");
     }
+}
+
+#[tokio::test]
+async fn sigterm_closes_every_websocket_with_1001_then_exits_0() {
+    let server = ServerProcess::start(&[
+        "--store",
+        "memory",
+        "--clock",
+        "at:2026-01-29T10:00:00+05:30",
+    ])
+    .await;
+    let url = format!("ws://{}/ws", server.addr);
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        let (mut c, _) = Client::connect_welcomed(&url).await;
+        c.send(serde_json::json!({"op":"subscribe","topics":["indices"]}))
+            .await;
+        c.until("snapshot").await;
+        clients.push(tokio::spawn(async move { c.closed().await }));
+    }
+    assert_eq!(server.terminate().await, 0, "SIGTERM is a clean exit");
+    for c in clients {
+        assert_eq!(c.await.unwrap(), Some(1001));
+    }
+}
+
+#[tokio::test]
+async fn options_come_from_the_environment_and_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("server.toml");
+    // A Saturday; one connection at most; the command line overrides the file's store.
+    std::fs::write(
+        &config,
+        "clock = \"at:2026-01-31T11:00:00+05:30\"\nmax-connections = 1\nstore = \"sqlite:///nonexistent/dir/x.db\"\n",
+    )
+    .unwrap();
+    let server = ServerProcess::start_with_env(
+        Some(dir.path()),
+        &["--config", config.to_str().unwrap(), "--store", "memory"],
+        &[("MARKET_FEED_AUTH_TOKENS", "tok-a,tok-b")],
+    )
+    .await;
+    let resp = reqwest::get(server.url("/api/v1/market/status"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401, "tokens from the environment");
+    let (status, body) = get_json(&server.url("/api/v1/market/status?token=tok-b")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["phase"], "closed", "the clock from the file");
+    assert_eq!(body["reason"], "weekend");
+    let url = format!("ws://{}/ws?token=tok-a", server.addr);
+    let (_first, _) = Client::connect_welcomed(&url).await;
+    let refused = Client::try_connect(&url, &[]).await.err().unwrap();
+    assert_eq!(refused.status, 503, "max-connections from the file");
+    assert_eq!(server.terminate().await, 0);
+
+    // The listen address from its variable.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let listen = format!("127.0.0.1:{port}");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_market-feed-server"))
+        .args(["--store", "memory"])
+        .env("MARKET_FEED_LISTEN", &listen)
+        .env_remove("UPSTOX_ACCESS_TOKEN")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let url = format!("http://{listen}/healthz");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Ok(r) = reqwest::get(&url).await {
+            assert_eq!(r.status(), 200);
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not listening on {listen}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    drop(out);
+}
+
+#[tokio::test]
+async fn a_bad_config_file_exits_2_naming_the_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "prices-interval = \"soon\"\n").unwrap();
+    let (code, _, stderr) = run_to_exit(&["--config", config.to_str().unwrap()]).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("prices-interval"), "{stderr}");
+    std::fs::write(&config, "colour = \"blue\"\n").unwrap();
+    let (code, _, stderr) = run_to_exit(&["--config", config.to_str().unwrap()]).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("colour"),
+        "{stderr}"
+    );
 }

@@ -12,7 +12,7 @@ fn parse(args: &[&str]) -> Result<Config, ConfigError> {
 
 #[test]
 fn bad_options_are_one_line_naming_the_option() {
-    let cases: [&[&str]; 9] = [
+    let cases: [&[&str]; 10] = [
         &["--clock", "at:yesterday"],
         &["--listen", "nowhere"],
         &["--log-format", "xml"],
@@ -22,6 +22,7 @@ fn bad_options_are_one_line_naming_the_option() {
         &["--store", "mysql://x"],
         &["--source", "bloomberg"],
         &["--max-connections", "lots"],
+        &["--slow-consumer-timeout", "soon"],
     ];
     for args in cases {
         let err = parse(args).unwrap_err().to_string();
@@ -73,6 +74,8 @@ fn help_exits_zero_and_documents_every_option() {
                 "--auth-token",
                 "--allowed-origin",
                 "--max-connections",
+                "--heartbeat-interval",
+                "--slow-consumer-timeout",
                 "--log-format",
                 "MARKET_FEED_LISTEN",
                 "UPSTOX_BASE_URL",
@@ -93,6 +96,8 @@ fn defaults_match_the_protocol() {
     assert_eq!(c.indices_interval, Duration::from_secs(5));
     assert_eq!(c.prices_interval, Duration::from_secs(120));
     assert_eq!(c.max_connections, 10_000);
+    assert_eq!(c.heartbeat_interval, Duration::from_secs(20));
+    assert_eq!(c.slow_consumer_timeout, Duration::from_secs(30));
     assert_eq!(c.upstox.base_url, "https://api.upstox.com");
     assert_eq!(c.source.kind, SourceKind::Simulated);
     assert!(c.source.reason.contains("UPSTOX_ACCESS_TOKEN"));

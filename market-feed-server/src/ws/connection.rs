@@ -77,17 +77,38 @@ pub(super) async fn run(
     reader.set_max_message_size(state.ws().max_message + 1);
     let (tx, rx) = mpsc::channel(32);
     let unanswered = Arc::new(AtomicU32::new(0));
-    let reading = tokio::spawn(read_loop(
+    let mut reading = tokio::spawn(read_loop(
         reader,
         tx,
         unanswered.clone(),
         state.ws().max_message,
     ));
     let reason = write_loop(&state, writer, rx, progress, unanswered).await;
+    if matches!(reason, CloseReason::RateLimited | CloseReason::TooBig) {
+        // The reader is draining what the client sent after our close frame (see `drain`).
+        let _ = tokio::time::timeout(DRAIN_TIME, &mut reading).await;
+    }
     reading.abort();
     stats.closed(reason);
     tracing::debug!(reason = reason.label(), "WebSocket connection closed");
     drop(permit);
+}
+
+/// How long a connection closed for abuse keeps reading what the client still sends.
+const DRAIN_TIME: Duration = Duration::from_secs(1);
+
+/// Reads and discards frames until the client's close frame, an error or the end of the
+/// stream. Closing a TCP socket with unread data in it makes the kernel send a reset, and a
+/// reset can destroy what the client has not read yet: our `error` and close frame. So after
+/// closing for a flood (where unread messages are likely), the reader drains them first, as
+/// RFC 6455 §7.1.1 has the server wait for the client's close.
+async fn drain(reader: &mut Reader) {
+    let mut ignore = |_: Frame<'_>| async { Ok::<(), WebSocketError>(()) };
+    while let Ok(frame) = reader.read_frame(&mut ignore).await {
+        if frame.opcode == OpCode::Close {
+            return;
+        }
+    }
 }
 
 async fn read_loop(
@@ -163,6 +184,7 @@ async fn read_loop(
                                 CloseReason::TooBig,
                             ))
                             .await;
+                        drain(&mut reader).await;
                         return;
                     }
                     if frame.fin {
@@ -204,7 +226,11 @@ async fn read_loop(
         };
         if let Some(c) = command {
             let closing = matches!(c, Command::Close(..));
-            if tx.send(c).await.is_err() || closing {
+            if tx.send(c).await.is_err() {
+                return;
+            }
+            if closing {
+                drain(&mut reader).await;
                 return;
             }
         }

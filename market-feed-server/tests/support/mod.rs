@@ -2,6 +2,9 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod inproc;
+pub mod ws;
+
 use std::{process::Stdio, time::Duration};
 
 use tokio::{
@@ -26,10 +29,20 @@ impl ServerProcess {
     /// Like [`ServerProcess::start`], with `dir` as the working directory when given (so files
     /// the server creates by default, such as its SQLite store, land there).
     pub async fn start_in(dir: Option<&std::path::Path>, args: &[&str]) -> Self {
+        Self::start_with_env(dir, args, &[]).await
+    }
+
+    /// Like [`ServerProcess::start_in`], with extra environment variables.
+    pub async fn start_with_env(
+        dir: Option<&std::path::Path>,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_market-feed-server"));
         if let Some(dir) = dir {
             command.current_dir(dir);
         }
+        command.envs(envs.iter().copied());
         let mut child = command
             .args(["--listen", "127.0.0.1:0"])
             .args(args)

@@ -277,8 +277,9 @@ impl Feed {
     /// See the [module docs](self) for an example.
     pub async fn run(self, shutdown: CancellationToken) {
         let ctx = self.ctx;
+        let next_status = status::publish(&ctx);
         ctx.start_up().await;
-        let status = tokio::spawn(status::run(ctx.clone(), shutdown.clone()));
+        let status = tokio::spawn(status::run(ctx.clone(), next_status, shutdown.clone()));
         ctx.daily_loop(&shutdown).await;
         eod::on_shutdown(&ctx).await;
         if let Err(e) = status.await {

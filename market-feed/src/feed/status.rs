@@ -42,17 +42,25 @@ pub fn describe_status(s: &MarketStatus) -> String {
     }
 }
 
-pub(super) async fn run(ctx: std::sync::Arc<Ctx>, shutdown: CancellationToken) {
-    loop {
-        let now = ctx.clock.now();
-        let status = ctx.clock.status_at(now);
-        tracing::info!("{}", describe_status(&status));
-        if let Err(e) = ctx.hub.publish_market_status(&status) {
-            tracing::error!(error = %e, "cannot publish the market status");
-        }
-        let next = ctx.clock.next_status_change_at(now);
-        if !ctx.sleep_until(next, &shutdown).await {
-            return;
-        }
+/// Publishes the current status; returns when it next changes.
+pub(super) fn publish(ctx: &Ctx) -> time::OffsetDateTime {
+    let now = ctx.clock.now();
+    let status = ctx.clock.status_at(now);
+    tracing::info!("{}", describe_status(&status));
+    if let Err(e) = ctx.hub.publish_market_status(&status) {
+        tracing::error!(error = %e, "cannot publish the market status");
+    }
+    ctx.clock.next_status_change_at(now)
+}
+
+/// Publishes the status at every change from `next` on (the start-up status is published by
+/// the caller before any refresh, so the hub's `live` flag is right from the first snapshot).
+pub(super) async fn run(
+    ctx: std::sync::Arc<Ctx>,
+    mut next: time::OffsetDateTime,
+    shutdown: CancellationToken,
+) {
+    while ctx.sleep_until(next, &shutdown).await {
+        next = publish(&ctx);
     }
 }
