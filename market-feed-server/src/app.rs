@@ -118,6 +118,8 @@ impl App {
             ))
             .checkpoint_interval(interval(config.checkpoint_interval))
             .build();
+        // Load the stored closes before accepting clients: the first snapshots show them.
+        feed.prepare().await;
         let listener = TcpListener::bind(config.listen).await.map_err(|e| {
             StartError::Fatal(format!(
                 "error: --listen: cannot listen on {}: {e}",

@@ -209,6 +209,7 @@ impl FeedBuilder {
                 jobs: self.jobs.into_iter().map(job::JobState::new).collect(),
                 settings: self.settings,
                 stats: Arc::new(FeedStats::default()),
+                prepared: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -223,6 +224,8 @@ struct Ctx {
     jobs: Vec<job::JobState>,
     settings: Settings,
     stats: Arc<FeedStats>,
+    /// Whether start-up (loading the closes) has run.
+    prepared: std::sync::atomic::AtomicBool,
 }
 
 /// The scheduler. Build it with [`Feed::builder`], run it with [`Feed::run`].
@@ -263,6 +266,30 @@ impl Feed {
         self.ctx.stats.clone()
     }
 
+    /// Start-up without running: loads the latest closes (and today's checkpoint) into the hub,
+    /// so a server can do it before it accepts clients (a
+    /// client connecting then gets the closes, not an empty snapshot). [`Feed::run`] does it
+    /// itself if it was not done.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use market_feed::{clock::MarketClock, feed::Feed, hub::Hub, store::MemoryStore};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let feed = Feed::builder(MarketClock::system(), Arc::new(Hub::default()), Arc::new(MemoryStore::new())).build();
+    /// feed.prepare().await;
+    /// assert!(feed.stats().is_ready());
+    /// # }
+    /// ```
+    pub async fn prepare(&self) {
+        if !self
+            .ctx
+            .prepared
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            self.ctx.start_up().await;
+        }
+    }
+
     /// The clock the feed follows.
     ///
     /// See [`FeedBuilder::lead`] for an example.
@@ -278,7 +305,9 @@ impl Feed {
     pub async fn run(self, shutdown: CancellationToken) {
         let ctx = self.ctx;
         let next_status = status::publish(&ctx);
-        ctx.start_up().await;
+        if !ctx.prepared.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            ctx.start_up().await;
+        }
         let status = tokio::spawn(status::run(ctx.clone(), next_status, shutdown.clone()));
         ctx.daily_loop(&shutdown).await;
         eod::on_shutdown(&ctx).await;
