@@ -2,17 +2,17 @@
 //! duration, stop, and report (a human summary on stderr, one JSON line on stdout).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU8, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{self, Plan, Shared, DONE, RECORDING, WARMUP};
+use crate::client::{self, DONE, Plan, RECORDING, Shared, WARMUP};
 use crate::procfs::Usage;
-use crate::stats::{aggregate, ConnStats};
+use crate::stats::{ConnStats, aggregate};
 
 /// What can stop a load run before it measures anything.
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +28,9 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// The target is not on this machine.
-    #[error("--url {0} is not a loopback ws:// URL: the load tool only targets 127.0.0.0/8, localhost or [::1]")]
+    #[error(
+        "--url {0} is not a loopback ws:// URL: the load tool only targets 127.0.0.0/8, localhost or [::1]"
+    )]
     NotLoopback(String),
     /// A histogram could not be created.
     #[error("cannot create a latency histogram: {0}")]
@@ -328,14 +330,26 @@ fn summary(r: &Value) -> String {
         "market-feed-load: {} {}: {} of {} connections established, {} failed, {} closed early; ramp {} s; window {} s\n",
         r["protocol"].as_str().unwrap_or_default(),
         r["url"].as_str().unwrap_or_default(),
-        c["established"], c["attempted"], c["failed"], c["closed_early"], r["ramp_s"], r["duration_s"],
+        c["established"],
+        c["attempted"],
+        c["failed"],
+        c["closed_early"],
+        r["ramp_s"],
+        r["duration_s"],
     );
     for (name, e) in r["events"].as_object().into_iter().flatten() {
         let l = &e["latency_ms"];
         s += &format!(
             "  {name:<15} msgs {:>8} ({}..{}/conn)  {:>8} MiB/s  lost {}  latency ms p50 {} p90 {} p99 {} max {}\n",
-            e["messages"], e["per_conn_min"], e["per_conn_max"], e["mib_per_s"], e["lost"],
-            l["p50"], l["p90"], l["p99"], l["max"],
+            e["messages"],
+            e["per_conn_min"],
+            e["per_conn_max"],
+            e["mib_per_s"],
+            e["lost"],
+            l["p50"],
+            l["p90"],
+            l["p99"],
+            l["max"],
         );
     }
     s += &format!(

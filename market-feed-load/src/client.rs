@@ -6,19 +6,19 @@
 //! offset, minus the `ts` of the batch's first quote. The simulated source and the floor stamp
 //! every quote of a batch with one instant, so first, max and min `ts` coincide there.
 
-use std::sync::atomic::{AtomicI64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU8, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::scan::{int_field, socketio_event, str_field};
-use crate::stats::{event_index, topic_index, ConnStats, Outcome};
+use crate::stats::{ConnStats, Outcome, event_index, topic_index};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use market_feed_load::cli::{run, Options};
+use market_feed_load::cli::{Options, run};
 
 fn main() -> ExitCode {
     let options = Options::parse();

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// The two measured events, in the order of [`EVENTS`].
 pub(crate) const EVENTS: [&str; 2] = ["indices_update", "prices_batch"];

@@ -7,7 +7,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use market_feed::model::{InstrumentKey, Quote};
-use rand::{rngs::SmallRng, Rng, SeedableRng};
+use rand::{Rng, SeedableRng, rngs::SmallRng};
 
 /// The index names published in every `indices_update` (9 quotes, as the real universe has).
 pub const INDICES: [(&str, &str); 9] = [

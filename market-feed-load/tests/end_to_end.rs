@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
-use market_feed_load::cli::{run, Options};
+use market_feed_load::cli::{Options, run};
 use market_feed_load::workload::now_ms;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_tungstenite::tungstenite::Message;
@@ -139,10 +139,12 @@ async fn speaks_socketio_and_corrects_the_clock_offset() {
     server.abort();
 
     assert_eq!(r["connections"]["established"], 1, "{r}");
-    assert!(r["url"]
-        .as_str()
-        .unwrap()
-        .ends_with("/socket.io/?EIO=4&transport=websocket"));
+    assert!(
+        r["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/socket.io/?EIO=4&transport=websocket")
+    );
     let offset = r["clock_offset_ms"].as_f64().unwrap();
     assert!((3_599_000.0..3_600_001.0).contains(&offset), "{offset}");
     let e = &r["events"]["indices_update"];

@@ -31,18 +31,18 @@ use std::{
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
 use market_feed::{
-    clock::{from_ms, IST},
+    clock::{IST, from_ms},
     model::Quote,
 };
 use serde::Deserialize;
 use tokio_tungstenite::{
-    tungstenite::{
-        client::IntoClientRequest,
-        http::{header::AUTHORIZATION, HeaderValue},
-        protocol::{frame::coding::CloseCode, CloseFrame},
-        Error as WsError, Message,
-    },
     MaybeTlsStream, WebSocketStream,
+    tungstenite::{
+        Error as WsError, Message,
+        client::IntoClientRequest,
+        http::{HeaderValue, header::AUTHORIZATION},
+        protocol::{CloseFrame, frame::coding::CloseCode},
+    },
 };
 
 /// Live index levels from a market-feed server.

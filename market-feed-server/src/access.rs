@@ -3,7 +3,7 @@
 //! Tokens are compared in constant time and never logged; a refused request gets a JSON error
 //! that says what to send.
 
-use http::{header, HeaderMap, HeaderValue, Uri};
+use http::{HeaderMap, HeaderValue, Uri, header};
 
 use crate::config::Secret;
 

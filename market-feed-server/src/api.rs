@@ -12,7 +12,7 @@ use market_feed::{
 use serde::Serialize;
 
 use crate::{
-    http::{error, json, Body},
+    http::{Body, error, json},
     state::AppState,
 };
 
@@ -139,7 +139,9 @@ pub fn quote(state: &AppState, raw: &str) -> Response {
         None => error(
             StatusCode::NOT_FOUND,
             "not_found",
-            &format!("no quote for {wanted:?}: check the symbol or key (GET /api/v1/instruments lists them)"),
+            &format!(
+                "no quote for {wanted:?}: check the symbol or key (GET /api/v1/instruments lists them)"
+            ),
         ),
     }
 }
@@ -162,7 +164,9 @@ pub async fn closing(state: &AppState, day: &str, uri: &Uri) -> Response {
         return error(
             StatusCode::BAD_REQUEST,
             "bad_request",
-            &format!("{day:?} is not a date: use YYYY-MM-DD, e.g. /api/v1/closing/2026-01-29?topic=prices"),
+            &format!(
+                "{day:?} is not a date: use YYYY-MM-DD, e.g. /api/v1/closing/2026-01-29?topic=prices"
+            ),
         );
     };
     let topic = match topic_param(uri) {
@@ -173,7 +177,7 @@ pub async fn closing(state: &AppState, day: &str, uri: &Uri) -> Response {
                 StatusCode::BAD_REQUEST,
                 "bad_request",
                 "missing ?topic=: use ?topic=indices or ?topic=prices",
-            )
+            );
         }
     };
     #[derive(Serialize)]
@@ -196,7 +200,9 @@ pub async fn closing(state: &AppState, day: &str, uri: &Uri) -> Response {
         Ok(None) => error(
             StatusCode::NOT_FOUND,
             "not_found",
-            &format!("no {topic} closing prices stored for {day}: it was not a trading day, or is before the store's first snapshot"),
+            &format!(
+                "no {topic} closing prices stored for {day}: it was not a trading day, or is before the store's first snapshot"
+            ),
         ),
         Err(e) => {
             tracing::error!(error = %e, "the store failed to load closing prices");

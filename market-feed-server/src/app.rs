@@ -13,8 +13,8 @@ use market_feed::{
     hub::Hub,
     model::Topic,
     source::{
-        upstox::{TokenProvider, UpstoxConfig, UpstoxSource},
         IndicesFromStocks, PriceSource, ReplaySource, SimulatedSource,
+        upstox::{TokenProvider, UpstoxConfig, UpstoxSource},
     },
     store::{self, SnapshotStore},
     universe::{Instrument, Universe},

@@ -9,7 +9,7 @@
 
 use std::{ffi::OsString, fmt, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
-use clap::{parser::ValueSource, CommandFactory, FromArgMatches, Parser, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum, parser::ValueSource};
 use market_feed::clock::{Calendar, ClockSpec, Exchange, MarketClock, TimeSource};
 
 /// The default `--store`.
@@ -120,7 +120,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         _ => {
             return Err(format!(
                 "{s:?} has an unknown unit {unit:?}: use ms, s, m or h"
-            ))
+            ));
         }
     };
     if !(secs.is_finite() && secs > 0.0 && secs <= 86_400.0) {
@@ -496,12 +496,12 @@ fn apply_file_defaults(
                 })
                 .collect::<Result<_, _>>()?,
             (other, true) => {
-                return Err(file_err(format!("{key}: expected a string, not {other}")))
+                return Err(file_err(format!("{key}: expected a string, not {other}")));
             }
             (other, false) => {
                 return Err(file_err(format!(
                     "{key}: expected true or false, not {other}"
-                )))
+                )));
             }
         };
         cmd = cmd.mut_arg(id, |a| a.default_values(values));

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use market_feed_server::{
     app::App,
-    config::{parse_args, LogFormat, Parsed},
+    config::{LogFormat, Parsed, parse_args},
     server::shutdown_signal,
 };
 use tracing_subscriber::EnvFilter;

@@ -225,7 +225,10 @@ pub fn render(state: &AppState) -> String {
         let mut cumulative = 0;
         for (bound, n) in DURATION_BUCKETS.iter().zip(buckets) {
             cumulative += n;
-            let _ = writeln!(o, "market_feed_source_latency_seconds_bucket{{topic=\"{t}\",le=\"{bound}\"}} {cumulative}");
+            let _ = writeln!(
+                o,
+                "market_feed_source_latency_seconds_bucket{{topic=\"{t}\",le=\"{bound}\"}} {cumulative}"
+            );
         }
         let _ = writeln!(
             o,

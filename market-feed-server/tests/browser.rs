@@ -31,8 +31,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use fantoccini::{wd::Capabilities, Client, ClientBuilder, Locator};
-use serde_json::{json, Value};
+use fantoccini::{Client, ClientBuilder, Locator, wd::Capabilities};
+use serde_json::{Value, json};
 use support::ServerProcess;
 use tokio::{
     io::{AsyncBufReadExt, BufReader},

@@ -10,9 +10,9 @@ mod support;
 use std::time::Duration;
 
 use market_feed::{model::Topic, testing::FakeUpstox, universe::Universe};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use support::{
-    inproc::{eventually, TestServer},
+    inproc::{TestServer, eventually},
     ws::Client,
 };
 use time::macros::datetime;

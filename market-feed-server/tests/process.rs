@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{run_to_exit, ws::Client, ServerProcess};
+use support::{ServerProcess, run_to_exit, ws::Client};
 
 async fn get_json(url: &str) -> (u16, serde_json::Value) {
     let resp = reqwest::get(url).await.unwrap();

@@ -10,7 +10,7 @@ use std::{collections::HashSet, time::Duration};
 use market_feed::model::Topic;
 use serde_json::Value;
 use support::{
-    inproc::{eventually, TestServer},
+    inproc::{TestServer, eventually},
     ws::Client,
 };
 
@@ -209,10 +209,12 @@ async fn instruments_closing_errors_and_cors() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 204);
-    assert!(resp.headers()["access-control-allow-methods"]
-        .to_str()
-        .unwrap()
-        .contains("GET"));
+    assert!(
+        resp.headers()["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("GET")
+    );
     server.stop().await;
 }
 
@@ -238,10 +240,12 @@ async fn health_readiness_dashboard_and_metrics() {
     assert_eq!(status, 200, "{body}");
     let page = reqwest::get(server.url("/")).await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/html"));
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
 
     let scrape = || async {
         let resp = reqwest::get(server.url("/metrics")).await.unwrap();

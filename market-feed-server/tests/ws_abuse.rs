@@ -12,9 +12,9 @@ use std::time::Duration;
 use futures::SinkExt;
 use market_feed::model::Topic;
 use market_feed_server::{state::AppState, ws::CloseReason};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use support::{
-    inproc::{eventually, TestServer},
+    inproc::{TestServer, eventually},
     ws::{Client, Next, Raw},
 };
 use tokio_tungstenite::tungstenite::Message;

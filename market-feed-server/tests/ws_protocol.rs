@@ -11,10 +11,10 @@ use std::{collections::HashSet, time::Duration};
 use futures::SinkExt;
 
 use market_feed::model::Topic;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use support::{
-    inproc::{eventually, TestServer},
-    ws::{Client, Raw, CONTINUATION, TEXT},
+    inproc::{TestServer, eventually},
+    ws::{CONTINUATION, Client, Raw, TEXT},
 };
 
 /// A trading morning at 10x: indices every 0.1 s real, prices every 0.5 s real.
@@ -505,10 +505,12 @@ async fn tokens_origins_and_the_connection_limit_are_checked_before_the_upgrade(
         let refused = Client::try_connect(&url, headers).await.err().unwrap();
         assert_eq!(refused.status, 401, "{headers:?}");
         assert_eq!(refused.body["error"]["code"], "unauthorized");
-        assert!(refused.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Bearer"));
+        assert!(
+            refused.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Bearer")
+        );
     }
     let refused = Client::try_connect(&format!("{url}?token=nope"), &[])
         .await

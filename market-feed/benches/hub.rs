@@ -25,11 +25,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use futures::{task::noop_waker_ref, Stream};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use futures::{Stream, task::noop_waker_ref};
 use market_feed::hub::{Filter, Frame, Hub, HubConfig, Subscription};
 use market_feed::model::{InstrumentKey, Quote, Topic};
-use rand::{rngs::SmallRng, seq::SliceRandom, Rng, SeedableRng};
+use rand::{Rng, SeedableRng, rngs::SmallRng, seq::SliceRandom};
 
 const STOCKS: usize = 2_200;
 

@@ -12,16 +12,16 @@
 
 use std::{sync::Arc, time::Duration};
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use market_feed::{
     clock::MarketClock,
     model::InstrumentKey,
     source::{
+        PriceSource, ReplaySource, SimulatedSource,
         replay::Recording,
         upstox::{
-            decode_quotes, QuoteEndpoint, RateLimiter, TokenProvider, UpstoxConfig, UpstoxSource,
+            QuoteEndpoint, RateLimiter, TokenProvider, UpstoxConfig, UpstoxSource, decode_quotes,
         },
-        PriceSource, ReplaySource, SimulatedSource,
     },
     testing::{FakeInstrument, FakeUpstox},
     universe::{Instrument, Universe},

@@ -12,10 +12,10 @@
 
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 use market_feed::model::Topic;
-use market_feed::store::{conformance::sample_quotes, SnapshotStore, SqliteStore};
-use time::{macros::date, Date};
+use market_feed::store::{SnapshotStore, SqliteStore, conformance::sample_quotes};
+use time::{Date, macros::date};
 use tokio::runtime::Runtime;
 
 const QUOTES: usize = 2_200;

@@ -23,10 +23,10 @@ use std::{
 use async_trait::async_trait;
 use market_feed::model::{Quote, Topic};
 use market_feed::store::{
-    conformance, validate_quote, Checkpoint, ClosingSnapshot, SnapshotStore, StoreError,
+    Checkpoint, ClosingSnapshot, SnapshotStore, StoreError, conformance, validate_quote,
 };
 use serde::{Deserialize, Serialize};
-use time::{macros::format_description, Date};
+use time::{Date, macros::format_description};
 
 /// A snapshot store writing one JSON file per (topic, trading day).
 #[derive(Debug, Clone)]

@@ -31,14 +31,14 @@ use std::{
 };
 
 use axum::{
+    Router,
     extract::{Path, RawQuery, State},
     http::StatusCode,
     response::{
-        sse::{Event, KeepAlive, Sse},
         IntoResponse, Json, Response,
+        sse::{Event, KeepAlive, Sse},
     },
     routing::get,
-    Router,
 };
 use futures::{Stream, StreamExt};
 use market_feed::{

@@ -20,10 +20,10 @@
 use std::{error::Error, path::PathBuf, process::ExitCode, sync::Arc};
 
 use market_feed::clock::{
-    format_date, ist_date, Calendar, DayKind, Exchange, MarketClock, Phase, SessionKind,
-    TimeSource, IST,
+    Calendar, DayKind, Exchange, IST, MarketClock, Phase, SessionKind, TimeSource, format_date,
+    ist_date,
 };
-use time::{format_description::well_known::Rfc3339, Duration, OffsetDateTime};
+use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
 
 const USAGE: &str = "usage: market_clock [--at <RFC3339>] [--calendar PATH]
 

@@ -41,8 +41,8 @@
 //!
 //! # Example
 //!
-//! A simulated market on a fixed clock: one refresh, published through the hub to a
-//! subscriber, which first gets a snapshot and then the update.
+//! A simulated market on a fixed clock: a subscriber gets a snapshot, then one refresh,
+//! published through the hub.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -64,12 +64,13 @@
 //! hub.set_instruments(Topic::Indices, universe.indices().iter().map(|i| (i.key.clone(), i.symbol.clone())));
 //!
 //! let mut subscriber = hub.subscribe(&[Topic::Indices], None);
+//! let first = subscriber.next().await.expect("a snapshot");
+//! assert_eq!(first.kind(), FrameKind::Snapshot);
+//!
 //! let fetched = source.fetch(universe.indices()).await?;
 //! hub.publish(Topic::Indices, fetched.quotes)?;
-//!
-//! let first = subscriber.next().await.expect("a snapshot");
 //! let second = subscriber.next().await.expect("the update");
-//! assert_eq!((first.kind(), second.kind()), (FrameKind::Snapshot, FrameKind::IndicesUpdate));
+//! assert_eq!((second.kind(), second.seq()), (FrameKind::IndicesUpdate, Some(1)));
 //! assert!(std::str::from_utf8(second.bytes())?.contains("\"symbol\":\"NIFTY 50\""));
 //! # Ok(())
 //! # }

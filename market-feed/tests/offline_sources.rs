@@ -7,10 +7,10 @@ use std::sync::Arc;
 use market_feed::{
     clock::MarketClock,
     model::Topic,
-    source::{replay::Recording, PriceSource, ReplaySource, SimulatedSource},
+    source::{PriceSource, ReplaySource, SimulatedSource, replay::Recording},
     universe::Universe,
 };
-use time::{macros::datetime, Duration};
+use time::{Duration, macros::datetime};
 
 #[tokio::test]
 async fn replay_follows_the_recorded_bars_through_the_day() {

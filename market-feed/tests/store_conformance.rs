@@ -4,7 +4,7 @@ mod support;
 
 use std::sync::{Arc, Mutex};
 
-use market_feed::store::{conformance, MemoryStore, SnapshotStore, SqliteStore};
+use market_feed::store::{MemoryStore, SnapshotStore, SqliteStore, conformance};
 
 #[tokio::test]
 async fn memory_store_conforms() {

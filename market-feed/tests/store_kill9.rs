@@ -11,8 +11,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use market_feed::model::Topic;
-use market_feed::store::{conformance::sample_quotes, SnapshotStore, SqliteStore};
-use time::{macros::date, Date, Duration};
+use market_feed::store::{SnapshotStore, SqliteStore, conformance::sample_quotes};
+use time::{Date, Duration, macros::date};
 
 const CHILD_ENV: &str = "MARKET_FEED_KILL9_DB";
 const QUOTES: usize = 2_200;

@@ -6,7 +6,7 @@ mod support;
 
 use market_feed::model::Topic;
 use market_feed::store::{
-    self, conformance::sample_quotes, PostgresStore, SnapshotStore, StoreError,
+    self, PostgresStore, SnapshotStore, StoreError, conformance::sample_quotes,
 };
 use time::macros::date;
 

@@ -1,7 +1,7 @@
 //! SqliteStore on real files: persistence, bad paths, newer schemas, corrupt rows, two handles.
 
 use market_feed::model::Topic;
-use market_feed::store::{conformance::sample_quotes, SnapshotStore, SqliteStore, StoreError};
+use market_feed::store::{SnapshotStore, SqliteStore, StoreError, conformance::sample_quotes};
 use time::macros::date;
 
 #[tokio::test]

@@ -10,8 +10,8 @@ use market_feed::{
     clock::MarketClock,
     model::InstrumentKey,
     source::{
-        upstox::{RateLimiter, TokenProvider, UpstoxConfig, UpstoxSource},
         PriceSource, SourceError,
+        upstox::{RateLimiter, TokenProvider, UpstoxConfig, UpstoxSource},
     },
     testing::{FakeInstrument, FakeReply, FakeUpstox},
     universe::{Instrument, Universe},

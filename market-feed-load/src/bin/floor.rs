@@ -15,8 +15,8 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -27,7 +27,7 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use market_feed_load::cli::parse_duration;
-use market_feed_load::workload::{now_ms, Universe, DEFAULT_STOCKS};
+use market_feed_load::workload::{DEFAULT_STOCKS, Universe, now_ms};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
@@ -214,7 +214,7 @@ async fn run(o: Options) -> ExitCode {
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        use tokio::signal::unix::{signal, SignalKind};
+        use tokio::signal::unix::{SignalKind, signal};
         if let Ok(mut term) = signal(SignalKind::terminate()) {
             tokio::select! { _ = term.recv() => {}, _ = tokio::signal::ctrl_c() => {} }
             return;

@@ -14,8 +14,8 @@
 
 use std::{
     sync::{
-        atomic::{AtomicU32, Ordering::Relaxed},
         Arc,
+        atomic::{AtomicU32, Ordering::Relaxed},
     },
     time::{Duration, Instant},
 };
@@ -28,14 +28,14 @@ use hyper_util::rt::TokioIo;
 use market_feed::{hub::Subscription, model::Topic};
 use tokio::{
     io::{ReadHalf, WriteHalf},
-    sync::{mpsc, OwnedSemaphorePermit},
+    sync::{OwnedSemaphorePermit, mpsc},
 };
 
 use super::{
+    CloseReason, Event,
     progress::{Progress, ProgressIo},
     protocol::{self, ClientOp, ErrorCode, Refusal},
     rate::{Limiter, Verdict},
-    CloseReason, Event,
 };
 use crate::state::AppState;
 
@@ -211,7 +211,10 @@ async fn read_loop(
                         Ok(op) => Command::Op(op),
                         Err(refusal) => Command::Refuse(refusal),
                     },
-                    Err(_) => Command::Refuse(Refusal::new(ErrorCode::BadRequest, "not UTF-8: send JSON text")),
+                    Err(_) => Command::Refuse(Refusal::new(
+                        ErrorCode::BadRequest,
+                        "not UTF-8: send JSON text",
+                    )),
                 }
             }),
             Verdict::Warn => Some(Command::Refuse(Refusal::new(
@@ -222,7 +225,11 @@ async fn read_loop(
                 ),
             ))),
             Verdict::Drop => None,
-            Verdict::Close => Some(Command::Close(1008, "rate limit exceeded", CloseReason::RateLimited)),
+            Verdict::Close => Some(Command::Close(
+                1008,
+                "rate limit exceeded",
+                CloseReason::RateLimited,
+            )),
         };
         if let Some(c) = command {
             let closing = matches!(c, Command::Close(..));

@@ -22,7 +22,7 @@ use http_body_util::Full;
 pub use stats::{CloseReason, Event, Rejection, WsStats};
 
 use crate::{
-    http::{error, Body},
+    http::{Body, error},
     state::AppState,
 };
 

@@ -8,8 +8,8 @@ use std::{
     io::{self, IoSlice},
     pin::Pin,
     sync::{
-        atomic::{AtomicU64, Ordering::Relaxed},
         Arc,
+        atomic::{AtomicU64, Ordering::Relaxed},
     },
     task::{Context, Poll},
 };

@@ -197,7 +197,7 @@ pub fn parse_op(text: &str) -> Result<ClientOp, Refusal> {
                             _ => {
                                 return Err(bad(
                                     "symbols must be non-empty strings (symbols or keys)",
-                                ))
+                                ));
                             }
                         }
                     }

@@ -11,8 +11,8 @@ use tokio::{
     net::{TcpSocket, TcpStream},
 };
 use tokio_tungstenite::{
-    tungstenite::{self, client::IntoClientRequest, Message},
     MaybeTlsStream, WebSocketStream,
+    tungstenite::{self, Message, client::IntoClientRequest},
 };
 
 /// How long any single expectation may take.
@@ -101,11 +101,11 @@ impl Client {
                     Some(Ok(Message::Text(t))) => {
                         return Next::Event(serde_json::from_str(t.as_str()).unwrap_or_else(|e| {
                             panic!("the server sent a text frame that is not JSON ({e})")
-                        }))
+                        }));
                     }
                     Some(Ok(Message::Binary(_))) => panic!("the server sent a binary frame"),
                     Some(Ok(Message::Close(frame))) => {
-                        return Next::Closed(frame.map(|f| u16::from(f.code)))
+                        return Next::Closed(frame.map(|f| u16::from(f.code)));
                     }
                     Some(Ok(_)) => {}
                     Some(Err(_)) | None => return Next::Closed(None),

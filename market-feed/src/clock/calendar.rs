@@ -14,7 +14,7 @@ use std::{
 };
 
 use serde::{Deserialize, Serialize};
-use time::{macros::format_description, Date, Time, Weekday};
+use time::{Date, Time, Weekday, macros::format_description};
 
 use super::session::{DayKind, Session, SessionKind};
 
@@ -322,7 +322,7 @@ impl Calendar {
             Some(other) => {
                 return Err(parse_err(format!(
                     "extends = {other:?}: the only base a file can extend is \"bundled\""
-                )))
+                )));
             }
         };
         if let Some(r) = file.regular {
@@ -639,15 +639,27 @@ mod tests {
     #[test]
     fn bad_files_name_the_problem() {
         let cases = [
-            ("years = [2026]\n[[holiday]]\ndate = \"2026-13-01\"\nname = \"x\"", "not YYYY-MM-DD"),
-            ("[[holiday]]\ndate = \"2026-01-01\"\nname = \"\"", "name must not be empty"),
-            ("[[holiday]]\ndate = \"2026-01-01\"\nnaem = \"x\"", "line 3: unknown field"),
+            (
+                "years = [2026]\n[[holiday]]\ndate = \"2026-13-01\"\nname = \"x\"",
+                "not YYYY-MM-DD",
+            ),
+            (
+                "[[holiday]]\ndate = \"2026-01-01\"\nname = \"\"",
+                "name must not be empty",
+            ),
+            (
+                "[[holiday]]\ndate = \"2026-01-01\"\nnaem = \"x\"",
+                "line 3: unknown field",
+            ),
             ("extends = \"nyse\"", "extends"),
             (
                 "[[special_session]]\ndate = \"2026-11-08\"\nname = \"M\"\npre_open = \"13:30\"\nopen = \"14:45\"\nclose = \"13:45\"",
                 "pre_open <= open < close",
             ),
-            ("[[special_session]]\ndate = \"2026-11-08\"\nname = \"M\"\npre_open = \"1:3\"\nopen = \"x\"\nclose = \"y\"", "HH:MM"),
+            (
+                "[[special_session]]\ndate = \"2026-11-08\"\nname = \"M\"\npre_open = \"1:3\"\nopen = \"x\"\nclose = \"y\"",
+                "HH:MM",
+            ),
         ];
         for (text, needle) in cases {
             let err = Calendar::from_toml_str(text, "my.toml", Exchange::Nse)

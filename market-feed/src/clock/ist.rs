@@ -4,7 +4,7 @@
 //! An instant near midnight IST has a different UTC date (05:29 IST is still the previous UTC
 //! day), so the trading date of an instant is always [`ist_date`], never its UTC date.
 
-use time::{macros::offset, Date, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+use time::{Date, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset, macros::offset};
 
 /// The IST offset, UTC+05:30.
 ///

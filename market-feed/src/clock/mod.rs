@@ -28,10 +28,10 @@ use std::sync::Arc;
 
 use time::{Date, Duration, OffsetDateTime};
 
-pub use calendar::{Calendar, CalendarError, Exchange, SessionTimes, BUNDLED_CALENDAR};
-pub use ist::{at_ist, from_ms, ist_date, ist_time, to_ms, IST};
+pub use calendar::{BUNDLED_CALENDAR, Calendar, CalendarError, Exchange, SessionTimes};
+pub use ist::{IST, at_ist, from_ms, ist_date, ist_time, to_ms};
 pub use session::{DayKind, Phase, ServiceWindow, Session, SessionKind};
-pub use status::{format_date, parse_date, MarketStatus};
+pub use status::{MarketStatus, format_date, parse_date};
 pub use time_source::{ClockSpec, ClockSpecError, ManualTime, TimeSource};
 
 /// The default lead time: the service window opens 2 minutes before the session's open.

@@ -1,7 +1,7 @@
 //! [`MarketStatus`]: the market status object of PROTOCOL.md §2.
 
 use serde::{Serialize, Serializer};
-use time::{macros::format_description, Date};
+use time::{Date, macros::format_description};
 
 use super::{calendar::Exchange, session::Phase};
 

@@ -7,17 +7,21 @@
 
 use std::{fmt, str::FromStr, sync::Arc, time::Duration as StdDuration};
 
-use time::{format_description::well_known::Rfc3339, Duration, OffsetDateTime, UtcOffset};
+use time::{Duration, OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339};
 use tokio::sync::watch;
 
 /// A `--clock` value that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClockSpecError {
     /// Neither `real` nor `at:...`.
-    #[error("bad clock {0:?}: use \"real\" or \"at:<RFC3339>[x<SPEED>]\", e.g. at:2026-01-29T09:12:00+05:30x60")]
+    #[error(
+        "bad clock {0:?}: use \"real\" or \"at:<RFC3339>[x<SPEED>]\", e.g. at:2026-01-29T09:12:00+05:30x60"
+    )]
     Unknown(String),
     /// The instant after `at:` is not RFC 3339.
-    #[error("bad clock start {0:?}: write an RFC 3339 instant with offset, e.g. 2026-01-29T09:12:00+05:30")]
+    #[error(
+        "bad clock start {0:?}: write an RFC 3339 instant with offset, e.g. 2026-01-29T09:12:00+05:30"
+    )]
     BadInstant(String),
     /// The speed after `x` is not a positive finite number.
     #[error("bad clock speed {0:?}: use a positive number such as 1, 60 or 0.5")]

@@ -12,8 +12,8 @@ use time::Date;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    job::{publish_status, refresh, Outcome},
     Ctx,
+    job::{Outcome, publish_status, refresh},
 };
 use crate::{
     hub::{FeedState, SnapshotMeta, Source},

@@ -160,7 +160,9 @@ impl Health {
             };
             (
                 FeedState::Stale,
-                format!("no successful refresh for {STALE_AFTER_INTERVALS} intervals {what}; last error: {why}"),
+                format!(
+                    "no successful refresh for {STALE_AFTER_INTERVALS} intervals {what}; last error: {why}"
+                ),
             )
         } else {
             (FeedState::Degraded, format!("last refresh failed: {why}"))

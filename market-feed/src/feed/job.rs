@@ -1,7 +1,7 @@
 //! Running the jobs through one service window: refresh ticks, overruns, health, checkpoints.
 
 use std::{
-    sync::{atomic::Ordering::Relaxed, Mutex, MutexGuard, PoisonError},
+    sync::{Mutex, MutexGuard, PoisonError, atomic::Ordering::Relaxed},
     time::Instant,
 };
 

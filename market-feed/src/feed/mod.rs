@@ -53,7 +53,7 @@ use time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    clock::{ist_date, MarketClock},
+    clock::{MarketClock, ist_date},
     hub::{Hub, SnapshotMeta, Source},
     model::Topic,
     source::PriceSource,
@@ -62,7 +62,7 @@ use crate::{
 };
 
 pub use health::{Health, STALE_AFTER_INTERVALS};
-pub use stats::{FeedStats, Histogram, TopicStats, DURATION_BUCKETS};
+pub use stats::{DURATION_BUCKETS, FeedStats, Histogram, TopicStats};
 pub use status::describe_status;
 
 /// One refresh job: a topic, its instruments, how often, and from where.

@@ -4,7 +4,7 @@
 use tokio_util::sync::CancellationToken;
 
 use super::Ctx;
-use crate::clock::{from_ms, ist_time, MarketStatus, Phase};
+use crate::clock::{MarketStatus, Phase, from_ms, ist_time};
 
 /// One sentence about a market status, for the log.
 ///

@@ -1,17 +1,17 @@
 //! The feed on tokio's paused time and a scaled clock: whole trading days in milliseconds.
 
 use std::sync::{
-    atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst},
     Arc, Mutex,
+    atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst},
 };
 
 use async_trait::async_trait;
-use time::{macros::datetime, Date, OffsetDateTime};
+use time::{Date, OffsetDateTime, macros::datetime};
 use tokio_util::sync::CancellationToken;
 
 use super::*;
 use crate::{
-    clock::{at_ist, Calendar, Exchange, TimeSource},
+    clock::{Calendar, Exchange, TimeSource, at_ist},
     hub::{FeedState, Hub},
     model::{InstrumentKey, Quote},
     source::{Fetched, SourceError},
@@ -326,17 +326,20 @@ async fn muhurat_calls_only_inside_its_window() {
         .iter()
         .partition(|t| **t < datetime!(2025-10-21 14:45 +05:30));
     assert_eq!(window.len(), 62 * 60 / 5, "13:43 to 14:45 every 5 s");
-    assert!(window
-        .iter()
-        .all(|t| **t >= datetime!(2025-10-21 13:43 +05:30)));
+    assert!(
+        window
+            .iter()
+            .all(|t| **t >= datetime!(2025-10-21 13:43 +05:30))
+    );
     assert_eq!(after.len(), 1);
     assert!(*after[0] >= datetime!(2025-10-21 14:46 +05:30));
-    assert!(rig
-        .store
-        .load_close(Topic::Indices, time::macros::date!(2025 - 10 - 21))
-        .await
-        .unwrap()
-        .is_some());
+    assert!(
+        rig.store
+            .load_close(Topic::Indices, time::macros::date!(2025 - 10 - 21))
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -555,12 +558,13 @@ async fn a_first_start_mid_session_does_not_label_todays_prices_as_yesterdays_cl
     rig.until(datetime!(2026-01-29 12:00:32 +05:30)).await;
     let rig = rig.stop().await;
     let yesterday = time::macros::date!(2026 - 01 - 28);
-    assert!(rig
-        .store
-        .load_close(Topic::Prices, yesterday)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        rig.store
+            .load_close(Topic::Prices, yesterday)
+            .await
+            .unwrap()
+            .is_none()
+    );
     // Only window refreshes: 12:00:00 .. 12:00:30 every 5 s.
     assert_eq!(rig.indices.calls().len(), 7);
 }

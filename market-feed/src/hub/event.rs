@@ -12,7 +12,7 @@ use std::{
 
 use super::{
     filter::Filter,
-    frame::{encode_batch, Frame, FrameKind},
+    frame::{Frame, FrameKind, encode_batch},
     lock,
     stats::Counters,
     status::FeedState,

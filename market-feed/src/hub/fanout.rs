@@ -5,8 +5,8 @@ use std::{
     collections::HashMap,
     fmt,
     sync::{
-        atomic::{AtomicBool, Ordering},
         Arc, Mutex, RwLock,
+        atomic::{AtomicBool, Ordering},
     },
 };
 
@@ -15,17 +15,18 @@ use time::Date;
 use tokio::sync::broadcast;
 
 use super::{
+    HubConfig, HubError,
     event::{Batch, Event},
     filter::{Filter, FilterResolution, Interner},
     frame::{
-        encode_batch, encode_feed_status, encode_market_status, encode_snapshot, Frame, FrameKind,
+        Frame, FrameKind, encode_batch, encode_feed_status, encode_market_status, encode_snapshot,
     },
     lock, read,
     state::{TopicState, TopicView},
     stats::{Counters, HubStats},
     status::{FeedStatus, SnapshotMeta, Source},
     subscription::Subscription,
-    write, HubConfig, HubError,
+    write,
 };
 use crate::model::{InstrumentKey, Quote, Topic};
 

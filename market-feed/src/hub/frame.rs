@@ -7,8 +7,8 @@
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::status::{serialize_day, FeedState, FeedStatus, SnapshotMeta, Source};
 use super::HubError;
+use super::status::{FeedState, FeedStatus, SnapshotMeta, Source, serialize_day};
 use crate::model::{Quote, Topic};
 
 /// What a [`Frame`] is, so the server can count frames per event kind without parsing them.

@@ -9,12 +9,12 @@ use std::{
     collections::VecDeque,
     fmt,
     pin::Pin,
-    sync::{atomic::Ordering, Arc},
+    sync::{Arc, atomic::Ordering},
     task::{Context, Poll},
 };
 
 use futures::Stream;
-use tokio::sync::broadcast::{error::RecvError, Receiver};
+use tokio::sync::broadcast::{Receiver, error::RecvError};
 use tokio_util::sync::ReusableBoxFuture;
 
 use super::{

@@ -11,7 +11,9 @@ pub enum KeyError {
     #[error("instrument key {0:?} has no '|': write it as SEGMENT|ID, e.g. NSE_EQ|INE002A01018")]
     MissingSeparator(String),
     /// The segment part is empty or not made of `A-Z`, `0-9` and `_`.
-    #[error("instrument key {0:?} has an invalid segment: use upper-case letters, digits and '_' (NSE_EQ, NSE_INDEX, BSE_INDEX)")]
+    #[error(
+        "instrument key {0:?} has an invalid segment: use upper-case letters, digits and '_' (NSE_EQ, NSE_INDEX, BSE_INDEX)"
+    )]
     BadSegment(String),
     /// The identifier part is empty, has surrounding spaces or control characters.
     #[error("instrument key {0:?} has an empty or invalid identifier after '|'")]

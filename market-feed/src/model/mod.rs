@@ -9,5 +9,5 @@ mod quote;
 mod topic;
 
 pub use key::{InstrumentKey, KeyError};
-pub use quote::{round2, Quote};
+pub use quote::{Quote, round2};
 pub use topic::{Topic, TopicError};

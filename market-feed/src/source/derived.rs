@@ -13,10 +13,10 @@ use std::{collections::HashMap, sync::Mutex};
 use async_trait::async_trait;
 use time::Date;
 
-use super::{bundled_prev_close, levels::index_beta, Fetched, PriceSource, SourceError};
+use super::{Fetched, PriceSource, SourceError, bundled_prev_close, levels::index_beta};
 use crate::{
-    clock::{ist_date, MarketClock},
-    model::{round2, InstrumentKey, Quote},
+    clock::{MarketClock, ist_date},
+    model::{InstrumentKey, Quote, round2},
     universe::Instrument,
 };
 
@@ -131,7 +131,7 @@ mod tests {
 
     use super::*;
     use crate::{source::ReplaySource, universe::Universe};
-    use time::{macros::datetime, Duration};
+    use time::{Duration, macros::datetime};
 
     #[tokio::test]
     async fn indices_follow_the_replayed_market() {

@@ -21,7 +21,9 @@ pub const EXCERPT_CHARS: usize = 160;
 pub enum SourceError {
     /// The broker refused the credentials (token expired, revoked or wrong). Stop calling until
     /// the token changes; retrying with the same token cannot help.
-    #[error("unauthorized ({0}): replace the Upstox access token (UPSTOX_ACCESS_TOKEN or the token file); calls stop until it changes")]
+    #[error(
+        "unauthorized ({0}): replace the Upstox access token (UPSTOX_ACCESS_TOKEN or the token file); calls stop until it changes"
+    )]
     Unauthorized(String),
     /// The broker (or the client-side limiter) says to slow down. Try again on a later refresh.
     #[error("rate limited ({0}): the broker asked to slow down; the next refresh tries again")]

@@ -47,8 +47,8 @@ use crate::{
 };
 
 pub use derived::IndicesFromStocks;
-pub use error::{SourceError, EXCERPT_CHARS};
-pub use levels::{bundled_prev_close, INDEX_LEVELS};
+pub use error::{EXCERPT_CHARS, SourceError};
+pub use levels::{INDEX_LEVELS, bundled_prev_close};
 pub use replay::ReplaySource;
 pub use simulated::SimulatedSource;
 

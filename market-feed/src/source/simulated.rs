@@ -12,16 +12,15 @@
 use std::{collections::HashMap, sync::Mutex};
 
 use async_trait::async_trait;
-use rand::{rngs::SmallRng, Rng, SeedableRng};
+use rand::{Rng, SeedableRng, rngs::SmallRng};
 use time::{Date, OffsetDateTime, Time};
 
 use super::{
-    bundled_prev_close,
+    Fetched, PriceSource, SourceError, bundled_prev_close,
     levels::{bundled_daily_volume, index_beta, round_tick, unit},
-    Fetched, PriceSource, SourceError,
 };
 use crate::{
-    clock::{ist_date, ist_time, to_ms, MarketClock, SessionTimes},
+    clock::{MarketClock, SessionTimes, ist_date, ist_time, to_ms},
     model::{InstrumentKey, Quote},
     universe::{Instrument, Universe},
 };
@@ -250,7 +249,7 @@ fn volume_profile(x: f64) -> f64 {
 /// A standard normal draw (Box-Muller).
 fn gaussian(rng: &mut SmallRng) -> f64 {
     let u1: f64 = rng.gen_range(f64::EPSILON..1.0);
-    let u2: f64 = rng.gen();
+    let u2: f64 = rng.r#gen();
     (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
 }
 

@@ -17,8 +17,8 @@
 
 use std::{future::Future, panic::AssertUnwindSafe, sync::Arc};
 
-use futures::{future::BoxFuture, FutureExt};
-use time::{macros::date, Date};
+use futures::{FutureExt, future::BoxFuture};
+use time::{Date, macros::date};
 
 use super::{SnapshotStore, StoreError};
 use crate::model::{InstrumentKey, Quote, Topic};

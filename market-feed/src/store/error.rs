@@ -32,7 +32,9 @@ pub enum StoreError {
     },
     /// The database could not be opened or created (missing directory, not writable, not a
     /// database file).
-    #[error("cannot open the store at {location}: {source}: check that the path (or server) exists and is writable, or choose another one")]
+    #[error(
+        "cannot open the store at {location}: {source}: check that the path (or server) exists and is writable, or choose another one"
+    )]
     Open {
         /// The path or redacted URL.
         location: String,
@@ -41,7 +43,9 @@ pub enum StoreError {
         source: BoxError,
     },
     /// The database was written by a newer market-feed whose schema this version does not know.
-    #[error("the store at {location} has schema version {found} but this market-feed supports at most {supported}: upgrade market-feed or point it at another database")]
+    #[error(
+        "the store at {location} has schema version {found} but this market-feed supports at most {supported}: upgrade market-feed or point it at another database"
+    )]
     SchemaTooNew {
         /// The path or redacted URL.
         location: String,
@@ -51,7 +55,9 @@ pub enum StoreError {
         supported: i64,
     },
     /// The database server cannot be reached (down, restarting, refusing connections).
-    #[error("the store at {location} is unavailable: {source}: check that the database server is running; the operation can be retried")]
+    #[error(
+        "the store at {location} is unavailable: {source}: check that the database server is running; the operation can be retried"
+    )]
     Unavailable {
         /// The redacted URL.
         location: String,
@@ -69,7 +75,9 @@ pub enum StoreError {
         source: BoxError,
     },
     /// A stored row cannot be turned back into a quote.
-    #[error("the store at {location} holds an unreadable row: {detail}: repair or remove the row (or restore a backup)")]
+    #[error(
+        "the store at {location} holds an unreadable row: {detail}: repair or remove the row (or restore a backup)"
+    )]
     Corrupt {
         /// The path or redacted URL.
         location: String,

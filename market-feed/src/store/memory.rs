@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use time::Date;
 
 use super::{
-    quotes::dedup_last, validate_quote, Checkpoint, ClosingSnapshot, SnapshotStore, StoreError,
+    Checkpoint, ClosingSnapshot, SnapshotStore, StoreError, quotes::dedup_last, validate_quote,
 };
 use crate::model::{Quote, Topic};
 

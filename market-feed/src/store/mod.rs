@@ -54,12 +54,12 @@ use time::Date;
 
 use crate::model::{Quote, Topic};
 
-pub use error::{redact_url, BoxError, StoreError};
+pub use error::{BoxError, StoreError, redact_url};
 pub use memory::MemoryStore;
 pub use open::open;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
-pub use quotes::{validate_quote, Checkpoint, ClosingSnapshot};
+pub use quotes::{Checkpoint, ClosingSnapshot, validate_quote};
 pub use sqlite::SqliteStore;
 
 /// A shared, dynamically chosen store, as the server holds it.
@@ -104,7 +104,7 @@ pub trait SnapshotStore: Send + Sync + std::fmt::Debug + 'static {
     /// [`StoreError::InvalidQuote`] for an unstorable quote; [`StoreError::Database`] /
     /// [`StoreError::Unavailable`] when the database fails. Nothing of this save is stored then.
     async fn save_close(&self, topic: Topic, day: Date, quotes: &[Quote])
-        -> Result<(), StoreError>;
+    -> Result<(), StoreError>;
 
     /// Loads the closing quotes saved for `day` and `topic`, or `None` if there are none.
     ///

@@ -2,11 +2,10 @@
 
 use std::{path::PathBuf, sync::Arc};
 
-use super::{redact_url, MemoryStore, SnapshotStore, SqliteStore, StoreError};
+use super::{MemoryStore, SnapshotStore, SqliteStore, StoreError, redact_url};
 
 /// What every store URL may look like, for error messages.
-const EXPECTED: &str =
-    "expected `memory`, `sqlite://PATH` (relative), `sqlite:///ABSOLUTE/PATH` or `postgres://USER@HOST:PORT/DB`";
+const EXPECTED: &str = "expected `memory`, `sqlite://PATH` (relative), `sqlite:///ABSOLUTE/PATH` or `postgres://USER@HOST:PORT/DB`";
 
 /// A parsed store URL.
 #[derive(Debug, PartialEq)]

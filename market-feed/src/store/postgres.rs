@@ -15,9 +15,10 @@ use time::Date;
 use tokio_postgres::{NoTls, Row};
 
 use super::{
+    Checkpoint, ClosingSnapshot, SnapshotStore, StoreError,
     postgres_schema::{self, quote_ident, valid_schema_name},
     quotes::{as_of, dedup_last},
-    redact_url, validate_quote, Checkpoint, ClosingSnapshot, SnapshotStore, StoreError,
+    redact_url, validate_quote,
 };
 use crate::model::{InstrumentKey, Quote, Topic};
 

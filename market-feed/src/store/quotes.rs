@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use time::{format_description::BorrowedFormatItem, macros::format_description, Date};
+use time::{Date, format_description::BorrowedFormatItem, macros::format_description};
 
 use super::StoreError;
 use crate::model::{Quote, Topic};

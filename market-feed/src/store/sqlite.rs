@@ -16,12 +16,13 @@ use std::{
 };
 
 use async_trait::async_trait;
-use rusqlite::{params, Connection, Row, TransactionBehavior};
+use rusqlite::{Connection, Row, TransactionBehavior, params};
 use time::Date;
 
 use super::{
+    Checkpoint, ClosingSnapshot, SnapshotStore, StoreError,
     quotes::{as_of, day_from_text, day_to_text, dedup_last},
-    sqlite_schema, validate_quote, Checkpoint, ClosingSnapshot, SnapshotStore, StoreError,
+    sqlite_schema, validate_quote,
 };
 use crate::model::{InstrumentKey, Quote, Topic};
 

@@ -23,7 +23,7 @@
 //! # Ok::<(), market_feed::universe::UniverseError>(())
 //! ```
 
-use super::{load, Entry, Instrument, Location, UniverseError};
+use super::{Entry, Instrument, Location, UniverseError, load};
 
 /// The columns of the format, in the canonical order.
 ///
@@ -69,7 +69,7 @@ pub(crate) fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Entry>, UniverseErro
                 return Err(UniverseError::UnknownColumn {
                     at: Location::new(file, Some(header_line)),
                     column: name,
-                })
+                });
             }
         };
         *slot = Some(i);

@@ -13,7 +13,7 @@
 
 use serde::Deserialize;
 
-use super::{load, Entry, Instrument, Location, UniverseError};
+use super::{Entry, Instrument, Location, UniverseError, load};
 use crate::model::Topic;
 
 /// An element of our own JSON format. Unknown fields are refused (like unknown CSV columns).

@@ -4,7 +4,7 @@ use std::io::Read;
 
 use flate2::read::GzDecoder;
 
-use super::{csv_format, json_format, Entry, Location, UniverseError};
+use super::{Entry, Location, UniverseError, csv_format, json_format};
 use crate::model::{InstrumentKey, Topic};
 
 /// Parses a universe file's bytes into entries, detecting gzip and the format from the content.

@@ -37,7 +37,7 @@ use crate::model::{InstrumentKey, Topic};
 
 pub use bundled::{BUNDLED_UNIVERSE, BUNDLED_UNIVERSE_LABEL};
 pub use error::{Location, UniverseError};
-pub use instrument::{is_index_segment, Instrument};
+pub use instrument::{Instrument, is_index_segment};
 
 /// The instruments a feed serves, by topic, with lookups by key and by symbol.
 ///

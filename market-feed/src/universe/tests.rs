@@ -19,10 +19,11 @@ fn bundled_has_the_nine_indices_and_the_eq_stocks() {
         ]
     );
     assert_eq!(u.prices().len(), 2099);
-    assert!(u
-        .prices()
-        .iter()
-        .all(|i| i.key.segment() == "NSE_EQ" && i.isin.as_deref() == Some(i.key.id())));
+    assert!(
+        u.prices()
+            .iter()
+            .all(|i| i.key.segment() == "NSE_EQ" && i.isin.as_deref() == Some(i.key.id()))
+    );
     let hdfc = u.by_symbol("HDFCBANK").unwrap();
     assert_eq!(hdfc.key.as_str(), "NSE_EQ|INE040A01034");
     assert_eq!(&*hdfc.segment, "NSE_EQ");

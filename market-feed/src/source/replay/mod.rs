@@ -17,12 +17,12 @@ use async_trait::async_trait;
 
 use super::{Fetched, PriceSource, SourceError};
 use crate::{
-    clock::{ist_time, MarketClock},
+    clock::{MarketClock, ist_time},
     model::Quote,
     universe::Instrument,
 };
 
-pub use recording::{Bar, Point, Recording, Series, BUNDLED_BARS_GZ};
+pub use recording::{BUNDLED_BARS_GZ, Bar, Point, Recording, Series};
 
 /// Replays a [`Recording`] (by default the shipped day, 2026-01-29) on a [`MarketClock`].
 ///

@@ -3,7 +3,7 @@
 use std::{collections::HashMap, io::Read, sync::Arc, sync::OnceLock};
 
 use flate2::read::GzDecoder;
-use time::{macros::date, Date};
+use time::{Date, macros::date};
 
 use crate::model::InstrumentKey;
 
@@ -411,10 +411,11 @@ mod tests {
         let rec = Recording::bundled().unwrap();
         assert_eq!(rec.len(), 1402);
         // Every stock's last bar starts at 15:15; 16 illiquid ones start after 09:15.
-        assert!(rec
-            .series
-            .values()
-            .all(|s| s.bars.last().map(|b| b.start) == Some(15 * 60 + 15)));
+        assert!(
+            rec.series
+                .values()
+                .all(|s| s.bars.last().map(|b| b.start) == Some(15 * 60 + 15))
+        );
         let full = rec
             .series
             .values()

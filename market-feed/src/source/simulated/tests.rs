@@ -1,5 +1,5 @@
 use super::*;
-use time::{macros::datetime, Duration};
+use time::{Duration, macros::datetime};
 
 fn sample(u: &Universe) -> Vec<Instrument> {
     let mut v = u.indices().to_vec();

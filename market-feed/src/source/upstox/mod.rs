@@ -58,14 +58,14 @@ mod token;
 use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
-use futures::{stream, StreamExt};
+use futures::{StreamExt, stream};
 
 use super::{Fetched, PriceSource, SourceError};
 use crate::{clock::MarketClock, universe::Instrument};
 
 pub use rate_limit::{RateLimiter, UPSTOX_LIMITS};
-pub use response::{decode_quotes, error_code, Decoded};
-pub use token::{TokenProvider, UpstoxToken, TOKEN_ENV};
+pub use response::{Decoded, decode_quotes, error_code};
+pub use token::{TOKEN_ENV, TokenProvider, UpstoxToken};
 
 /// Upstox's limit of instrument keys per market-quote request.
 ///

@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use rand::Rng;
-use reqwest::{header, StatusCode};
+use reqwest::{StatusCode, header};
 use tokio::time::Instant;
 
 use super::{
-    response::{decode_quotes, error_code, Decoded},
     QuoteEndpoint, Shared, UpstoxConfig, UpstoxToken,
+    response::{Decoded, decode_quotes, error_code},
 };
 use crate::{source::SourceError, universe::Instrument};
 
@@ -93,7 +93,7 @@ async fn attempt_once(
             return Err(SourceError::Transient(format!(
                 "no answer from Upstox within {} ms",
                 timeout.as_millis()
-            )))
+            )));
         }
         Ok(Err(e)) => return Err(transport_error(&e)),
         Ok(Ok(answer)) => answer,

@@ -9,8 +9,8 @@
 use std::{borrow::Cow, collections::HashMap, fmt};
 
 use serde::{
-    de::{IgnoredAny, MapAccess, Visitor},
     Deserialize, Deserializer,
+    de::{IgnoredAny, MapAccess, Visitor},
 };
 
 use super::QuoteEndpoint;

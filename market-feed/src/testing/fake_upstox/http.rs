@@ -7,8 +7,8 @@ use std::{
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::{body::Incoming, Request, Response};
-use serde_json::{json, Map, Value};
+use hyper::{Request, Response, body::Incoming};
+use serde_json::{Map, Value, json};
 
 use super::{FakeInstrument, FakeReply, RecordedRequest, State};
 
@@ -52,14 +52,21 @@ pub(super) async fn handle(
         FakeReply::MalformedJson => respond(
             200,
             "application/json",
-            r#"{"status":"success","data":{"NSE_EQ:RELIANCE":{"last_price":1391.2,"instrument_tok"#.into(),
+            r#"{"status":"success","data":{"NSE_EQ:RELIANCE":{"last_price":1391.2,"instrument_tok"#
+                .into(),
         ),
         FakeReply::HtmlPage(status) => respond(
             status,
             "text/html",
-            format!("<!DOCTYPE html><html><head><title>{status} Bad Gateway</title></head><body><center><h1>{status} Bad Gateway</h1></center><hr><center>nginx</center></body></html>"),
+            format!(
+                "<!DOCTYPE html><html><head><title>{status} Bad Gateway</title></head><body><center><h1>{status} Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
+            ),
         ),
-        FakeReply::Raw { status, content_type, body } => respond(status, &content_type, body),
+        FakeReply::Raw {
+            status,
+            content_type,
+            body,
+        } => respond(status, &content_type, body),
     };
     Ok(answer)
 }
