@@ -21,7 +21,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use fastwebsockets::{Frame, OpCode, Payload, WebSocketError, WebSocketRead, WebSocketWrite};
+use fastwebsockets::{Frame, OpCode, Payload, WebSocketWrite};
 use futures::StreamExt;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
@@ -36,20 +36,22 @@ use super::{
     progress::{Progress, ProgressIo},
     protocol::{self, ClientOp, ErrorCode, Refusal},
     rate::{Limiter, Verdict},
+    reader::{FrameReader, Incoming, ReadError},
 };
 use crate::state::AppState;
 
 type Io = ProgressIo<TokioIo<Upgraded>>;
-type Reader = WebSocketRead<ReadHalf<Io>>;
+type Reader = FrameReader<ReadHalf<Io>>;
 type Writer = WebSocketWrite<WriteHalf<Io>>;
 
 /// What the reader tells the writer.
 #[derive(Debug)]
 enum Command {
-    /// A client op to carry out.
-    Op(ClientOp),
+    /// A client op to carry out (boxed, like `Refuse`, to keep `Command` small: the channel
+    /// allocates a block of 32 of them per connection).
+    Op(Box<ClientOp>),
     /// A refused message: send this `error`.
-    Refuse(Refusal),
+    Refuse(Box<Refusal>),
     /// Answer a WebSocket ping with this payload.
     Pong(Vec<u8>),
     /// Close with this code and reason, for this cause.
@@ -68,21 +70,19 @@ pub(super) async fn run(
     stats.opened();
     let progress = Progress::new();
     let (read, write) = tokio::io::split(ProgressIo::new(upgraded, progress.clone()));
-    let (mut reader, writer) =
-        fastwebsockets::after_handshake_split(read, write, fastwebsockets::Role::Server);
-    reader.set_auto_close(true);
-    reader.set_auto_pong(true);
-    // fastwebsockets refuses a frame whose payload is >= this size at its header, before
-    // reading the payload.
-    reader.set_max_message_size(state.ws().max_message + 1);
+    // fastwebsockets writes (one vectored write per frame, from the shared bytes); reads go
+    // through our buffer-less `FrameReader`, so its read half gets an empty stream and is
+    // dropped at once (its buffer is never touched).
+    let (unused, writer) = fastwebsockets::after_handshake_split(
+        tokio::io::empty(),
+        write,
+        fastwebsockets::Role::Server,
+    );
+    drop(unused);
+    let reader = FrameReader::new(read, state.ws().max_message);
     let (tx, rx) = mpsc::channel(32);
     let unanswered = Arc::new(AtomicU32::new(0));
-    let mut reading = tokio::spawn(read_loop(
-        reader,
-        tx,
-        unanswered.clone(),
-        state.ws().max_message,
-    ));
+    let mut reading = tokio::spawn(read_loop(reader, tx, unanswered.clone()));
     let reason = write_loop(&state, writer, rx, progress, unanswered).await;
     if matches!(reason, CloseReason::RateLimited | CloseReason::TooBig) {
         // The reader is draining what the client sent after our close frame (see `drain`).
@@ -103,44 +103,35 @@ const DRAIN_TIME: Duration = Duration::from_secs(1);
 /// closing for a flood (where unread messages are likely), the reader drains them first, as
 /// RFC 6455 §7.1.1 has the server wait for the client's close.
 async fn drain(reader: &mut Reader) {
-    let mut ignore = |_: Frame<'_>| async { Ok::<(), WebSocketError>(()) };
-    while let Ok(frame) = reader.read_frame(&mut ignore).await {
-        if frame.opcode == OpCode::Close {
+    while let Ok(incoming) = reader.next().await {
+        if matches!(incoming, Incoming::Close(_)) {
             return;
         }
     }
 }
 
-async fn read_loop(
-    mut reader: Reader,
-    tx: mpsc::Sender<Command>,
-    unanswered: Arc<AtomicU32>,
-    max: usize,
-) {
+async fn read_loop(mut reader: Reader, tx: mpsc::Sender<Command>, unanswered: Arc<AtomicU32>) {
     let mut limiter = Limiter::new(Instant::now());
-    let mut partial: Option<Vec<u8>> = None;
     loop {
-        let obligations = tx.clone();
-        let mut send = move |frame: Frame<'_>| {
-            let command = match frame.opcode {
-                OpCode::Pong => Some(Command::Pong(frame.payload.to_vec())),
-                // The client is leaving: echo its close (RFC 6455 §5.5.1).
-                OpCode::Close => Some(Command::Close(1000, "", CloseReason::Client)),
-                _ => None,
-            };
-            let tx = obligations.clone();
-            async move {
-                if let Some(c) = command {
-                    tx.send(c)
-                        .await
-                        .map_err(|_| WebSocketError::ConnectionClosed)?;
-                }
-                Ok::<(), WebSocketError>(())
+        let message = match reader.next().await {
+            Ok(Incoming::Pong) => {
+                unanswered.store(0, Relaxed);
+                None
             }
-        };
-        let frame = match reader.read_frame(&mut send).await {
-            Ok(f) => f,
-            Err(WebSocketError::FrameTooLarge) => {
+            Ok(Incoming::Ping(payload)) => {
+                if tx.send(Command::Pong(payload)).await.is_err() {
+                    return;
+                }
+                None
+            }
+            Ok(Incoming::Close(_)) => {
+                // The client is leaving: echo its close (RFC 6455 §5.5.1).
+                let _ = tx.send(Command::Close(1000, "", CloseReason::Client)).await;
+                return;
+            }
+            Ok(Incoming::Text(bytes)) => Some((false, bytes)),
+            Ok(Incoming::Binary(bytes)) => Some((true, bytes)),
+            Err(ReadError::TooBig) => {
                 let _ = tx
                     .send(Command::Close(
                         1009,
@@ -148,82 +139,46 @@ async fn read_loop(
                         CloseReason::TooBig,
                     ))
                     .await;
+                drain(&mut reader).await;
                 return;
             }
-            Err(_) => {
+            Err(ReadError::Protocol(why)) => {
+                let _ = tx.send(Command::Close(1002, why, CloseReason::Error)).await;
+                return;
+            }
+            Err(ReadError::Gone) => {
                 let _ = tx.send(Command::Gone).await;
                 return;
             }
         };
-        let message = match frame.opcode {
-            OpCode::Pong => {
-                unanswered.store(0, Relaxed);
-                continue;
-            }
-            OpCode::Ping => continue,
-            OpCode::Close => {
-                let _ = tx.send(Command::Gone).await;
-                return;
-            }
-            OpCode::Text | OpCode::Binary if frame.fin => {
-                partial = None;
-                Some((frame.opcode, frame.payload.to_vec()))
-            }
-            OpCode::Text | OpCode::Binary => {
-                partial = Some(frame.payload.to_vec());
-                None
-            }
-            OpCode::Continuation => match partial.as_mut() {
-                Some(buf) => {
-                    buf.extend_from_slice(&frame.payload);
-                    if buf.len() > max {
-                        let _ = tx
-                            .send(Command::Close(
-                                1009,
-                                "message too big: at most 16 KiB",
-                                CloseReason::TooBig,
-                            ))
-                            .await;
-                        drain(&mut reader).await;
-                        return;
-                    }
-                    if frame.fin {
-                        partial.take().map(|b| (OpCode::Text, b))
-                    } else {
-                        None
-                    }
-                }
-                None => None,
-            },
-        };
-        let Some((opcode, bytes)) = message else {
+        let Some((binary, bytes)) = message else {
             continue;
         };
         let command = match limiter.check(Instant::now()) {
-            Verdict::Accept => Some(if opcode == OpCode::Binary {
-                Command::Refuse(Refusal::new(
+            Verdict::Accept => Some(if binary {
+                Command::Refuse(Box::new(Refusal::new(
                     ErrorCode::BadRequest,
                     "binary frames are not understood: send JSON text frames",
-                ))
+                )))
             } else {
                 match std::str::from_utf8(&bytes) {
                     Ok(text) => match protocol::parse_op(text) {
-                        Ok(op) => Command::Op(op),
-                        Err(refusal) => Command::Refuse(refusal),
+                        Ok(op) => Command::Op(Box::new(op)),
+                        Err(refusal) => Command::Refuse(Box::new(refusal)),
                     },
-                    Err(_) => Command::Refuse(Refusal::new(
+                    Err(_) => Command::Refuse(Box::new(Refusal::new(
                         ErrorCode::BadRequest,
                         "not UTF-8: send JSON text",
-                    )),
+                    ))),
                 }
             }),
-            Verdict::Warn => Some(Command::Refuse(Refusal::new(
+            Verdict::Warn => Some(Command::Refuse(Box::new(Refusal::new(
                 ErrorCode::RateLimited,
                 format!(
                     "more than {} messages per second: slow down; messages over the limit are dropped, and a continued flood closes the connection",
                     super::rate::RATE
                 ),
-            ))),
+            )))),
             Verdict::Drop => None,
             Verdict::Close => Some(Command::Close(
                 1008,
@@ -263,6 +218,9 @@ async fn write(
     let check = (timeout / 10).max(Duration::from_millis(10));
     loop {
         tokio::select! {
+            // The write first: it usually completes at once, and then the watchdog's timer is
+            // never registered (no timer-wheel work per frame and client).
+            biased;
             r = &mut fut => return r.map_err(|_| WriteFailure::Io),
             () = tokio::time::sleep(check) => {
                 if progress.idle() >= timeout {
@@ -375,11 +333,15 @@ async fn write_loop(
     let period = state.ws().heartbeat;
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // One wait on the shutdown token for the whole connection: a new `cancelled()` per loop
+    // turn would register and unregister on the token's shared waiter list for every frame.
     let shutdown = state.shutdown().clone();
+    let cancelled = shutdown.cancelled();
+    tokio::pin!(cancelled);
     loop {
         let step = tokio::select! {
             biased;
-            () = shutdown.cancelled() => {
+            () = &mut cancelled => {
                 s.close(1001, "server shutting down").await;
                 return CloseReason::Shutdown;
             }
@@ -396,7 +358,7 @@ async fn write_loop(
                         .map_err(|_| CloseReason::Client)
                 }
                 Some(Command::Refuse(refusal)) => s.refuse(&refusal).await,
-                Some(Command::Op(op)) => s.apply(op).await,
+                Some(Command::Op(op)) => s.apply(*op).await,
             },
             frame = s.sub.next() => match frame {
                 Some(frame) => {
