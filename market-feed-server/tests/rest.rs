@@ -7,34 +7,11 @@ mod support;
 
 use std::{collections::HashSet, time::Duration};
 
-use market_feed::model::Topic;
 use serde_json::Value;
 use support::{
     inproc::{TestServer, eventually},
     ws::Client,
 };
-
-async fn server() -> TestServer {
-    let server = TestServer::start(&[
-        "--store",
-        "memory",
-        "--source",
-        "simulated",
-        "--clock",
-        "at:2026-01-29T10:00:00+05:30x10",
-        "--indices-interval",
-        "1s",
-        "--prices-interval",
-        "5s",
-    ])
-    .await;
-    let hub = server.state.hub().clone();
-    eventually(Duration::from_secs(15), "the first refreshes", || {
-        (hub.seq(Topic::Prices) >= 1 && hub.seq(Topic::Indices) >= 1).then_some(())
-    })
-    .await;
-    server
-}
 
 async fn get(server: &TestServer, path: &str) -> (u16, Value) {
     let resp = reqwest::get(server.url(path)).await.unwrap();
@@ -66,7 +43,7 @@ fn keys(body: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_indices_and_quotes() {
-    let server = server().await;
+    let server = TestServer::start_live(&[]).await;
     let (status, body) = get(&server, "/api/v1/market/status").await;
     assert_eq!(status, 200);
     for field in [
@@ -149,7 +126,7 @@ async fn status_indices_and_quotes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instruments_closing_errors_and_cors() {
-    let server = server().await;
+    let server = TestServer::start_live(&[]).await;
     let universe = server.state.universe();
     let (status, list) = get(&server, "/api/v1/instruments?topic=prices").await;
     assert_eq!(status, 200);
@@ -228,7 +205,7 @@ fn metric(text: &str, name: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_readiness_dashboard_and_metrics() {
-    let server = server().await;
+    let server = TestServer::start_live(&[]).await;
     let (status, _) = get(&server, "/healthz").await;
     assert_eq!(status, 200);
     let state = server.state.clone();

@@ -19,30 +19,6 @@ use support::{
 };
 use tokio_tungstenite::tungstenite::Message;
 
-const OPEN_FAST: &[&str] = &[
-    "--store",
-    "memory",
-    "--source",
-    "simulated",
-    "--clock",
-    "at:2026-01-29T10:00:00+05:30x10",
-    "--indices-interval",
-    "1s",
-    "--prices-interval",
-    "5s",
-];
-
-async fn open_server(extra: &[&str]) -> TestServer {
-    let args: Vec<&str> = OPEN_FAST.iter().chain(extra).copied().collect();
-    let server = TestServer::start(&args).await;
-    let hub = server.state.hub().clone();
-    eventually(Duration::from_secs(15), "the first refreshes", || {
-        (hub.seq(Topic::Prices) >= 1 && hub.seq(Topic::Indices) >= 1).then_some(())
-    })
-    .await;
-    server
-}
-
 /// Publishes one full `prices_batch` (every stock, about 450 KB) into the server's hub, as
 /// the feed does; returns its seq.
 async fn publish_big_batch(state: &AppState) -> u64 {
@@ -80,7 +56,7 @@ async fn subscribe_prices(c: &mut Client) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_kind_of_abuse_then_a_well_behaved_client_is_served() {
-    let server = open_server(&["--slow-consumer-timeout", "2s"]).await;
+    let server = TestServer::start_live(&["--slow-consumer-timeout", "2s"]).await;
     let stats = server.state.ws_stats();
     let url = server.ws_url();
 
@@ -271,7 +247,7 @@ async fn every_kind_of_abuse_then_a_well_behaved_client_is_served() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_pauses_gets_a_snapshot_after_the_gap() {
-    let server = open_server(&[]).await;
+    let server = TestServer::start_live(&[]).await;
     // A client with a small receive buffer, so the server's writes stall soon after it
     // stops reading.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();

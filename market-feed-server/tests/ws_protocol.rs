@@ -17,32 +17,6 @@ use support::{
     ws::{CONTINUATION, Client, Raw, TEXT},
 };
 
-/// A trading morning at 10x: indices every 0.1 s real, prices every 0.5 s real.
-const OPEN_FAST: &[&str] = &[
-    "--store",
-    "memory",
-    "--source",
-    "simulated",
-    "--clock",
-    "at:2026-01-29T10:00:00+05:30x10",
-    "--indices-interval",
-    "1s",
-    "--prices-interval",
-    "5s",
-];
-
-/// Starts a server on [`OPEN_FAST`] plus `extra`, and waits until both topics have live data.
-async fn open_server(extra: &[&str]) -> TestServer {
-    let args: Vec<&str> = OPEN_FAST.iter().chain(extra).copied().collect();
-    let server = TestServer::start(&args).await;
-    let hub = server.state.hub().clone();
-    eventually(Duration::from_secs(15), "the first refreshes", || {
-        (hub.seq(Topic::Indices) >= 1 && hub.seq(Topic::Prices) >= 1).then_some(())
-    })
-    .await;
-    server
-}
-
 fn seq(v: &Value) -> u64 {
     v["seq"].as_u64().unwrap_or_else(|| panic!("no seq in {v}"))
 }
@@ -114,7 +88,7 @@ impl SeqCheck {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn welcome_snapshots_updates_ping_and_unsubscribe() {
-    let server = open_server(&[]).await;
+    let server = TestServer::start_live(&[]).await;
     let (mut c, welcome) = Client::connect_welcomed(&server.ws_url()).await;
     assert_eq!(welcome["protocol"], 1);
     let now = server.state.clock().now_ms();
@@ -239,7 +213,7 @@ async fn welcome_snapshots_updates_ping_and_unsubscribe() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn symbol_filters_narrow_prices_and_a_later_subscribe_replaces_them() {
-    let server = open_server(&[]).await;
+    let server = TestServer::start_live(&[]).await;
     let (mut c, _) = Client::connect_welcomed(&server.ws_url()).await;
     let reliance = server
         .state
@@ -337,7 +311,7 @@ async fn symbol_filters_narrow_prices_and_a_later_subscribe_replaces_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_messages_get_their_error_code_and_keep_the_connection() {
-    let server = open_server(&[]).await;
+    let server = TestServer::start_live(&[]).await;
     let (mut c, _) = Client::connect_welcomed(&server.ws_url()).await;
     let cases: [(&str, &str); 8] = [
         ("hello", "bad_request"),
@@ -385,7 +359,7 @@ async fn ping_then_next(c: &mut Client, id: i64) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_over_16_kib_close_with_1009() {
-    let server = open_server(&[]).await;
+    let server = TestServer::start_live(&[]).await;
     // Exactly 16 KiB is accepted.
     let (mut c, _) = Client::connect_welcomed(&server.ws_url()).await;
     let prefix = r#"{"op":"ping","id":""#;
@@ -443,7 +417,7 @@ async fn messages_over_16_kib_close_with_1009() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heartbeats_keep_answering_peers_and_close_silent_ones() {
-    let server = open_server(&["--heartbeat-interval", "200ms"]).await;
+    let server = TestServer::start_live(&["--heartbeat-interval", "200ms"]).await;
     // A client that never answers pings: closed after two unanswered ones.
     let mut silent = Raw::connect(server.addr).await;
     let ending = silent.read_until_close().await;
@@ -485,7 +459,7 @@ async fn heartbeats_keep_answering_peers_and_close_silent_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_origins_and_the_connection_limit_are_checked_before_the_upgrade() {
-    let server = open_server(&[
+    let server = TestServer::start_live(&[
         "--auth-token",
         "s3cret-one",
         "--auth-token",
@@ -622,7 +596,7 @@ async fn tokens_origins_and_the_connection_limit_are_checked_before_the_upgrade(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_closes_every_client_with_1001() {
-    let server = open_server(&[]).await;
+    let server = TestServer::start_live(&[]).await;
     let (mut a, _) = Client::connect_welcomed(&server.ws_url()).await;
     let (mut b, _) = Client::connect_welcomed(&server.ws_url()).await;
     b.send(json!({"op": "subscribe", "topics": ["indices", "prices"]}))

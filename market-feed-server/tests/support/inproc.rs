@@ -19,7 +19,34 @@ pub struct TestServer {
     task: Option<JoinHandle<()>>,
 }
 
+/// A trading morning at 10x on simulated prices: indices every 0.1 s real, prices every 0.5 s.
+pub const OPEN_FAST: &[&str] = &[
+    "--store",
+    "memory",
+    "--source",
+    "simulated",
+    "--clock",
+    "at:2026-01-29T10:00:00+05:30x10",
+    "--indices-interval",
+    "1s",
+    "--prices-interval",
+    "5s",
+];
+
 impl TestServer {
+    /// Starts on [`OPEN_FAST`] plus `extra`, and waits until both topics have live data.
+    pub async fn start_live(extra: &[&str]) -> Self {
+        let args: Vec<&str> = OPEN_FAST.iter().chain(extra).copied().collect();
+        let server = Self::start(&args).await;
+        let hub = server.state.hub().clone();
+        eventually(Duration::from_secs(15), "the first refreshes", || {
+            use market_feed::model::Topic;
+            (hub.seq(Topic::Indices) >= 1 && hub.seq(Topic::Prices) >= 1).then_some(())
+        })
+        .await;
+        server
+    }
+
     /// Starts with `--listen 127.0.0.1:0` plus `args` (no Upstox token).
     pub async fn start(args: &[&str]) -> Self {
         Self::start_with_token(args, None).await
