@@ -12,7 +12,7 @@ use std::{fmt, str::FromStr, time::Duration};
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use time::Date;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::{NoTls, Row, types::ToSql};
 
 use super::{
     Checkpoint, ClosingSnapshot, SnapshotStore, StoreError,
@@ -262,6 +262,24 @@ impl<'a> Columns<'a> {
             ts: quotes.iter().map(|q| q.ts).collect(),
         })
     }
+
+    /// The 11 quote columns as statement parameters, in the statements' column order
+    /// (key, symbol, ltp, prev_close, change, change_pct, open, high, low, volume, ts).
+    fn params(&self) -> [&(dyn ToSql + Sync); 11] {
+        [
+            &self.key,
+            &self.symbol,
+            &self.ltp,
+            &self.prev_close,
+            &self.change,
+            &self.change_pct,
+            &self.open,
+            &self.high,
+            &self.low,
+            &self.volume,
+            &self.ts,
+        ]
+    }
 }
 
 /// The statements, with the schema name filled in once.
@@ -370,26 +388,10 @@ impl SnapshotStore for PostgresStore {
             .prepare_cached(&self.sql.upsert_close)
             .await
             .map_err(self.err())?;
-        tx.execute(
-            &stmt,
-            &[
-                &day,
-                &topic.as_str(),
-                &c.key,
-                &c.symbol,
-                &c.ltp,
-                &c.prev_close,
-                &c.change,
-                &c.change_pct,
-                &c.open,
-                &c.high,
-                &c.low,
-                &c.volume,
-                &c.ts,
-            ],
-        )
-        .await
-        .map_err(self.err())?;
+        let topic = topic.as_str();
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&day, &topic];
+        params.extend(c.params());
+        tx.execute(&stmt, &params).await.map_err(self.err())?;
         tx.commit().await.map_err(self.err())
     }
 
@@ -487,25 +489,10 @@ impl SnapshotStore for PostgresStore {
             .prepare_cached(&self.sql.checkpoint_insert)
             .await
             .map_err(self.err())?;
-        tx.execute(
-            &insert,
-            &[
-                &topic.as_str(),
-                &c.key,
-                &c.symbol,
-                &c.ltp,
-                &c.prev_close,
-                &c.change,
-                &c.change_pct,
-                &c.open,
-                &c.high,
-                &c.low,
-                &c.volume,
-                &c.ts,
-            ],
-        )
-        .await
-        .map_err(self.err())?;
+        let topic = topic.as_str();
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&topic];
+        params.extend(c.params());
+        tx.execute(&insert, &params).await.map_err(self.err())?;
         tx.commit().await.map_err(self.err())
     }
 
