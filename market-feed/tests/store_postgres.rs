@@ -81,7 +81,7 @@ async fn a_schema_newer_than_the_library_is_refused() {
             err,
             StoreError::SchemaTooNew {
                 found: 5,
-                supported: 1,
+                supported: 2,
                 ..
             }
         ),

@@ -20,7 +20,7 @@ use std::{future::Future, panic::AssertUnwindSafe, sync::Arc};
 use futures::{FutureExt, future::BoxFuture};
 use time::{Date, macros::date};
 
-use super::{SnapshotStore, StoreError};
+use super::{ReferenceDoc, SnapshotStore, StoreError};
 use crate::model::{InstrumentKey, Quote, Topic};
 
 /// One named conformance case.
@@ -74,6 +74,10 @@ pub const CASES: &[Case] = &[
     Case {
         name: "prune_retention",
         run: prune_retention,
+    },
+    Case {
+        name: "reference_docs",
+        run: reference_docs,
     },
 ];
 
@@ -562,5 +566,58 @@ pub fn prune_retention(store: &dyn SnapshotStore) -> BoxFuture<'_, ()> {
             0,
             "pruning twice removed more"
         );
+    })
+}
+
+fn reference_docs(store: &dyn SnapshotStore) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let none = must("load_reference", store.load_reference("calendar:upstox")).await;
+        assert_eq!(none, None, "a new store holds no reference document");
+        // Bytes that are not UTF-8 round-trip too: the body is opaque.
+        let first = ReferenceDoc::new(1_764_547_200_000, vec![0x1f, 0x8b, 0, 255, b'{']);
+        must(
+            "save_reference",
+            store.save_reference("calendar:upstox", &first),
+        )
+        .await;
+        let other = ReferenceDoc::new(7, b"[]".to_vec());
+        must(
+            "save_reference",
+            store.save_reference("universe:upstox", &other),
+        )
+        .await;
+        let got = must("load_reference", store.load_reference("calendar:upstox")).await;
+        assert_eq!(
+            got.as_ref(),
+            Some(&first),
+            "the saved document comes back exactly"
+        );
+        let second = ReferenceDoc::new(1_764_633_600_000, b"{\"v\":2}".to_vec());
+        must(
+            "save_reference",
+            store.save_reference("calendar:upstox", &second),
+        )
+        .await;
+        let got = must("load_reference", store.load_reference("calendar:upstox")).await;
+        assert_eq!(
+            got,
+            Some(second),
+            "a save replaces the document of that name"
+        );
+        let got = must("load_reference", store.load_reference("universe:upstox")).await;
+        assert_eq!(
+            got.as_ref(),
+            Some(&other),
+            "documents of other names are untouched"
+        );
+        must("prune", store.prune(date!(2100 - 01 - 01))).await;
+        let kept = must("load_reference", store.load_reference("universe:upstox")).await;
+        assert!(kept.is_some(), "prune never removes reference documents");
+        for bad in ["", "Has Upper", "a/b"] {
+            match store.save_reference(bad, &other).await {
+                Err(StoreError::InvalidName { .. }) => {}
+                r => panic!("save_reference({bad:?}) must be refused as InvalidName, got {r:?}"),
+            }
+        }
     })
 }

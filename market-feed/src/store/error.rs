@@ -92,6 +92,14 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A reference document name that a store does not accept.
+    #[error("invalid reference document name {name:?}: {reason}")]
+    InvalidName {
+        /// The name given (at most 80 characters of it).
+        name: String,
+        /// Which rule the name breaks.
+        reason: String,
+    },
 }
 
 impl StoreError {

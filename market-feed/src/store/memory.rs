@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use time::Date;
 
 use super::{
-    Checkpoint, ClosingSnapshot, SnapshotStore, StoreError, quotes::dedup_last, validate_quote,
+    Checkpoint, ClosingSnapshot, ReferenceDoc, SnapshotStore, StoreError, quotes::dedup_last,
+    validate_quote, validate_reference_name,
 };
 use crate::model::{Quote, Topic};
 
@@ -46,6 +47,7 @@ pub struct MemoryStore {
 struct Inner {
     closes: BTreeMap<(Topic, Date), DayCloses>,
     checkpoints: HashMap<Topic, Checkpoint>,
+    references: HashMap<String, ReferenceDoc>,
 }
 
 impl MemoryStore {
@@ -162,5 +164,16 @@ impl SnapshotStore for MemoryStore {
             .checkpoints
             .retain(|_, cp| cp.trading_day >= older_than);
         Ok(removed as u64)
+    }
+
+    async fn save_reference(&self, name: &str, doc: &ReferenceDoc) -> Result<(), StoreError> {
+        validate_reference_name(name)?;
+        self.lock().references.insert(name.to_owned(), doc.clone());
+        Ok(())
+    }
+
+    async fn load_reference(&self, name: &str) -> Result<Option<ReferenceDoc>, StoreError> {
+        validate_reference_name(name)?;
+        Ok(self.lock().references.get(name).cloned())
     }
 }

@@ -38,6 +38,7 @@ mod error;
 mod memory;
 mod open;
 mod quotes;
+mod reference;
 mod sqlite;
 mod sqlite_schema;
 
@@ -60,6 +61,7 @@ pub use open::open;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 pub use quotes::{Checkpoint, ClosingSnapshot, validate_quote};
+pub use reference::{MAX_REFERENCE_NAME, ReferenceDoc, validate_reference_name};
 pub use sqlite::SqliteStore;
 
 /// A shared, dynamically chosen store, as the server holds it.
@@ -195,4 +197,39 @@ pub trait SnapshotStore: Send + Sync + std::fmt::Debug + 'static {
     ///
     /// Database errors; nothing is removed then.
     async fn prune(&self, older_than: Date) -> Result<u64, StoreError>;
+
+    /// Saves the reference document `name` (the broker's holiday list, the instrument
+    /// universe: see [`ReferenceDoc`]), replacing the one stored under that name.
+    ///
+    /// # Contract
+    ///
+    /// The name is checked with [`validate_reference_name`] first. After success,
+    /// [`load_reference`](Self::load_reference) returns exactly `doc`; on failure the previous
+    /// document is unchanged. Reference documents are independent of closes and checkpoints and
+    /// are never pruned.
+    ///
+    /// The provided implementation keeps nothing (a store written before reference documents
+    /// existed still works: the server then refetches them at every start, and without the
+    /// network falls back to its bundled data).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InvalidName`]; database errors as for [`save_close`](Self::save_close).
+    async fn save_reference(&self, name: &str, doc: &ReferenceDoc) -> Result<(), StoreError> {
+        let _ = doc;
+        validate_reference_name(name)
+    }
+
+    /// Loads the reference document stored under `name`, or `None`.
+    ///
+    /// The provided implementation always answers `None` (see
+    /// [`save_reference`](Self::save_reference)).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InvalidName`]; database errors as for [`load_close`](Self::load_close).
+    async fn load_reference(&self, name: &str) -> Result<Option<ReferenceDoc>, StoreError> {
+        validate_reference_name(name)?;
+        Ok(None)
+    }
 }

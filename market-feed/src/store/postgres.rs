@@ -15,10 +15,10 @@ use time::Date;
 use tokio_postgres::{NoTls, Row, types::ToSql};
 
 use super::{
-    Checkpoint, ClosingSnapshot, SnapshotStore, StoreError,
+    Checkpoint, ClosingSnapshot, ReferenceDoc, SnapshotStore, StoreError,
     postgres_schema::{self, quote_ident, valid_schema_name},
     quotes::{as_of, dedup_last},
-    redact_url, validate_quote,
+    redact_url, validate_quote, validate_reference_name,
 };
 use crate::model::{InstrumentKey, Quote, Topic};
 
@@ -296,6 +296,8 @@ struct Sql {
     prune_count: String,
     /// Closes, then checkpoint quotes, then checkpoint headers, each with `$1` = cut-off.
     prune: [String; 3],
+    reference_save: String,
+    reference_load: String,
 }
 
 /// The 11 quote columns, in the order [`read_quote`] expects.
@@ -366,6 +368,14 @@ impl Sql {
                 ),
                 format!("DELETE FROM {s}.checkpoints WHERE trading_day < $1"),
             ],
+            reference_save: format!(
+                "INSERT INTO {s}.reference_docs (name, fetched_at, body) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET fetched_at = EXCLUDED.fetched_at, \
+                 body = EXCLUDED.body"
+            ),
+            reference_load: format!(
+                "SELECT fetched_at, body FROM {s}.reference_docs WHERE name = $1"
+            ),
         }
     }
 }
@@ -539,6 +549,36 @@ impl SnapshotStore for PostgresStore {
         }
         tx.commit().await.map_err(self.err())?;
         Ok(u64::try_from(removed).unwrap_or(0))
+    }
+
+    async fn save_reference(&self, name: &str, doc: &ReferenceDoc) -> Result<(), StoreError> {
+        validate_reference_name(name)?;
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&self.sql.reference_save)
+            .await
+            .map_err(self.err())?;
+        client
+            .execute(&stmt, &[&name, &doc.fetched_at, &doc.body])
+            .await
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    async fn load_reference(&self, name: &str) -> Result<Option<ReferenceDoc>, StoreError> {
+        validate_reference_name(name)?;
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&self.sql.reference_load)
+            .await
+            .map_err(self.err())?;
+        let row = client
+            .query_opt(&stmt, &[&name])
+            .await
+            .map_err(self.err())?;
+        row.map(|r| Ok(ReferenceDoc::new(r.try_get(0)?, r.try_get(1)?)))
+            .transpose()
+            .map_err(self.err())
     }
 }
 

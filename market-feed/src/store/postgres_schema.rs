@@ -53,7 +53,16 @@ CREATE TABLE {s}.checkpoint_quotes (
 "#;
 
 /// Every migration, in order. The schema version of a database is the number applied.
-const MIGRATIONS: &[&str] = &[V1];
+/// Version 2: named reference documents (holiday list, universe) that survive restarts.
+const V2: &str = r#"
+CREATE TABLE {s}.reference_docs (
+    name        TEXT   NOT NULL PRIMARY KEY,
+    fetched_at  BIGINT NOT NULL,
+    body        BYTEA  NOT NULL
+);
+"#;
+
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The newest schema version this library knows.
 pub(crate) const SUPPORTED_VERSION: i64 = MIGRATIONS.len() as i64;

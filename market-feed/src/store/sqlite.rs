@@ -20,9 +20,9 @@ use rusqlite::{Connection, Row, TransactionBehavior, params};
 use time::Date;
 
 use super::{
-    Checkpoint, ClosingSnapshot, SnapshotStore, StoreError,
+    Checkpoint, ClosingSnapshot, ReferenceDoc, SnapshotStore, StoreError,
     quotes::{as_of, day_from_text, day_to_text, dedup_last},
-    sqlite_schema, validate_quote,
+    sqlite_schema, validate_quote, validate_reference_name,
 };
 use crate::model::{InstrumentKey, Quote, Topic};
 
@@ -443,6 +443,41 @@ impl SnapshotStore for SqliteStore {
                 .map_err(db_err(loc))?;
             tx.commit().map_err(db_err(loc))?;
             Ok(u64::try_from(removed).unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn save_reference(&self, name: &str, doc: &ReferenceDoc) -> Result<(), StoreError> {
+        validate_reference_name(name)?;
+        let (name, doc) = (name.to_owned(), doc.clone());
+        self.with_conn(move |conn, loc| {
+            conn.prepare_cached(
+                "INSERT INTO reference_docs (name, fetched_at, body) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (name) DO UPDATE SET fetched_at = excluded.fetched_at, \
+                 body = excluded.body",
+            )
+            .and_then(|mut stmt| stmt.execute(params![name, doc.fetched_at, doc.body]))
+            .map_err(db_err(loc))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn load_reference(&self, name: &str) -> Result<Option<ReferenceDoc>, StoreError> {
+        validate_reference_name(name)?;
+        let name = name.to_owned();
+        self.with_conn(move |conn, loc| {
+            let mut stmt = conn
+                .prepare_cached("SELECT fetched_at, body FROM reference_docs WHERE name = ?1")
+                .map_err(db_err(loc))?;
+            let mut rows = stmt.query([&name]).map_err(db_err(loc))?;
+            match rows.next().map_err(db_err(loc))? {
+                Some(row) => Ok(Some(ReferenceDoc::new(
+                    row.get(0).map_err(db_err(loc))?,
+                    row.get(1).map_err(db_err(loc))?,
+                ))),
+                None => Ok(None),
+            }
         })
         .await
     }

@@ -56,8 +56,18 @@ CREATE TABLE checkpoint_quotes (
 ) WITHOUT ROWID;
 ";
 
+/// Version 2: named reference documents (the broker's holiday list, the instrument universe),
+/// kept so that a restart without the network still knows the last good answer.
+const V2: &str = "
+CREATE TABLE reference_docs (
+    name        TEXT    NOT NULL PRIMARY KEY,
+    fetched_at  INTEGER NOT NULL,
+    body        BLOB    NOT NULL
+) WITHOUT ROWID;
+";
+
 /// Every migration, in order. The schema version of a database is the number applied.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The newest schema version this library knows.
 pub(crate) const SUPPORTED_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -114,7 +124,33 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 3);
+        assert_eq!(tables, 4);
+    }
+
+    #[test]
+    fn upgrades_a_version_1_file_keeping_its_closes() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO closes (trading_day, topic, key, symbol, ltp, ts) \
+             VALUES ('2026-01-29', 'prices', 'NSE_EQ|INE002A01018', 'RELIANCE', 1391.2, 1)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn, "old.db").unwrap();
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SUPPORTED_VERSION);
+        let closes: i64 = conn
+            .query_row("SELECT COUNT(*) FROM closes", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(closes, 1);
+        let docs: i64 = conn
+            .query_row("SELECT COUNT(*) FROM reference_docs", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(docs, 0);
     }
 
     #[test]
