@@ -686,3 +686,15 @@ async fn a_token_refused_on_one_topic_is_sent_by_no_other_and_a_new_one_resumes_
     );
     assert_eq!(prices.fetch(&instruments).await.unwrap().quotes.len(), 10);
 }
+
+#[tokio::test]
+async fn a_refused_token_costs_one_call_not_one_per_batch() {
+    let (fake, instruments) = stocks(2_200).await;
+    fake.require_token("another-token");
+    let e = source_with(config(&fake))
+        .fetch(&instruments)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, SourceError::Unauthorized(_)), "{e}");
+    assert_eq!(fake.request_count(), 1);
+}

@@ -451,13 +451,23 @@ impl PriceSource for UpstoxSource {
         if batches.is_empty() {
             return Ok(fetched);
         }
-        let results: Vec<_> = stream::iter(batches)
+        // A token the broker has not answered yet is tried with one request first: if it is
+        // refused, that is one call, not one per batch in flight.
+        let mut results = Vec::with_capacity(batches.len());
+        if !self.shared.tokens.is_accepted() && batches.len() > 1 {
+            let (endpoint, batch) = batches.remove(0);
+            let first =
+                split::resolve(&self.shared, &self.config, endpoint, batch, deadline).await?;
+            results.push(Ok(first));
+        }
+        let rest: Vec<_> = stream::iter(batches)
             .map(|(endpoint, batch)| {
                 split::resolve(&self.shared, &self.config, endpoint, batch, deadline)
             })
             .buffer_unordered(self.config.concurrency)
             .collect()
             .await;
+        results.extend(rest);
         let mut answered = false;
         let mut unknown = Vec::new();
         let mut no_price = Vec::new();

@@ -85,6 +85,9 @@ pub(super) async fn fetch_batch(
                     BatchError::KeysRefused(d.replace(token.expose(), "***"))
                 }
             });
+        if matches!(outcome, Ok(_) | Err(BatchError::KeysRefused(_))) {
+            shared.tokens.accept(generation);
+        }
         match outcome {
             Ok(decoded) => return Ok(decoded),
             Err(BatchError::Failed(SourceError::Unauthorized(detail))) => {

@@ -119,6 +119,8 @@ pub struct TokenProvider {
     /// The newest generation the broker refused (0: none). Shared by every caller, so a token
     /// refused on one topic's request is not sent again by any other.
     refused: AtomicU64,
+    /// The newest generation the broker accepted (0: none yet).
+    accepted: AtomicU64,
 }
 
 impl TokenProvider {
@@ -179,6 +181,7 @@ impl TokenProvider {
             origin,
             state: RwLock::new((token, 1)),
             refused: AtomicU64::new(0),
+            accepted: AtomicU64::new(0),
         }
     }
 
@@ -246,6 +249,27 @@ impl TokenProvider {
     /// ```
     pub fn refuse(&self, generation: u64) {
         self.refused.fetch_max(generation, Ordering::SeqCst);
+    }
+
+    /// Records that the broker answered a request made with the token of `generation`.
+    ///
+    /// ```
+    /// # use market_feed::source::upstox::TokenProvider;
+    /// let t = TokenProvider::fixed("x").unwrap();
+    /// assert!(!t.is_accepted());
+    /// t.accept(t.generation());
+    /// assert!(t.is_accepted());
+    /// ```
+    pub fn accept(&self, generation: u64) {
+        self.accepted.fetch_max(generation, Ordering::SeqCst);
+    }
+
+    /// True once the broker answered a request made with the current token. Until then a
+    /// fetch sends one request first, so a refused token costs one call, not one per batch.
+    ///
+    /// See [`TokenProvider::accept`] for an example.
+    pub fn is_accepted(&self) -> bool {
+        self.generation() <= self.accepted.load(Ordering::SeqCst)
     }
 
     /// True while the current token is one the broker refused (no request should carry it).

@@ -37,6 +37,7 @@ pub(super) async fn handle(
             authorization: authorization.clone(),
             api_version: header("api-version"),
             user_agent: header("user-agent"),
+            received: std::time::Instant::now(),
         });
         s.scripted
             .remove(&number)

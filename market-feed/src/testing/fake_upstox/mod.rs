@@ -167,7 +167,10 @@ pub enum UnknownKeys {
 ///
 /// ```
 /// use market_feed::testing::RecordedRequest;
-/// let r = RecordedRequest { number: 1, path: "/v3/market-quote/ltp".into(), keys: vec![], authorization: None, api_version: None, user_agent: None };
+/// let r = RecordedRequest {
+///     number: 1, path: "/v3/market-quote/ltp".into(), keys: vec![], authorization: None,
+///     api_version: None, user_agent: None, received: std::time::Instant::now(),
+/// };
 /// assert_eq!(r.number, 1);
 /// ```
 pub struct RecordedRequest {
@@ -183,6 +186,8 @@ pub struct RecordedRequest {
     pub api_version: Option<String>,
     /// The `User-Agent` header.
     pub user_agent: Option<String>,
+    /// When it arrived (real time: tells the requests of one refresh from the next).
+    pub received: std::time::Instant,
 }
 
 #[derive(Debug, Default)]
