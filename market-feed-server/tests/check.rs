@@ -134,3 +134,24 @@ async fn a_bad_option_is_exit_2_naming_it() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert_eq!(s.fake.request_count(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_left_out_or_without_a_price_are_exit_1_as_no_price() {
+    let s = setup(TOKEN).await;
+    // The other behaviour a broker may have: unknown keys silently left out of the answer.
+    s.fake.unknown_keys(market_feed::testing::UnknownKeys::Omit);
+    let u = Universe::bundled();
+    let (left_out, priceless) = (&u.prices()[7], &u.prices()[8]);
+    s.fake.remove(left_out.key.as_str());
+    s.fake.without_price(priceless.key.as_str());
+    let (code, out, err) = check(&s, &[]).await;
+    assert_eq!(code, 1, "{out}\n{err}");
+    for i in [left_out, priceless] {
+        assert!(
+            out.contains(&format!("problem: {} ({}): no price", i.symbol, i.key)),
+            "{out}"
+        );
+    }
+    // Nothing to split: one full refresh of both topics.
+    assert_eq!(s.fake.request_count(), u.prices().len().div_ceil(500) + 1);
+}
