@@ -1,5 +1,6 @@
-//! The REST API (PROTOCOL.md §4): market status, indices, quotes, instruments, closing prices,
-//! and the paths kept for clients of the original application.
+//! The REST API (PROTOCOL.md §4): market status, indices, quotes, instruments (and those the
+//! broker cannot quote), closing prices, and the paths kept for clients of the original
+//! application.
 //!
 //! Every handler reads the hub's latest values (never the broker); closing prices come from the
 //! store. Errors are `{"error":{"code":..,"message":..}}` with a fitting status.
@@ -235,6 +236,9 @@ pub async fn route(state: &AppState, method: &Method, uri: &Uri) -> Option<Respo
         ["api", "v1", "quotes"] => quotes(state, uri),
         ["api", "v1", "quotes", s] | ["stocks", "detail", s] if !s.is_empty() => quote(state, s),
         ["api", "v1", "instruments"] => instruments(state, uri),
+        ["api", "v1", "instruments", "missing"] => {
+            json(StatusCode::OK, &state.missing_instruments())
+        }
         ["api", "v1", "closing", day] => closing(state, day, uri).await,
         ["api", ..] | ["indices", ..] | ["stocks", ..] => error(
             StatusCode::NOT_FOUND,

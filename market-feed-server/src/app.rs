@@ -80,6 +80,7 @@ impl App {
         let clock = config.clock.clone();
         let hub = Arc::new(Hub::default());
         let (indices, prices) = sources(config, &universe, &clock)?;
+        let job_sources = vec![indices.clone(), prices.clone()];
         tracing::info!(
             source = config.source.kind.as_str(),
             "price source: {} ({})",
@@ -132,6 +133,7 @@ impl App {
             store: store.clone(),
             universe,
             feed: feed.stats(),
+            sources: job_sources,
             access: Access::new(
                 config.auth_tokens.clone(),
                 config.allowed_origins.clone(),
@@ -203,7 +205,8 @@ impl App {
     }
 }
 
-async fn load_universe(config: &Config) -> Result<Universe, StartError> {
+/// The universe of `--universe`, or the bundled one.
+pub(crate) async fn load_universe(config: &Config) -> Result<Universe, StartError> {
     match config.universe.clone() {
         None => Ok(Universe::bundled()),
         Some(path) => tokio::task::spawn_blocking(move || Universe::from_path(&path))
@@ -214,6 +217,28 @@ async fn load_universe(config: &Config) -> Result<Universe, StartError> {
 }
 
 type Sources = (Arc<dyn PriceSource>, Arc<dyn PriceSource>);
+
+/// The Upstox source of the configuration (token from the file, else the variable).
+pub(crate) fn upstox_source(
+    config: &Config,
+    clock: &MarketClock,
+) -> Result<UpstoxSource, StartError> {
+    // The file wins over the token the configuration read from UPSTOX_ACCESS_TOKEN.
+    let tokens = match (&config.upstox.token_file, &config.upstox.token) {
+        (None, Some(token)) => TokenProvider::fixed(token.expose()),
+        (file, _) => TokenProvider::resolve(file.as_deref()),
+    }
+    .map_err(|e| StartError::Config(format!("upstox token: {e}")))?;
+    UpstoxSource::new(
+        UpstoxConfig {
+            base_url: config.upstox.base_url.clone(),
+            ..UpstoxConfig::default()
+        },
+        tokens,
+        clock.clone(),
+    )
+    .map_err(|e| StartError::Config(e.to_string()))
+}
 
 fn sources(
     config: &Config,
@@ -230,21 +255,7 @@ fn sources(
     };
     match config.source.kind {
         SourceKind::Upstox => {
-            // The file wins over the token the configuration read from UPSTOX_ACCESS_TOKEN.
-            let tokens = match (&config.upstox.token_file, &config.upstox.token) {
-                (None, Some(token)) => TokenProvider::fixed(token.expose()),
-                (file, _) => TokenProvider::resolve(file.as_deref()),
-            }
-            .map_err(|e| StartError::Config(format!("upstox token: {e}")))?;
-            let upstox = UpstoxSource::new(
-                UpstoxConfig {
-                    base_url: config.upstox.base_url.clone(),
-                    ..UpstoxConfig::default()
-                },
-                tokens,
-                clock.clone(),
-            )
-            .map_err(|e| StartError::Config(e.to_string()))?;
+            let upstox = upstox_source(config, clock)?;
             Ok((
                 Arc::new(upstox.with_refresh_deadline(deadline(config.indices_interval))),
                 Arc::new(upstox.with_refresh_deadline(deadline(config.prices_interval))),

@@ -147,7 +147,13 @@ fn parse_store(s: &str) -> Result<String, String> {
 /// names without dashes in front); command-line options win over environment variables, which
 /// win over the file.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "market-feed-server", version, about, long_about = None)]
+#[command(
+    name = "market-feed-server",
+    version,
+    about,
+    long_about = None,
+    after_help = "`market-feed-server check [OPTIONS]` checks these options without serving: store, universe, one refresh of both topics at the broker, market status; exit 0 when all is well, 1 when not."
+)]
 pub struct Cli {
     /// A TOML file with any of these options (keys are the long names, e.g. prices-interval).
     #[arg(long, env = "MARKET_FEED_CONFIG", value_name = "PATH")]

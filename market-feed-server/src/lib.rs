@@ -6,6 +6,7 @@
 //!
 //! - [`config`]: options, environment and config file (exit code 2 on bad input);
 //! - [`app`]: building the parts from the configuration and the shutdown order;
+//! - [`check`]: `market-feed-server check`, a configuration checked without serving;
 //! - [`server`]: the hyper accept loop and graceful shutdown;
 //! - [`http`]: routing, JSON responses, CORS;
 //! - [`api`]: the REST handlers;
@@ -19,6 +20,7 @@
 pub mod access;
 pub mod api;
 pub mod app;
+pub mod check;
 pub mod config;
 pub mod dashboard;
 pub mod http;

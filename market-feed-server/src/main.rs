@@ -1,4 +1,5 @@
-//! The `market-feed-server` binary: parse options, start logging, serve until SIGINT/SIGTERM.
+//! The `market-feed-server` binary: parse options, start logging, serve until SIGINT/SIGTERM;
+//! or, as `market-feed-server check [options]`, check the configuration and exit.
 //!
 //! Exit codes (PROTOCOL.md §5): 0 after a clean shutdown, 2 for bad options or config values
 //! (one line naming the option), 1 for a fatal runtime error (the message names the path or
@@ -8,13 +9,18 @@ use std::process::ExitCode;
 
 use market_feed_server::{
     app::App,
-    config::{LogFormat, Parsed, parse_args},
+    config::{Config, LogFormat, Parsed, parse_args},
     server::shutdown_signal,
 };
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let config = match parse_args(std::env::args_os()) {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let check = args.get(1).is_some_and(|a| a == "check");
+    if check {
+        args.remove(1);
+    }
+    let config = match parse_args(args) {
         Ok(Parsed::Run(config)) => config,
         Ok(Parsed::Exit(text)) => {
             print!("{text}");
@@ -36,6 +42,9 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if check {
+        return runtime.block_on(run_check(&config));
+    }
     runtime.block_on(async move {
         let app = match App::build(&config).await {
             Ok(app) => app,
@@ -54,6 +63,23 @@ fn main() -> ExitCode {
         tracing::info!("stopped");
         ExitCode::SUCCESS
     })
+}
+
+/// `market-feed-server check`: one line per finding on stdout; 0 when all is well, 1 when
+/// something is wrong, 2 for a bad option found while building.
+async fn run_check(config: &Config) -> ExitCode {
+    match market_feed_server::check::run(config).await {
+        Ok(report) => {
+            for line in report.lines() {
+                println!("{line}");
+            }
+            ExitCode::from(report.exit_code())
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
 }
 
 fn init_logging(format: LogFormat) {

@@ -268,6 +268,21 @@ pub fn render(state: &AppState) -> String {
             );
         }
     }
+    let missing = state.missing_instruments();
+    head(
+        &mut o,
+        "market_feed_instruments_missing",
+        "gauge",
+        "Instruments of the universe the broker cannot quote now, by reason (unknown: the broker does not know the key, held back until the next trading day; no_price: answered without a price or left out).",
+    );
+    for r in market_feed::source::MissingReason::ALL {
+        let n = missing.iter().filter(|m| m.reason == r).count();
+        let _ = writeln!(
+            o,
+            "market_feed_instruments_missing{{reason=\"{}\"}} {n}",
+            r.label()
+        );
+    }
     let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
     head(
         &mut o,

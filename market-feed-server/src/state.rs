@@ -3,7 +3,12 @@
 use std::sync::Arc;
 
 use market_feed::{
-    clock::MarketClock, feed::FeedStats, hub::Hub, store::SnapshotStore, universe::Universe,
+    clock::MarketClock,
+    feed::FeedStats,
+    hub::Hub,
+    source::{MissingInstrument, PriceSource},
+    store::SnapshotStore,
+    universe::Universe,
 };
 use tokio::sync::Semaphore;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
@@ -29,6 +34,7 @@ struct Inner {
     store: Arc<dyn SnapshotStore>,
     universe: Universe,
     feed: Arc<FeedStats>,
+    sources: Vec<Arc<dyn PriceSource>>,
     access: Access,
     ws: WsSettings,
     ws_stats: WsStats,
@@ -50,6 +56,8 @@ pub struct Parts {
     pub universe: Universe,
     /// The feed's counters (readiness, metrics).
     pub feed: Arc<FeedStats>,
+    /// The price sources of the jobs (for the instruments they cannot quote).
+    pub sources: Vec<Arc<dyn PriceSource>>,
     /// Client tokens, origins and CORS.
     pub access: Access,
     /// WebSocket limits and heartbeat.
@@ -74,6 +82,7 @@ impl AppState {
                 store: parts.store,
                 universe: parts.universe,
                 feed: parts.feed,
+                sources: parts.sources,
                 access: parts.access,
                 ws: parts.ws,
                 ws_stats: WsStats::default(),
@@ -98,6 +107,7 @@ impl AppState {
             store: Arc::new(market_feed::store::MemoryStore::new()),
             universe: Universe::bundled(),
             feed: Arc::new(FeedStats::default()),
+            sources: Vec::new(),
             access: Access::default(),
             ws: WsSettings::default(),
             shutdown: CancellationToken::new(),
@@ -133,6 +143,26 @@ impl AppState {
     /// The feed's counters.
     pub fn feed(&self) -> &FeedStats {
         &self.inner.feed
+    }
+
+    /// The instruments the sources cannot quote now (unknown to the broker, or without a
+    /// price), by symbol, each key once.
+    ///
+    /// ```
+    /// # use market_feed_server::state::AppState;
+    /// let state = AppState::for_tests(market_feed::clock::MarketClock::system());
+    /// assert!(state.missing_instruments().is_empty());
+    /// ```
+    pub fn missing_instruments(&self) -> Vec<MissingInstrument> {
+        let mut all: Vec<MissingInstrument> = self
+            .inner
+            .sources
+            .iter()
+            .flat_map(|s| s.missing())
+            .collect();
+        all.sort_by(|a, b| a.symbol.cmp(&b.symbol).then(a.key.cmp(&b.key)));
+        all.dedup_by(|a, b| a.key == b.key);
+        all
     }
 
     /// Access rules.

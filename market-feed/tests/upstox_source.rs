@@ -10,10 +10,10 @@ use market_feed::{
     clock::MarketClock,
     model::InstrumentKey,
     source::{
-        PriceSource, SourceError,
-        upstox::{RateLimiter, TokenProvider, UpstoxConfig, UpstoxSource},
+        MissingReason, PriceSource, SourceError,
+        upstox::{RateLimiter, TokenProvider, USER_AGENT, UpstoxConfig, UpstoxSource},
     },
-    testing::{FakeInstrument, FakeReply, FakeUpstox},
+    testing::{FakeInstrument, FakeReply, FakeUpstox, UnknownKeys},
     universe::{Instrument, Universe},
 };
 use time::macros::datetime;
@@ -188,15 +188,22 @@ impl WithOhlc for FakeInstrument {
 }
 
 #[tokio::test]
-async fn keys_unknown_to_the_broker_are_missing_not_errors() {
+async fn keys_the_broker_silently_omits_are_missing_not_errors() {
     let (fake, instruments) = stocks(600).await;
+    fake.unknown_keys(UnknownKeys::Omit);
     for i in (0..600).step_by(7) {
         fake.remove(instruments[i].key.as_str());
     }
-    let fetched = source_with(config(&fake))
-        .fetch(&instruments)
-        .await
-        .unwrap();
+    let source = source_with(config(&fake));
+    let fetched = source.fetch(&instruments).await.unwrap();
+    // Omitted keys are "no price" and asked for again next time (nothing is held back).
+    let report = source.missing();
+    assert_eq!(report.len(), (0..600).step_by(7).count());
+    assert!(report.iter().all(|m| m.reason == MissingReason::NoPrice));
+    assert!(report.iter().any(|m| m.symbol == "STOCK7"));
+    assert_eq!(fake.request_count(), 2);
+    source.fetch(&instruments).await.unwrap();
+    assert_eq!(fake.request_count(), 4);
     let expected_missing = (0..600).step_by(7).count();
     assert_eq!(fetched.missing.len(), expected_missing);
     assert_eq!(fetched.quotes.len(), 600 - expected_missing);
@@ -347,14 +354,8 @@ async fn after_a_401_a_changed_token_file_is_used_at_once() {
         .into_iter()
         .map(|r| r.authorization.unwrap())
         .collect();
-    assert_eq!(
-        auth,
-        [
-            "Bearer expired-token",
-            "Bearer expired-token",
-            "Bearer fresh-token"
-        ]
-    );
+    // The refused token is not sent again: the replaced file is read before the next call.
+    assert_eq!(auth, ["Bearer expired-token", "Bearer fresh-token"]);
 }
 
 #[tokio::test]
@@ -429,15 +430,22 @@ async fn malformed_json_and_html_pages_are_bad_responses_with_an_excerpt() {
 }
 
 #[tokio::test]
-async fn a_400_is_a_config_error_and_is_not_retried() {
+async fn a_400_that_blames_no_key_is_a_config_error_and_is_not_retried() {
     let (fake, instruments) = stocks(10).await;
-    fake.reply_to(1, FakeReply::Status(400));
+    fake.reply_to(
+        1,
+        FakeReply::Raw {
+            status: 400,
+            content_type: "application/json".into(),
+            body: r#"{"status":"error","errors":[{"error_code":"UDAPI100043","message":"Maximum instrument key limit exceeded"}]}"#.into(),
+        },
+    );
     let e = source_with(config(&fake))
         .fetch(&instruments)
         .await
         .unwrap_err();
     assert_eq!(e.kind(), "config");
-    assert!(e.to_string().contains("UDAPI1087"), "{e}");
+    assert!(e.to_string().contains("UDAPI100043"), "{e}");
     assert_eq!(fake.request_count(), 1);
 }
 
@@ -489,4 +497,204 @@ async fn clones_share_one_rate_limiter() {
     let e = indices.fetch(&instruments[..1]).await.unwrap_err();
     assert_eq!(e.kind(), "rate_limited", "{e}");
     assert_eq!(fake.request_count(), 3);
+}
+
+/// 2,200 stocks of which the broker does not know 3 (in different batches), the real
+/// service's way: HTTP 400 UDAPI1087 for any request that names one of them.
+#[tokio::test]
+async fn unknown_keys_are_found_by_splitting_served_around_and_held_back() {
+    let (fake, instruments) = stocks(2_200).await;
+    let unknown = [3usize, 777, 2_199];
+    for n in unknown {
+        fake.remove(instruments[n].key.as_str());
+    }
+    let limiter = Arc::new(RateLimiter::new(&[(1_000, Duration::from_secs(600))]));
+    let source = source_with(config(&fake)).with_rate_limiter(limiter.clone());
+    let fetched = source.fetch(&instruments).await.unwrap();
+    // Every other key is served in the same refresh; the unknown ones are missing, no error.
+    assert_eq!(fetched.quotes.len(), 2_197);
+    assert!(fetched.errors.is_empty(), "{:?}", fetched.errors);
+    let mut missing: Vec<_> = fetched
+        .missing
+        .iter()
+        .map(|k| k.as_str().to_owned())
+        .collect();
+    missing.sort();
+    let mut expected: Vec<_> = unknown
+        .iter()
+        .map(|&n| instruments[n].key.as_str().to_owned())
+        .collect();
+    expected.sort();
+    assert_eq!(missing, expected);
+    let report = source.missing();
+    assert_eq!(
+        report
+            .iter()
+            .map(|m| (m.symbol.as_str(), m.reason))
+            .collect::<Vec<_>>(),
+        [
+            ("STOCK2199", MissingReason::Unknown),
+            ("STOCK3", MissingReason::Unknown),
+            ("STOCK777", MissingReason::Unknown)
+        ]
+    );
+    // Every split request took a permit from the limiter: exactly as many as requests made.
+    let first = fake.request_count();
+    assert!(first > 5, "{first}");
+    let mut left = 0;
+    while limiter.try_acquire().is_ok() {
+        left += 1;
+    }
+    assert_eq!(left, 1_000 - first, "one permit per request");
+
+    // The next refresh leaves them out: at most ceil(N/500) + 1 requests, none with them.
+    let limiter2 = Arc::new(RateLimiter::new(&[(1_000, Duration::from_secs(600))]));
+    let again = source.with_rate_limiter(limiter2);
+    let fetched = again.fetch(&instruments).await.unwrap();
+    assert_eq!(fetched.quotes.len(), 2_197);
+    assert_eq!(fetched.missing.len(), 3);
+    let later = &fake.requests()[first..];
+    assert!(
+        later.len() <= 2_200usize.div_ceil(500) + 1,
+        "{} requests",
+        later.len()
+    );
+    assert!(
+        later
+            .iter()
+            .all(|r| r.keys.iter().all(|k| !expected.contains(k))),
+        "an unknown key was asked for again"
+    );
+    // A changed universe (a different set of keys) asks again.
+    again.fetch(&instruments[..2_199]).await.unwrap();
+    let asked: HashSet<String> = fake.requests()[first + later.len()..]
+        .iter()
+        .flat_map(|r| r.keys.clone())
+        .collect();
+    assert!(asked.contains(instruments[3].key.as_str()));
+}
+
+#[tokio::test]
+async fn answers_without_a_price_are_reported_as_no_price() {
+    let (fake, instruments) = stocks(4).await;
+    fake.without_price(instruments[1].key.as_str());
+    let source = source_with(config(&fake));
+    let fetched = source.fetch(&instruments).await.unwrap();
+    assert_eq!((fetched.quotes.len(), fetched.missing.len()), (3, 1));
+    let report = source.missing();
+    assert_eq!(report.len(), 1);
+    assert_eq!(
+        (report[0].symbol.as_str(), report[0].reason),
+        ("STOCK1", MissingReason::NoPrice)
+    );
+}
+
+#[tokio::test]
+async fn partial_success_is_a_success_for_the_keys_it_answers() {
+    let (fake, instruments) = stocks(10).await;
+    fake.reply_to(1, FakeReply::PartialSuccess);
+    let fetched = source_with(config(&fake))
+        .fetch(&instruments)
+        .await
+        .unwrap();
+    assert_eq!((fetched.quotes.len(), fetched.missing.len()), (5, 5));
+    assert!(fetched.errors.is_empty());
+}
+
+#[tokio::test]
+async fn a_cdn_403_is_retried_and_is_not_a_refused_token() {
+    let (fake, instruments) = stocks(10).await;
+    fake.reply_to(1, FakeReply::CdnForbidden);
+    let source = source_with(config(&fake));
+    let fetched = source.fetch(&instruments).await.unwrap();
+    assert_eq!((fetched.quotes.len(), fake.request_count()), (10, 2));
+    // A lasting 403 fails the refresh as transient, never as unauthorized.
+    for n in 3..=6 {
+        fake.reply_to(n, FakeReply::CdnForbidden);
+    }
+    let e = source.fetch(&instruments).await.unwrap_err();
+    assert_eq!(e.kind(), "transient", "{e}");
+    assert!(source.credentials_usable().await);
+    fake.reply_to(7, FakeReply::Status(403));
+    assert_eq!(source.fetch(&instruments).await.unwrap().quotes.len(), 10);
+}
+
+#[tokio::test]
+async fn the_token_code_is_unauthorized_in_both_spellings() {
+    for camel in [false, true] {
+        let (fake, instruments) = stocks(2).await;
+        fake.camel_case_errors(camel);
+        fake.require_token("other");
+        let e = source_with(config(&fake))
+            .fetch(&instruments)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, SourceError::Unauthorized(_)), "{camel}: {e}");
+        assert!(e.to_string().contains("UDAPI100050"), "{e}");
+    }
+}
+
+#[tokio::test]
+async fn every_request_carries_the_user_agent() {
+    let (fake, instruments) = stocks(600).await;
+    source_with(config(&fake))
+        .fetch(&instruments)
+        .await
+        .unwrap();
+    assert_eq!(
+        USER_AGENT,
+        format!("market-feed/{}", env!("CARGO_PKG_VERSION"))
+    );
+    for r in fake.requests() {
+        assert_eq!(r.user_agent.as_deref(), Some(USER_AGENT));
+    }
+}
+
+#[tokio::test]
+async fn a_token_refused_on_one_topic_is_sent_by_no_other_and_a_new_one_resumes_both() {
+    let (fake, instruments) = stocks(10).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("upstox-token");
+    std::fs::write(&path, "expired-token\n").unwrap();
+    fake.require_token("fresh-token");
+    let indices = UpstoxSource::new(
+        config(&fake),
+        TokenProvider::from_file(&path).unwrap(),
+        clock(),
+    )
+    .unwrap();
+    let prices = indices.with_refresh_deadline(Duration::from_secs(5));
+    assert!(matches!(
+        indices.fetch(&instruments[..2]).await,
+        Err(SourceError::Unauthorized(_))
+    ));
+    assert_eq!(fake.request_count(), 1);
+    // The other topic does not send the refused token.
+    assert!(matches!(
+        prices.fetch(&instruments).await,
+        Err(SourceError::Unauthorized(_))
+    ));
+    assert_eq!(fake.request_count(), 1);
+    assert!(!indices.credentials_usable().await && !prices.credentials_usable().await);
+    // A new token: both topics are told so (the first to ask does not use it up).
+    std::fs::write(&path, "fresh-token\n").unwrap();
+    assert!(indices.credentials_usable().await);
+    assert!(prices.credentials_usable().await);
+    assert_eq!(
+        indices.fetch(&instruments[..2]).await.unwrap().quotes.len(),
+        2
+    );
+    assert_eq!(prices.fetch(&instruments).await.unwrap().quotes.len(), 10);
+}
+
+#[tokio::test]
+async fn a_refused_token_costs_one_call_not_one_per_batch() {
+    let (fake, instruments) = stocks(2_200).await;
+    fake.require_token("another-token");
+    let e = source_with(config(&fake))
+        .fetch(&instruments)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, SourceError::Unauthorized(_)), "{e}");
+    assert_eq!(fake.request_count(), 1);
 }

@@ -80,7 +80,7 @@ async fn attempt(ctx: &Ctx, day: Date, shutdown: &CancellationToken) -> Result<(
             }
         }
         if state.health().state() == FeedState::Unauthorized
-            && !state.job.source.credentials_changed().await
+            && !state.job.source.credentials_usable().await
         {
             failures.push(format!("{topic}: waiting for a new access token"));
             continue;

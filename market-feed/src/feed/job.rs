@@ -163,7 +163,7 @@ async fn job_loop(
             return;
         }
         if state.health().state() == crate::hub::FeedState::Unauthorized
-            && !job.source.credentials_changed().await
+            && !job.source.credentials_usable().await
         {
             // No call on a refused token: look again at the next check, within the window.
             let check = ctx.settings.credential_check.min(job.interval);

@@ -105,8 +105,8 @@ impl PriceSource for Counting {
         }
     }
 
-    async fn credentials_changed(&self) -> bool {
-        self.token_changed.swap(false, SeqCst)
+    async fn credentials_usable(&self) -> bool {
+        self.token_changed.load(SeqCst)
     }
 }
 
@@ -447,7 +447,7 @@ async fn unauthorized_stops_calls_until_the_token_changes() {
         before,
         "no calls on a refused token"
     );
-    // A new token arrives (the double's credentials_changed turns true once).
+    // A new token arrives (the double's credentials_usable turns true).
     refused.store(false, SeqCst);
     rig.indices.token_changed.store(true, SeqCst);
     rig.until(datetime!(2026-01-29 11:30:08 +05:30)).await;

@@ -70,6 +70,11 @@ impl PriceSource for IndicesFromStocks {
         "indices-from-stocks"
     }
 
+    /// The stock source's credentials are this source's: it is unauthorized when they are.
+    async fn credentials_usable(&self) -> bool {
+        self.stocks.credentials_usable().await
+    }
+
     async fn fetch(&self, instruments: &[Instrument]) -> Result<Fetched, SourceError> {
         if instruments.is_empty() {
             return Ok(Fetched::default());
@@ -178,5 +183,16 @@ mod tests {
             nifty.windows(2).any(|w| w[0] != w[1]),
             "indices move through the day"
         );
+    }
+
+    #[tokio::test]
+    async fn credentials_are_the_stock_sources() {
+        let mut stocks = crate::source::MockPriceSource::new();
+        stocks
+            .expect_credentials_usable()
+            .times(1)
+            .return_const(true);
+        let source = IndicesFromStocks::new(Arc::new(stocks), Vec::new(), MarketClock::system());
+        assert!(source.credentials_usable().await);
     }
 }

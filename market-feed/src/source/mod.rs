@@ -33,6 +33,7 @@
 mod derived;
 mod error;
 pub(crate) mod levels;
+mod missing;
 pub mod replay;
 mod simulated;
 pub mod upstox;
@@ -49,6 +50,7 @@ use crate::{
 pub use derived::IndicesFromStocks;
 pub use error::{EXCERPT_CHARS, SourceError};
 pub use levels::{INDEX_LEVELS, bundled_prev_close};
+pub use missing::{MissingInstrument, MissingReason};
 pub use replay::ReplaySource;
 pub use simulated::SimulatedSource;
 
@@ -193,15 +195,37 @@ pub trait PriceSource: Send + Sync + std::fmt::Debug {
     /// Quotes for `instruments`; see the [contract](PriceSource#contract).
     async fn fetch(&self, instruments: &[Instrument]) -> Result<Fetched, SourceError>;
 
-    /// Whether the credentials changed since they were last read, re-reading them from where
-    /// they come from (for [`upstox::UpstoxSource`], the token file or variable).
+    /// Whether the source's credentials may be used: re-reads them from where they come from
+    /// (for [`upstox::UpstoxSource`], the token file or variable) when the ones in force were
+    /// refused, and answers `true` unless the credentials in force are still refused ones.
     ///
     /// The feed calls this, instead of fetching, every few seconds while a topic is
     /// `unauthorized`, and fetches again as soon as it returns `true`: no call is made on a
-    /// refused token. The default, for sources without credentials, is `false` (the feed then
-    /// tries again in the next session).
-    async fn credentials_changed(&self) -> bool {
+    /// refused token. Every caller gets the same answer (several topics sharing one source all
+    /// resume on a new token; none "uses up" the change). The default, for sources without
+    /// credentials, is `false` (the feed then tries again in the next session).
+    ///
+    /// ```
+    /// # use market_feed::{clock::MarketClock, source::{PriceSource, SimulatedSource}, universe::Universe};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let s = SimulatedSource::new(Universe::bundled(), 1, MarketClock::system());
+    /// assert!(!s.credentials_usable().await);
+    /// # });
+    /// ```
+    async fn credentials_usable(&self) -> bool {
         false
+    }
+
+    /// The instruments this source currently knows it cannot quote, and why (keys the broker
+    /// does not know, keys it answers without a price). The default is none.
+    ///
+    /// ```
+    /// # use market_feed::{clock::MarketClock, source::{PriceSource, SimulatedSource}, universe::Universe};
+    /// let s = SimulatedSource::new(Universe::bundled(), 1, MarketClock::system());
+    /// assert!(s.missing().is_empty());
+    /// ```
+    fn missing(&self) -> Vec<MissingInstrument> {
+        Vec::new()
     }
 }
 

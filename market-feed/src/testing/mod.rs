@@ -9,4 +9,4 @@
 
 mod fake_upstox;
 
-pub use fake_upstox::{FakeInstrument, FakeReply, FakeUpstox, RecordedRequest};
+pub use fake_upstox::{FakeInstrument, FakeReply, FakeUpstox, RecordedRequest, UnknownKeys};

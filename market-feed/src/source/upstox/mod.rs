@@ -25,15 +25,36 @@
 //! bounded by [`UpstoxConfig::request_timeout`]; 429, 5xx, timeouts and connection failures are
 //! retried with exponential backoff and full jitter, up to [`UpstoxConfig::max_retries`] times
 //! and never past [`UpstoxConfig::refresh_deadline`]. 400 and 401 are never retried blindly.
+//! Every request carries `User-Agent: market-feed/<version>` ([`USER_AGENT`]).
+//!
+//! What counts as what: only HTTP 401, or the error code `UDAPI100050` under any status, is a
+//! refused token. A 403 (the CDN in front of the API answers it with an HTML page), 429, 5xx
+//! and time-outs are retried and, if they last, fail the refresh ([`SourceError::Transient`],
+//! [`SourceError::RateLimited`]); HTML and malformed bodies are [`SourceError::BadResponse`].
+//! None of these stops the feed. `"status":"partial_success"` is a success for the keys it
+//! answers.
+//!
+//! # Keys the broker does not know
+//!
+//! Upstox refuses a whole request with HTTP 400 `UDAPI1087` when one of its keys is unknown.
+//! The source then splits the request in halves until each unknown key stands alone, so every
+//! other key is still served in the same refresh (each split request takes a rate-limit
+//! permit). Unknown keys are held back, not asked for again, until the next trading day (IST
+//! date) or until the fetch asks for a different set of keys (a universe change); they are
+//! `missing` in every fetch meanwhile. Keys the broker leaves out of its answer, or answers
+//! without a price, are missing too, and are asked for again each time. Both kinds are logged
+//! once per day by symbol and listed by [`PriceSource::missing`].
 //!
 //! # The token
 //!
 //! From `UPSTOX_ACCESS_TOKEN` or a token file ([`TokenProvider`]). After a 401 the source
 //! re-reads the file once: if the token changed it retries the request at once with the new
-//! one, else the fetch fails with [`SourceError::Unauthorized`]. A feed that sees
-//! `Unauthorized` should stop calling and poll [`UpstoxSource::reload_token`] every few
-//! seconds until it returns `true` (PROTOCOL.md §5). The token never appears in logs, errors or
-//! `Debug` output.
+//! one, else the fetch fails with [`SourceError::Unauthorized`] and the token is marked
+//! refused: from then on no request of any clone (any topic) carries it, and fetches fail at
+//! once without a call until the file (or variable) holds another token. A feed that sees
+//! `Unauthorized` polls [`PriceSource::credentials_usable`] every few seconds; it re-reads the
+//! file and answers `true`, to every caller, once the token changed. The token never appears
+//! in logs, errors or `Debug` output.
 //!
 //! ```no_run
 //! use market_feed::{
@@ -50,9 +71,11 @@
 //! # Ok(()) }
 //! ```
 
+mod quarantine;
 mod rate_limit;
 mod request;
 mod response;
+mod split;
 mod token;
 
 use std::{sync::Arc, time::Duration};
@@ -60,8 +83,11 @@ use std::{sync::Arc, time::Duration};
 use async_trait::async_trait;
 use futures::{StreamExt, stream};
 
-use super::{Fetched, PriceSource, SourceError};
-use crate::{clock::MarketClock, universe::Instrument};
+use super::{Fetched, MissingInstrument, PriceSource, SourceError};
+use crate::{
+    clock::{MarketClock, ist_date},
+    universe::Instrument,
+};
 
 pub use rate_limit::{RateLimiter, UPSTOX_LIMITS};
 pub use response::{Decoded, decode_quotes, error_code};
@@ -73,6 +99,13 @@ pub use token::{TOKEN_ENV, TokenProvider, UpstoxToken};
 /// assert_eq!(market_feed::source::upstox::MAX_KEYS_PER_REQUEST, 500);
 /// ```
 pub const MAX_KEYS_PER_REQUEST: usize = 500;
+
+/// The `User-Agent` of every request: `market-feed/<crate version>`.
+///
+/// ```
+/// assert!(market_feed::source::upstox::USER_AGENT.starts_with("market-feed/"));
+/// ```
+pub const USER_AGENT: &str = concat!("market-feed/", env!("CARGO_PKG_VERSION"));
 
 /// The production API root.
 ///
@@ -167,13 +200,15 @@ impl Default for UpstoxConfig {
     }
 }
 
-/// The parts every clone of a source shares: one HTTP client, one token, one rate limiter.
+/// The parts every clone of a source shares: one HTTP client, one token, one rate limiter,
+/// one book of unknown keys.
 struct Shared {
     http: reqwest::Client,
     base_url: reqwest::Url,
     tokens: Arc<TokenProvider>,
     limiter: Arc<RateLimiter>,
     clock: MarketClock,
+    book: Arc<quarantine::Book>,
 }
 
 /// Quotes from the Upstox REST API. Cheap to clone; clones share the HTTP connection pool, the
@@ -220,6 +255,7 @@ impl UpstoxSource {
             })?;
         let http = reqwest::Client::builder()
             .connect_timeout(config.request_timeout)
+            .user_agent(USER_AGENT)
             .pool_max_idle_per_host(config.concurrency.max(1))
             .build()
             .map_err(|e| SourceError::Config(format!("cannot build the HTTP client: {e}")))?;
@@ -235,6 +271,7 @@ impl UpstoxSource {
                 tokens: Arc::new(tokens),
                 limiter: Arc::new(RateLimiter::upstox()),
                 clock,
+                book: Arc::default(),
             }),
             config: Arc::new(config),
         })
@@ -259,6 +296,7 @@ impl UpstoxSource {
             tokens: self.shared.tokens.clone(),
             limiter,
             clock: self.shared.clock.clone(),
+            book: self.shared.book.clone(),
         };
         Self {
             shared: Arc::new(shared),
@@ -335,6 +373,20 @@ impl UpstoxSource {
         self.shared.tokens.reload().await
     }
 
+    /// Forgets the keys held back as unknown to the broker (and the missing report), so the
+    /// next fetch asks for every key again. Done by itself at the next trading day or when
+    /// the keys of a fetch change.
+    ///
+    /// ```
+    /// # use market_feed::{clock::MarketClock, source::{PriceSource, upstox::{TokenProvider, UpstoxConfig, UpstoxSource}}};
+    /// let s = UpstoxSource::new(UpstoxConfig::default(), TokenProvider::fixed("t").unwrap(), MarketClock::system()).unwrap();
+    /// s.forget_unknown_keys();
+    /// assert!(s.missing().is_empty());
+    /// ```
+    pub fn forget_unknown_keys(&self) {
+        self.shared.book.clear();
+    }
+
     fn endpoint_for(&self, instrument: &Instrument) -> QuoteEndpoint {
         if instrument.is_index() {
             self.config.index_endpoint
@@ -360,23 +412,27 @@ impl PriceSource for UpstoxSource {
         "upstox"
     }
 
-    async fn credentials_changed(&self) -> bool {
-        match self.reload_token().await {
-            Ok(changed) => changed,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot re-read the Upstox token");
-                false
-            }
-        }
+    async fn credentials_usable(&self) -> bool {
+        self.shared.tokens.usable().await
+    }
+
+    fn missing(&self) -> Vec<MissingInstrument> {
+        self.shared.book.missing()
     }
 
     async fn fetch(&self, instruments: &[Instrument]) -> Result<Fetched, SourceError> {
+        if !self.shared.tokens.usable().await {
+            return Err(SourceError::Unauthorized(request::REFUSED_BEFORE.into()));
+        }
         let deadline = tokio::time::Instant::now() + self.config.refresh_deadline;
         let mut seen = std::collections::HashSet::with_capacity(instruments.len());
         let unique: Vec<&Instrument> = instruments.iter().filter(|i| seen.insert(&i.key)).collect();
+        let today = ist_date(self.shared.clock.now());
+        let fingerprint = quarantine::fingerprint(&unique);
+        let (ask, held) = self.shared.book.hold(&unique, today, fingerprint);
         let mut batches: Vec<(QuoteEndpoint, Vec<Instrument>)> = Vec::new();
         for endpoint in [self.config.index_endpoint, self.config.stock_endpoint] {
-            let group: Vec<Instrument> = unique
+            let group: Vec<Instrument> = ask
                 .iter()
                 .filter(|i| self.endpoint_for(i) == endpoint)
                 .map(|i| (*i).clone())
@@ -388,37 +444,60 @@ impl PriceSource for UpstoxSource {
                 break;
             }
         }
+        let mut fetched = Fetched {
+            missing: held,
+            ..Fetched::default()
+        };
         if batches.is_empty() {
-            return Ok(Fetched::default());
+            return Ok(fetched);
         }
-        let total = batches.len();
-        let results: Vec<_> = stream::iter(batches)
-            .map(|(endpoint, batch)| async move {
-                let r =
-                    request::fetch_batch(&self.shared, &self.config, endpoint, &batch, deadline)
-                        .await;
-                (batch, r)
+        // A token the broker has not answered yet is tried with one request first: if it is
+        // refused, that is one call, not one per batch in flight.
+        let mut results = Vec::with_capacity(batches.len());
+        if !self.shared.tokens.is_accepted() && batches.len() > 1 {
+            let (endpoint, batch) = batches.remove(0);
+            let first =
+                split::resolve(&self.shared, &self.config, endpoint, batch, deadline).await?;
+            results.push(Ok(first));
+        }
+        let rest: Vec<_> = stream::iter(batches)
+            .map(|(endpoint, batch)| {
+                split::resolve(&self.shared, &self.config, endpoint, batch, deadline)
             })
             .buffer_unordered(self.config.concurrency)
             .collect()
             .await;
-        let mut fetched = Fetched::default();
-        let mut failed = 0;
-        for (batch, result) in results {
-            match result {
-                Ok(decoded) => {
-                    fetched.quotes.extend(decoded.quotes);
-                    fetched.missing.extend(decoded.missing);
-                }
-                Err(e @ SourceError::Unauthorized(_)) => return Err(e),
-                Err(e) => {
-                    failed += 1;
-                    fetched.missing.extend(batch.into_iter().map(|i| i.key));
-                    fetched.errors.push(e);
-                }
+        results.extend(rest);
+        let mut answered = false;
+        let mut unknown = Vec::new();
+        let mut no_price = Vec::new();
+        for result in results {
+            let resolved = result?;
+            answered |= resolved.answered;
+            fetched.quotes.extend(resolved.decoded.quotes);
+            no_price.extend(resolved.decoded.missing);
+            unknown.extend(resolved.unknown);
+            for (batch, e) in resolved.failed {
+                fetched.missing.extend(batch.into_iter().map(|i| i.key));
+                fetched.errors.push(e);
             }
         }
-        if failed == total && !fetched.errors.is_empty() {
+        let by_key: std::collections::HashMap<&crate::model::InstrumentKey, &Instrument> =
+            ask.iter().map(|i| (&i.key, *i)).collect();
+        let no_price_instruments: Vec<&Instrument> = no_price
+            .iter()
+            .filter_map(|k| by_key.get(k).copied())
+            .collect();
+        self.shared.book.record(
+            today,
+            fingerprint,
+            fetched.quotes.iter().map(|q| q.key.clone()),
+            &no_price_instruments,
+            &unknown,
+        );
+        fetched.missing.extend(no_price);
+        fetched.missing.extend(unknown.into_iter().map(|i| i.key));
+        if !answered && !fetched.errors.is_empty() {
             return Err(fetched.errors.remove(0));
         }
         Ok(fetched)

@@ -1,5 +1,12 @@
 //! One batch request to Upstox: the URL, the rate-limit permit, the attempt with its timeout,
 //! the classification of the answer, and the retries.
+//!
+//! Classification: only HTTP 401, or the error code `UDAPI100050` (invalid or expired token)
+//! under any status, means the token is refused. 403 (for instance from the CDN in front of
+//! the API, with an HTML page), 429, 5xx and time-outs are retried with backoff; HTML and
+//! malformed bodies are bad responses (the next refresh tries again). A 400 whose code says an
+//! instrument key is unknown or malformed (`UDAPI1087`, `UDAPI1011`) is
+//! [`BatchError::KeysRefused`]: the caller splits the request to find the key.
 
 use std::time::Duration;
 
@@ -13,6 +20,32 @@ use super::{
 };
 use crate::{source::SourceError, universe::Instrument};
 
+/// The error code Upstox gives for an invalid or expired access token.
+pub(super) const TOKEN_INVALID: &str = "UDAPI100050";
+
+/// The error codes of a 400 that blame an instrument key of the request.
+const KEY_CODES: [&str; 2] = ["UDAPI1087", "UDAPI1011"];
+
+/// The text of the error returned, without a call, while the token in force is a refused one.
+pub(super) const REFUSED_BEFORE: &str =
+    "the broker refused this access token earlier; no request carries it again";
+
+/// Why a batch request did not give quotes.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum BatchError {
+    /// HTTP 400 blaming an instrument key (`UDAPI1087`, `UDAPI1011`): some key of the batch is
+    /// unknown to the broker, and the whole request was refused for it.
+    KeysRefused(String),
+    /// Any other failure, after retries.
+    Failed(SourceError),
+}
+
+impl From<SourceError> for BatchError {
+    fn from(e: SourceError) -> Self {
+        BatchError::Failed(e)
+    }
+}
+
 /// Fetches one batch (at most 500 keys) with retries, ending by `deadline`.
 pub(super) async fn fetch_batch(
     shared: &Shared,
@@ -20,41 +53,56 @@ pub(super) async fn fetch_batch(
     endpoint: QuoteEndpoint,
     batch: &[Instrument],
     deadline: Instant,
-) -> Result<Decoded, SourceError> {
+) -> Result<Decoded, BatchError> {
     let url = batch_url(&shared.base_url, endpoint, batch)?;
     let mut attempt = 0u32;
     let mut token_renewed = false;
     loop {
+        // A token the broker refused is never sent again, by any request of any topic.
+        if !shared.tokens.usable().await {
+            return Err(SourceError::Unauthorized(REFUSED_BEFORE.into()).into());
+        }
         if !shared.limiter.acquire_before(deadline).await {
             return Err(SourceError::RateLimited(
                 "client-side limit: no request slot before the refresh deadline".into(),
-            ));
+            )
+            .into());
         }
         let now = Instant::now();
         if now >= deadline {
             return Err(SourceError::Transient(
                 "the refresh deadline passed before the request could be sent".into(),
-            ));
+            )
+            .into());
         }
         let (token, generation) = shared.tokens.snapshot();
         let timeout = config.request_timeout.min(deadline - now);
         let outcome = attempt_once(shared, endpoint, &url, &token, timeout, batch)
             .await
-            .map_err(|e| e.redact(token.expose()));
+            .map_err(|e| match e {
+                BatchError::Failed(e) => BatchError::Failed(e.redact(token.expose())),
+                BatchError::KeysRefused(d) => {
+                    BatchError::KeysRefused(d.replace(token.expose(), "***"))
+                }
+            });
+        if matches!(outcome, Ok(_) | Err(BatchError::KeysRefused(_))) {
+            shared.tokens.accept(generation);
+        }
         match outcome {
             Ok(decoded) => return Ok(decoded),
-            Err(SourceError::Unauthorized(detail)) => {
+            Err(BatchError::Failed(SourceError::Unauthorized(detail))) => {
+                shared.tokens.refuse(generation);
                 if !token_renewed && shared.tokens.renew_after_rejection(generation).await {
                     tracing::info!("Upstox refused the token; retrying with the renewed token");
                     token_renewed = true;
                     continue;
                 }
-                return Err(SourceError::Unauthorized(detail));
+                return Err(SourceError::Unauthorized(detail).into());
             }
-            Err(e) if e.is_retryable() && attempt < config.max_retries => {
+            Err(BatchError::Failed(e)) if e.is_retryable() && attempt < config.max_retries => {
                 let pause = backoff(config, attempt);
                 if Instant::now() + pause >= deadline {
-                    return Err(e);
+                    return Err(e.into());
                 }
                 tracing::debug!(error = %e, attempt, ?pause, "Upstox request failed; retrying");
                 tokio::time::sleep(pause).await;
@@ -72,7 +120,7 @@ async fn attempt_once(
     token: &UpstoxToken,
     timeout: Duration,
     batch: &[Instrument],
-) -> Result<Decoded, SourceError> {
+) -> Result<Decoded, BatchError> {
     let mut request = shared
         .http
         .get(url.clone())
@@ -93,42 +141,58 @@ async fn attempt_once(
             return Err(SourceError::Transient(format!(
                 "no answer from Upstox within {} ms",
                 timeout.as_millis()
-            )));
+            ))
+            .into());
         }
-        Ok(Err(e)) => return Err(transport_error(&e)),
+        Ok(Err(e)) => return Err(transport_error(&e).into()),
         Ok(Ok(answer)) => answer,
     };
     if status == StatusCode::OK {
-        return decode_quotes(endpoint, &body, batch, shared.clock.now_ms());
+        return decode_quotes(endpoint, &body, batch, shared.clock.now_ms()).map_err(|e| {
+            // An error envelope under HTTP 200 still says what it says.
+            match error_code(&body) {
+                Some(_) => classify(status, endpoint, &body),
+                None => e.into(),
+            }
+        });
     }
     Err(classify(status, endpoint, &body))
 }
 
-/// Maps a non-200 answer to what the caller should do.
-fn classify(status: StatusCode, endpoint: QuoteEndpoint, body: &[u8]) -> SourceError {
+/// Maps an error answer to what the caller should do.
+fn classify(status: StatusCode, endpoint: QuoteEndpoint, body: &[u8]) -> BatchError {
     let code = error_code(body);
     let detail = match &code {
         Some((code, message)) => format!("HTTP {} {code}: {message}", status.as_u16()),
         None => format!("HTTP {}", status.as_u16()),
     };
-    match status.as_u16() {
-        401 => SourceError::Unauthorized(detail),
-        403 => SourceError::Unauthorized(format!(
-            "{detail}: this token may not call {}",
+    let code = code.map(|(c, _)| c);
+    if status == StatusCode::UNAUTHORIZED || code.as_deref() == Some(TOKEN_INVALID) {
+        return SourceError::Unauthorized(detail).into();
+    }
+    let e = match status.as_u16() {
+        400 if code.as_deref().is_some_and(|c| KEY_CODES.contains(&c)) => {
+            return BatchError::KeysRefused(detail);
+        }
+        400 if code.is_some() => SourceError::Config(format!(
+            "Upstox refused the request ({detail}): check the universe's instrument keys"
+        )),
+        // Not a token problem: a 403 often comes from the CDN in front of the API (with an
+        // HTML page). Retried like a 5xx; the feed keeps running.
+        403 => SourceError::Transient(format!(
+            "{detail}: access to {} denied (often the CDN in front of Upstox); retrying",
             endpoint.path()
         )),
         429 => SourceError::RateLimited(detail),
-        400 => SourceError::Config(format!(
-            "Upstox refused the request ({detail}): check the universe's instrument keys"
-        )),
         404 | 405 => SourceError::Config(format!(
             "{detail} for {}: check --upstox-base-url",
             endpoint.path()
         )),
-        500..=599 => SourceError::Transient(detail),
+        408 | 500..=599 => SourceError::Transient(detail),
         _ if code.is_some() => SourceError::bad_response(detail, body),
         _ => SourceError::bad_response(format!("unexpected HTTP {}", status.as_u16()), body),
-    }
+    };
+    e.into()
 }
 
 fn transport_error(e: &reqwest::Error) -> SourceError {
@@ -215,32 +279,83 @@ mod tests {
         );
     }
 
+    fn failed(e: BatchError) -> SourceError {
+        match e {
+            BatchError::Failed(e) => e,
+            BatchError::KeysRefused(d) => panic!("keys refused: {d}"),
+        }
+    }
+
+    fn envelope(code: &str) -> String {
+        format!(r#"{{"status":"error","errors":[{{"error_code":"{code}","message":"m"}}]}}"#)
+    }
+
     #[test]
     fn statuses_map_to_actions() {
-        let cases = [
-            (401, "unauthorized"),
-            (403, "unauthorized"),
-            (429, "rate_limited"),
-            (400, "config"),
-            (404, "config"),
-            (500, "transient"),
-            (503, "transient"),
-            (302, "bad_response"),
+        let html = b"<html><body><h1>403 Forbidden</h1>cloudfront</body></html>";
+        let cases: [(u16, &[u8], &str); 9] = [
+            (401, b"{}", "unauthorized"),
+            (403, html, "transient"),
+            (403, b"{}", "transient"),
+            (429, b"{}", "rate_limited"),
+            (404, b"{}", "config"),
+            (500, b"{}", "transient"),
+            (503, html, "transient"),
+            (400, html, "bad_response"),
+            (302, b"{}", "bad_response"),
         ];
-        for (status, kind) in cases {
-            let e = classify(
+        for (status, body, kind) in cases {
+            let e = failed(classify(
                 StatusCode::from_u16(status).unwrap(),
                 QuoteEndpoint::LtpV3,
-                b"{}",
-            );
+                body,
+            ));
             assert_eq!(e.kind(), kind, "{status}");
         }
-        let e = classify(
+        let e = failed(classify(
             StatusCode::TOO_MANY_REQUESTS,
             QuoteEndpoint::LtpV3,
-            br#"{"status":"error","errors":[{"error_code":"UDAPI10005","message":"Too Many Request Sent"}]}"#,
-        );
+            envelope("UDAPI10005").as_bytes(),
+        ));
         assert!(e.to_string().contains("UDAPI10005"), "{e}");
+    }
+
+    #[test]
+    fn only_401_or_the_token_code_means_unauthorized() {
+        // The token code under another status (and in the deprecated spelling) is a refused
+        // token; a 403 is not.
+        for status in [400, 403, 500] {
+            let e = failed(classify(
+                StatusCode::from_u16(status).unwrap(),
+                QuoteEndpoint::LtpV3,
+                envelope(TOKEN_INVALID).as_bytes(),
+            ));
+            assert_eq!(e.kind(), "unauthorized", "{status}");
+        }
+        let camel = br#"{"status":"error","errors":[{"errorCode":"UDAPI100050","message":"Invalid token used to access API"}]}"#;
+        let e = failed(classify(StatusCode::OK, QuoteEndpoint::LtpV3, camel));
+        assert_eq!(e.kind(), "unauthorized");
+    }
+
+    #[test]
+    fn a_400_blaming_a_key_is_keys_refused_and_other_400s_are_config() {
+        for code in ["UDAPI1087", "UDAPI1011"] {
+            let e = classify(
+                StatusCode::BAD_REQUEST,
+                QuoteEndpoint::LtpV3,
+                envelope(code).as_bytes(),
+            );
+            assert!(
+                matches!(e, BatchError::KeysRefused(ref d) if d.contains(code)),
+                "{e:?}"
+            );
+        }
+        let e = failed(classify(
+            StatusCode::BAD_REQUEST,
+            QuoteEndpoint::LtpV3,
+            envelope("UDAPI100043").as_bytes(),
+        ));
+        assert_eq!(e.kind(), "config");
     }
 
     #[test]

@@ -94,8 +94,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
 /// - v2 full quote: `ltp = last_price`, `prev_close = last_price - net_change` (its
 ///   `ohlc.close` is *not* the previous close), `open/high/low` from `ohlc`, `volume`.
 ///
-/// Indices never get a volume. A body that is not JSON, or not `status: success` with a `data`
-/// object, is a [`SourceError::BadResponse`] with an excerpt.
+/// Indices never get a volume. `status: partial_success` counts as a success for the keys it
+/// answers. A body that is not JSON, or not `status: success` (or `partial_success`) with a
+/// `data` object, is a [`SourceError::BadResponse`] with an excerpt.
 ///
 /// ```
 /// use market_feed::{model::InstrumentKey, source::upstox::{decode_quotes, QuoteEndpoint}, universe::Instrument};
@@ -117,7 +118,11 @@ pub fn decode_quotes(
 ) -> Result<Decoded, SourceError> {
     let parsed: Body<'_> = serde_json::from_slice(body)
         .map_err(|e| SourceError::bad_response(format!("not the expected JSON: {e}"), body))?;
-    if parsed.status.as_deref() != Some("success") {
+    // `partial_success` answers some keys: a success for those (the rest are missing).
+    if !matches!(
+        parsed.status.as_deref(),
+        Some("success" | "partial_success")
+    ) {
         return Err(SourceError::bad_response(
             "HTTP 200 without \"status\":\"success\"",
             body,

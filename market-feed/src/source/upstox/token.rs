@@ -1,10 +1,14 @@
 //! The Upstox access token: where it comes from (the `UPSTOX_ACCESS_TOKEN` variable or a token
-//! file), reloading it after a 401, and keeping it out of every log, error and `Debug` output.
+//! file), reloading it after a 401, remembering that the broker refused it (so that no caller
+//! sends it again), and keeping it out of every log, error and `Debug` output.
 
 use std::{
     fmt,
     path::{Path, PathBuf},
-    sync::{Arc, RwLock},
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use crate::source::SourceError;
@@ -112,6 +116,11 @@ enum Origin {
 pub struct TokenProvider {
     origin: Origin,
     state: RwLock<(UpstoxToken, u64)>,
+    /// The newest generation the broker refused (0: none). Shared by every caller, so a token
+    /// refused on one topic's request is not sent again by any other.
+    refused: AtomicU64,
+    /// The newest generation the broker accepted (0: none yet).
+    accepted: AtomicU64,
 }
 
 impl TokenProvider {
@@ -171,6 +180,8 @@ impl TokenProvider {
         Self {
             origin,
             state: RwLock::new((token, 1)),
+            refused: AtomicU64::new(0),
+            accepted: AtomicU64::new(0),
         }
     }
 
@@ -227,6 +238,78 @@ impl TokenProvider {
         Ok(true)
     }
 
+    /// Records that the broker refused the token of `generation`: from now on
+    /// [`TokenProvider::is_refused`] is true until the token changes.
+    ///
+    /// ```
+    /// # use market_feed::source::upstox::TokenProvider;
+    /// let t = TokenProvider::fixed("x").unwrap();
+    /// t.refuse(t.generation());
+    /// assert!(t.is_refused());
+    /// ```
+    pub fn refuse(&self, generation: u64) {
+        self.refused.fetch_max(generation, Ordering::SeqCst);
+    }
+
+    /// Records that the broker answered a request made with the token of `generation`.
+    ///
+    /// ```
+    /// # use market_feed::source::upstox::TokenProvider;
+    /// let t = TokenProvider::fixed("x").unwrap();
+    /// assert!(!t.is_accepted());
+    /// t.accept(t.generation());
+    /// assert!(t.is_accepted());
+    /// ```
+    pub fn accept(&self, generation: u64) {
+        self.accepted.fetch_max(generation, Ordering::SeqCst);
+    }
+
+    /// True once the broker answered a request made with the current token. Until then a
+    /// fetch sends one request first, so a refused token costs one call, not one per batch.
+    ///
+    /// See [`TokenProvider::accept`] for an example.
+    pub fn is_accepted(&self) -> bool {
+        self.generation() <= self.accepted.load(Ordering::SeqCst)
+    }
+
+    /// True while the current token is one the broker refused (no request should carry it).
+    ///
+    /// ```
+    /// # use market_feed::source::upstox::TokenProvider;
+    /// assert!(!TokenProvider::fixed("x").unwrap().is_refused());
+    /// ```
+    pub fn is_refused(&self) -> bool {
+        self.generation() <= self.refused.load(Ordering::SeqCst)
+    }
+
+    /// Whether the current token may be sent: true unless the broker refused it, in which case
+    /// the file (or variable) is re-read first and a changed token is usable at once. The same
+    /// answer for every caller: a new token is not "used up" by the first one that sees it.
+    ///
+    /// ```
+    /// # use market_feed::source::upstox::TokenProvider;
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("token");
+    /// std::fs::write(&path, "old").unwrap();
+    /// let t = TokenProvider::from_file(&path).unwrap();
+    /// t.refuse(t.generation());
+    /// assert!(!t.usable().await);
+    /// std::fs::write(&path, "new").unwrap();
+    /// assert!(t.usable().await);
+    /// assert!(t.usable().await, "and for the next caller too");
+    /// # });
+    /// ```
+    pub async fn usable(&self) -> bool {
+        if !self.is_refused() {
+            return true;
+        }
+        if let Err(e) = self.reload().await {
+            tracing::warn!(error = %e, "cannot re-read the Upstox token");
+        }
+        !self.is_refused()
+    }
+
     /// After the broker refused the token of generation `seen`: true if a newer token is
     /// already there (another request reloaded it) or re-reading finds one.
     pub(crate) async fn renew_after_rejection(&self, seen: u64) -> bool {
@@ -252,6 +335,7 @@ impl fmt::Debug for TokenProvider {
         f.debug_struct("TokenProvider")
             .field("origin", &self.origin)
             .field("generation", &self.generation())
+            .field("refused", &self.is_refused())
             .field("token", &"***")
             .finish()
     }
@@ -296,6 +380,27 @@ mod tests {
         assert!(p.renew_after_rejection(1).await);
         // TC3: rejection of the current one with the file gone: no newer token.
         assert!(!p.renew_after_rejection(2).await);
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_stays_refused_for_every_caller_until_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "one").unwrap();
+        let p = TokenProvider::from_file(&path).unwrap();
+        assert!(p.usable().await);
+        p.refuse(1);
+        // Two callers (two topics) ask: both are told no, and the file is the same.
+        assert!(!p.usable().await);
+        assert!(!p.usable().await);
+        std::fs::write(&path, "two").unwrap();
+        // Both are told yes: the first one does not consume the change.
+        assert!(p.usable().await);
+        assert!(p.usable().await);
+        assert_eq!(p.generation(), 2);
+        // A late refusal of the old generation does not refuse the new token.
+        p.refuse(1);
+        assert!(!p.is_refused());
     }
 
     #[test]

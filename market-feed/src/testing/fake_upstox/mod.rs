@@ -1,9 +1,16 @@
 //! [`FakeUpstox`]: a local HTTP server that answers like Upstox's market-quote API.
+//!
+//! It behaves like the real service where the project knows how the real service behaves:
+//! the response map keyed `SEGMENT:SYMBOL` with each entry's `instrument_token`, the error
+//! envelope (`error_code`, or the deprecated `errorCode` with [`FakeUpstox::camel_case_errors`]),
+//! a whole-request HTTP 400 `UDAPI1087` when any requested key is unknown (by default; see
+//! [`UnknownKeys`]), 401 `UDAPI100050` for a wrong token, and on request a CDN-style 403 page
+//! ([`FakeReply::CdnForbidden`]) or a `partial_success` answer ([`FakeReply::PartialSuccess`]).
 
 mod http;
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{HashMap, HashSet, VecDeque},
     net::SocketAddr,
     sync::{Arc, Mutex, MutexGuard},
     time::Duration,
@@ -112,7 +119,7 @@ impl FakeInstrument {
 /// assert_ne!(script[0], script[2]);
 /// ```
 pub enum FakeReply {
-    /// The documented success body for the known keys (unknown keys omitted).
+    /// The documented success body for the known keys (unknown keys: see [`UnknownKeys`]).
     Normal,
     /// An Upstox error body with this HTTP status (401 → `UDAPI100050`, 429 → `UDAPI10005`,
     /// 400 → `UDAPI1087`, 5xx → `UDAPI100500`), using the deprecated `errorCode` spelling for
@@ -122,6 +129,10 @@ pub enum FakeReply {
     Slow(Duration),
     /// HTTP 200 with a JSON body cut off in the middle.
     MalformedJson,
+    /// HTTP 403 with the HTML page a CDN in front of the API sends (not an Upstox body).
+    CdnForbidden,
+    /// HTTP 200 `"status":"partial_success"` answering only the first half of the known keys.
+    PartialSuccess,
     /// An HTML error page (as a proxy or load balancer sends) with this status.
     HtmlPage(u16),
     /// Anything else.
@@ -135,12 +146,31 @@ pub enum FakeReply {
     },
 }
 
+/// What the fake does with a requested key it does not know.
+///
+/// ```
+/// use market_feed::testing::UnknownKeys;
+/// assert_eq!(UnknownKeys::default(), UnknownKeys::Reject);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UnknownKeys {
+    /// Refuse the whole request: HTTP 400 with `UDAPI1087` "Invalid Instrument key" (what the
+    /// real service does for a key it does not know).
+    #[default]
+    Reject,
+    /// Leave the key out of the `data` map and answer the others.
+    Omit,
+}
+
 /// One request the fake received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 ///
 /// ```
 /// use market_feed::testing::RecordedRequest;
-/// let r = RecordedRequest { number: 1, path: "/v3/market-quote/ltp".into(), keys: vec![], authorization: None, api_version: None };
+/// let r = RecordedRequest {
+///     number: 1, path: "/v3/market-quote/ltp".into(), keys: vec![], authorization: None,
+///     api_version: None, user_agent: None, received: std::time::Instant::now(),
+/// };
 /// assert_eq!(r.number, 1);
 /// ```
 pub struct RecordedRequest {
@@ -154,6 +184,10 @@ pub struct RecordedRequest {
     pub authorization: Option<String>,
     /// The `Api-Version` header.
     pub api_version: Option<String>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
+    /// When it arrived (real time: tells the requests of one refresh from the next).
+    pub received: std::time::Instant,
 }
 
 #[derive(Debug, Default)]
@@ -163,12 +197,16 @@ struct State {
     scripted: HashMap<usize, FakeReply>,
     queued: VecDeque<FakeReply>,
     requests: Vec<RecordedRequest>,
+    unknown_keys: UnknownKeys,
+    camel_case: bool,
+    no_price: HashSet<String>,
 }
 
 /// A fake Upstox API on `127.0.0.1:<free port>`: `GET /v3/market-quote/ltp` and
 /// `GET /v2/market-quote/quotes` in the documented formats (data keyed `SEGMENT:symbol`, each
-/// entry with its `instrument_token`), 400 for a missing `instrument_key` or more than 500
-/// keys, 404 for other paths. The server stops when the value is dropped.
+/// entry with its `instrument_token`), 400 for a missing `instrument_key`, more than 500
+/// keys or (by default) any unknown key, 404 for other paths. The server stops when the value
+/// is dropped.
 ///
 /// ```
 /// use market_feed::testing::{FakeInstrument, FakeReply, FakeUpstox};
@@ -366,6 +404,47 @@ impl FakeUpstox {
     /// ```
     pub fn require_token(&self, token: &str) {
         self.lock().required_token = Some(token.to_owned());
+    }
+
+    /// How unknown keys are answered from now on (default [`UnknownKeys::Reject`]).
+    ///
+    /// ```
+    /// # use market_feed::testing::{FakeUpstox, UnknownKeys};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let fake = FakeUpstox::start().await.unwrap();
+    /// fake.unknown_keys(UnknownKeys::Omit); // answer the others, leave unknown keys out
+    /// # });
+    /// ```
+    pub fn unknown_keys(&self, mode: UnknownKeys) {
+        self.lock().unknown_keys = mode;
+    }
+
+    /// Error bodies use the deprecated `errorCode` spelling (`true`) or `error_code`
+    /// (`false`, the default except for 5xx answers, which always use `errorCode`).
+    ///
+    /// ```
+    /// # use market_feed::testing::FakeUpstox;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let fake = FakeUpstox::start().await.unwrap();
+    /// fake.camel_case_errors(true);
+    /// # });
+    /// ```
+    pub fn camel_case_errors(&self, camel: bool) {
+        self.lock().camel_case = camel;
+    }
+
+    /// The fake knows `key` but answers it with `"last_price": null` (an instrument without a
+    /// trade, a suspended one).
+    ///
+    /// ```
+    /// # use market_feed::testing::FakeUpstox;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let fake = FakeUpstox::start().await.unwrap();
+    /// fake.without_price("NSE_EQ|INE002A01018");
+    /// # });
+    /// ```
+    pub fn without_price(&self, key: &str) {
+        self.lock().no_price.insert(key.to_owned());
     }
 
     /// The `number`-th request (1-based, counted from the start) gets `reply`.

@@ -111,3 +111,27 @@ fn error_codes_in_both_spellings() {
     assert_eq!(error_code(b"<html></html>"), None);
     assert_eq!(error_code(br#"{"errors":[]}"#), None);
 }
+
+#[test]
+fn partial_success_is_a_success_for_the_keys_it_answers() {
+    let body = br#"{"status":"partial_success","data":{"NSE_EQ:NHPC":{"last_price":52.05,"instrument_token":"NSE_EQ|INE848E01016","cp":53.1}}}"#;
+    let d = decode_quotes(
+        QuoteEndpoint::LtpV3,
+        body,
+        &[
+            inst("NSE_EQ|INE848E01016", "NHPC"),
+            inst("NSE_EQ|INE000X01010", "GONE"),
+        ],
+        0,
+    )
+    .unwrap();
+    assert_eq!(d.quotes.len(), 1);
+    assert_eq!(d.missing[0].as_str(), "NSE_EQ|INE000X01010");
+    let e = decode_quotes(
+        QuoteEndpoint::LtpV3,
+        br#"{"status":"error","data":{}}"#,
+        &[],
+        0,
+    );
+    assert_eq!(e.unwrap_err().kind(), "bad_response");
+}

@@ -1,0 +1,352 @@
+//! `market-feed-server check [the options of a run]`: checks a configuration without serving.
+//!
+//! [`run`] opens the store, loads the universe (the calendar was loaded with the options),
+//! and with an Upstox source makes the requests of one full refresh of both topics, at any
+//! hour (the operator asked for them). It returns a [`Report`]: one [`Finding`] per line, each
+//! saying whether it is a problem. The process prints the lines and exits 0 when nothing is
+//! wrong, 1 otherwise ([`Report::exit_code`]). The token is never printed: the source's
+//! errors never carry it.
+//!
+//! More findings (calendar coverage, next holidays) are added as variants of [`Finding`] and
+//! pushed by [`run`].
+
+use std::{fmt, time::Duration};
+
+use market_feed::{
+    clock::format_date,
+    model::Topic,
+    source::{MissingReason, PriceSource, SourceError},
+    universe::Instrument,
+};
+
+use crate::{
+    app::{StartError, load_universe, upstox_source},
+    config::{Config, SourceKind},
+};
+
+/// How long the check's refresh of one topic may take (retries and rate-limit waits
+/// included); far more than a refresh during the session, since nothing waits on it.
+pub const CHECK_DEADLINE: Duration = Duration::from_secs(60);
+
+/// One line of the check's output.
+///
+/// ```
+/// use market_feed_server::check::Finding;
+/// let f = Finding::Answered { topic: market_feed::model::Topic::Prices, answered: 9, requested: 10 };
+/// assert!(f.is_problem());
+/// assert_eq!(f.to_string(), "problem: prices: 9 of 10 instruments answered");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finding {
+    /// The store opened.
+    StoreOpened {
+        /// `--store`, as given (a URL with a password is shown without it).
+        store: String,
+    },
+    /// The store did not open.
+    StoreFailed {
+        /// Why, naming the store.
+        detail: String,
+    },
+    /// The universe loaded.
+    Universe {
+        /// Index count.
+        indices: usize,
+        /// Stock count.
+        stocks: usize,
+    },
+    /// The source needs no broker (simulated, replay): nothing to call.
+    NoBroker {
+        /// The source's name.
+        source: String,
+    },
+    /// The broker accepted the access token.
+    TokenAccepted,
+    /// The broker refused the access token (the detail never carries it).
+    TokenRefused {
+        /// What the broker said.
+        detail: String,
+    },
+    /// How many instruments of a topic the broker answered with a price.
+    Answered {
+        /// The topic.
+        topic: Topic,
+        /// Instruments with a quote.
+        answered: usize,
+        /// Instruments asked for.
+        requested: usize,
+    },
+    /// An instrument the broker does not know, or answers without a price.
+    Missing {
+        /// Its symbol.
+        symbol: String,
+        /// Its key.
+        key: String,
+        /// Why.
+        reason: MissingReason,
+    },
+    /// Requests of a topic failed for another reason (network, 403, 429, 5xx, bad answers).
+    RequestsFailed {
+        /// The topic.
+        topic: Topic,
+        /// The first error.
+        detail: String,
+    },
+    /// The market status now.
+    Market {
+        /// Phase (`open`, `closed`, ...).
+        phase: String,
+        /// Whether the service window is open.
+        live: bool,
+        /// The current or next trading day.
+        trading_day: String,
+        /// Why closed, if closed.
+        reason: Option<String>,
+    },
+}
+
+impl Finding {
+    /// True when this finding means something is wrong (exit code 1).
+    ///
+    /// ```
+    /// # use market_feed_server::check::Finding;
+    /// assert!(!Finding::TokenAccepted.is_problem());
+    /// assert!(Finding::TokenRefused { detail: "HTTP 401".into() }.is_problem());
+    /// ```
+    pub fn is_problem(&self) -> bool {
+        match self {
+            Finding::StoreFailed { .. }
+            | Finding::TokenRefused { .. }
+            | Finding::Missing { .. }
+            | Finding::RequestsFailed { .. } => true,
+            Finding::Answered {
+                answered,
+                requested,
+                ..
+            } => answered < requested,
+            Finding::StoreOpened { .. }
+            | Finding::Universe { .. }
+            | Finding::NoBroker { .. }
+            | Finding::TokenAccepted
+            | Finding::Market { .. } => false,
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.is_problem() {
+            "problem: "
+        } else {
+            "ok: "
+        })?;
+        match self {
+            Finding::StoreOpened { store } => write!(f, "store {store} opened"),
+            Finding::StoreFailed { detail } => write!(f, "store: {detail}"),
+            Finding::Universe { indices, stocks } => {
+                write!(f, "universe: {indices} indices, {stocks} stocks")
+            }
+            Finding::NoBroker { source } => {
+                write!(f, "source {source}: no broker to call")
+            }
+            Finding::TokenAccepted => f.write_str("Upstox accepted the access token"),
+            Finding::TokenRefused { detail } => write!(
+                f,
+                "Upstox refused the access token ({detail}): write a new one into the token file or UPSTOX_ACCESS_TOKEN"
+            ),
+            Finding::Answered {
+                topic,
+                answered,
+                requested,
+            } => write!(f, "{topic}: {answered} of {requested} instruments answered"),
+            Finding::Missing {
+                symbol,
+                key,
+                reason,
+            } => write!(f, "{symbol} ({key}): {}", reason.as_str()),
+            Finding::RequestsFailed { topic, detail } => {
+                write!(f, "{topic}: requests failed: {detail}")
+            }
+            Finding::Market {
+                phase,
+                live,
+                trading_day,
+                reason,
+            } => {
+                write!(
+                    f,
+                    "market now: {phase}{}, trading day {trading_day}",
+                    if *live { ", live" } else { "" }
+                )?;
+                match reason {
+                    Some(r) => write!(f, " ({r})"),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+/// Every finding of one check, in order.
+///
+/// ```
+/// use market_feed_server::check::{Finding, Report};
+/// let report = Report { findings: vec![Finding::TokenAccepted] };
+/// assert_eq!(report.exit_code(), 0);
+/// assert_eq!(report.lines(), vec!["ok: Upstox accepted the access token".to_owned()]);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Report {
+    /// The findings.
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// 0 when no finding is a problem, else 1.
+    ///
+    /// See [`Report`] for an example.
+    pub fn exit_code(&self) -> u8 {
+        u8::from(self.findings.iter().any(Finding::is_problem))
+    }
+
+    /// One line per finding.
+    ///
+    /// See [`Report`] for an example.
+    pub fn lines(&self) -> Vec<String> {
+        self.findings.iter().map(ToString::to_string).collect()
+    }
+}
+
+/// Runs the check of `config`.
+///
+/// # Errors
+/// [`StartError::Config`] for a bad universe file or Upstox setting (exit code 2).
+pub async fn run(config: &Config) -> Result<Report, StartError> {
+    let mut report = Report::default();
+    let universe = load_universe(config).await?;
+    match market_feed::store::open(&config.store).await {
+        Ok(_) => report.findings.push(Finding::StoreOpened {
+            store: shown_store(&config.store),
+        }),
+        Err(e) => report.findings.push(Finding::StoreFailed {
+            detail: format!("--store: {e}"),
+        }),
+    }
+    report.findings.push(Finding::Universe {
+        indices: universe.indices().len(),
+        stocks: universe.prices().len(),
+    });
+    if config.source.kind == SourceKind::Upstox {
+        let source = upstox_source(config, &config.clock)?.with_refresh_deadline(CHECK_DEADLINE);
+        refresh_both(&source, universe.indices(), universe.prices(), &mut report).await;
+    } else {
+        report.findings.push(Finding::NoBroker {
+            source: config.source.kind.as_str().to_owned(),
+        });
+    }
+    let status = config.clock.status();
+    report.findings.push(Finding::Market {
+        phase: status.phase.to_string(),
+        live: status.live,
+        trading_day: format_date(status.trading_day),
+        reason: status.reason,
+    });
+    Ok(report)
+}
+
+/// One refresh of each topic through `source`, as the feed would make it.
+async fn refresh_both(
+    source: &dyn PriceSource,
+    indices: &[Instrument],
+    prices: &[Instrument],
+    report: &mut Report,
+) {
+    let mut accepted = false;
+    for (topic, instruments) in [(Topic::Indices, indices), (Topic::Prices, prices)] {
+        if instruments.is_empty() {
+            continue;
+        }
+        match source.fetch(instruments).await {
+            Ok(fetched) => {
+                if !accepted {
+                    accepted = true;
+                    report.findings.push(Finding::TokenAccepted);
+                }
+                report.findings.push(Finding::Answered {
+                    topic,
+                    answered: fetched.quotes.len(),
+                    requested: instruments.len(),
+                });
+                if let Some(e) = fetched.errors.first() {
+                    report.findings.push(Finding::RequestsFailed {
+                        topic,
+                        detail: e.to_string(),
+                    });
+                }
+            }
+            Err(SourceError::Unauthorized(detail)) => {
+                report.findings.push(Finding::TokenRefused { detail });
+                return;
+            }
+            Err(e) => report.findings.push(Finding::RequestsFailed {
+                topic,
+                detail: e.to_string(),
+            }),
+        }
+    }
+    for m in source.missing() {
+        report.findings.push(Finding::Missing {
+            symbol: m.symbol,
+            key: m.key.to_string(),
+            reason: m.reason,
+        });
+    }
+}
+
+/// The store URL without a password (`postgres://user:secret@host/db` → `postgres://user:***@host/db`).
+fn shown_store(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) if user_info.contains(':') => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{path}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_not_shown_and_problems_set_the_exit_code() {
+        assert_eq!(
+            shown_store("postgres://app:s3cret@db:5432/feed"),
+            "postgres://app:***@db:5432/feed"
+        );
+        assert_eq!(shown_store("memory"), "memory");
+        let mut r = Report {
+            findings: vec![Finding::Answered {
+                topic: Topic::Indices,
+                answered: 9,
+                requested: 9,
+            }],
+        };
+        assert_eq!(r.exit_code(), 0);
+        r.findings.push(Finding::Missing {
+            symbol: "GONE".into(),
+            key: "NSE_EQ|INE000X01010".into(),
+            reason: MissingReason::Unknown,
+        });
+        assert_eq!(r.exit_code(), 1);
+        assert_eq!(
+            r.lines()[1],
+            "problem: GONE (NSE_EQ|INE000X01010): unknown to the broker"
+        );
+    }
+}

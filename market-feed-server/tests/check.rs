@@ -1,0 +1,157 @@
+//! `market-feed-server check` as an operator runs it, against a fake Upstox that behaves like
+//! the real one (PROTOCOL.md §7): exit 0 when every instrument is answered, 1 with lines that
+//! say what is wrong, 2 for a bad option; the token is never printed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use market_feed::{testing::FakeUpstox, universe::Universe};
+use support::run_to_exit;
+
+const TOKEN: &str = "eyJ0eXAiOiJKV1Qi.check-test-token";
+
+struct Setup {
+    fake: FakeUpstox,
+    _dir: tempfile::TempDir,
+    token_file: String,
+}
+
+async fn setup(token_in_file: &str) -> Setup {
+    let fake = FakeUpstox::with_universe(&Universe::bundled())
+        .await
+        .unwrap();
+    fake.require_token(TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("upstox.token");
+    std::fs::write(&path, format!("{token_in_file}\n")).unwrap();
+    Setup {
+        fake,
+        token_file: path.to_str().unwrap().to_owned(),
+        _dir: dir,
+    }
+}
+
+async fn check(s: &Setup, extra: &[&str]) -> (i32, String, String) {
+    let base = s.fake.base_url();
+    let mut args = vec![
+        "check",
+        "--source",
+        "upstox",
+        "--upstox-base-url",
+        &base,
+        "--upstox-token-file",
+        &s.token_file,
+        "--store",
+        "memory",
+        // A Saturday night: the check calls the broker at any hour.
+        "--clock",
+        "at:2026-01-31T23:00:00+05:30",
+    ];
+    args.extend_from_slice(extra);
+    run_to_exit(&args).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_good_is_exit_0_with_one_line_per_finding() {
+    let s = setup(TOKEN).await;
+    let (code, out, err) = check(&s, &[]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let u = Universe::bundled();
+    assert!(
+        out.contains("ok: Upstox accepted the access token"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ok: indices: 9 of 9 instruments answered"),
+        "{out}"
+    );
+    let prices = u.prices().len();
+    assert!(
+        out.contains(&format!(
+            "ok: prices: {prices} of {prices} instruments answered"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("market now: closed"), "{out}");
+    assert!(!out.contains("problem:"), "{out}");
+    assert!(!out.contains(TOKEN) && !err.contains(TOKEN));
+    // One full refresh of both topics: ceil(N/500) stock requests and one for the indices.
+    assert_eq!(s.fake.request_count(), prices.div_ceil(500) + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_keys_are_exit_1_and_named_by_symbol() {
+    let s = setup(TOKEN).await;
+    let u = Universe::bundled();
+    let gone = &u.prices()[42];
+    s.fake.remove(gone.key.as_str());
+    let (code, out, err) = check(&s, &[]).await;
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        out.contains(&format!(
+            "problem: {} ({}): unknown to the broker",
+            gone.symbol, gone.key
+        )),
+        "{out}"
+    );
+    let prices = u.prices().len();
+    assert!(
+        out.contains(&format!(
+            "problem: prices: {} of {prices} instruments answered",
+            prices - 1
+        )),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_is_exit_1_and_never_printed() {
+    let refused = "eyJ0eXAiOiJKV1Qi.expired-token-value";
+    let s = setup(refused).await;
+    let (code, out, err) = check(&s, &[]).await;
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        out.contains("problem: Upstox refused the access token"),
+        "{out}"
+    );
+    assert!(out.contains("UDAPI100050"), "{out}");
+    assert!(
+        !out.contains(refused) && !err.contains(refused),
+        "{out}\n{err}"
+    );
+    assert!(!out.contains("expired-token-value") && !err.contains("expired-token-value"));
+    // The refused token is sent once, not once per topic.
+    assert_eq!(s.fake.request_count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_option_is_exit_2_naming_it() {
+    let s = setup(TOKEN).await;
+    let (code, out, err) = check(&s, &["--prices-interval", "soon"]).await;
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains("--prices-interval"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert_eq!(s.fake.request_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_left_out_or_without_a_price_are_exit_1_as_no_price() {
+    let s = setup(TOKEN).await;
+    // The other behaviour a broker may have: unknown keys silently left out of the answer.
+    s.fake.unknown_keys(market_feed::testing::UnknownKeys::Omit);
+    let u = Universe::bundled();
+    let (left_out, priceless) = (&u.prices()[7], &u.prices()[8]);
+    s.fake.remove(left_out.key.as_str());
+    s.fake.without_price(priceless.key.as_str());
+    let (code, out, err) = check(&s, &[]).await;
+    assert_eq!(code, 1, "{out}\n{err}");
+    for i in [left_out, priceless] {
+        assert!(
+            out.contains(&format!("problem: {} ({}): no price", i.symbol, i.key)),
+            "{out}"
+        );
+    }
+    // Nothing to split: one full refresh of both topics.
+    assert_eq!(s.fake.request_count(), u.prices().len().div_ceil(500) + 1);
+}
