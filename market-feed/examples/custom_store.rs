@@ -23,7 +23,8 @@ use std::{
 use async_trait::async_trait;
 use market_feed::model::{Quote, Topic};
 use market_feed::store::{
-    Checkpoint, ClosingSnapshot, SnapshotStore, StoreError, conformance, validate_quote,
+    Checkpoint, ClosingSnapshot, ReferenceDoc, SnapshotStore, StoreError, conformance,
+    validate_quote, validate_reference_name,
 };
 use serde::{Deserialize, Serialize};
 use time::{Date, macros::format_description};
@@ -32,6 +33,20 @@ use time::{Date, macros::format_description};
 #[derive(Debug, Clone)]
 struct JsonDirStore {
     dir: Arc<PathBuf>,
+}
+
+/// A reference document on disk: the fetch time and the opaque bytes.
+#[derive(Serialize, Deserialize)]
+struct ReferenceFile {
+    fetched_at: i64,
+    body: Vec<u8>,
+}
+
+/// The file of reference document `name` (`:` is not allowed in every file system; `~` never
+/// appears in a valid name, so the mapping is one to one).
+fn reference_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join("references")
+        .join(format!("{}.json", name.replace(':', "~")))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -274,6 +289,29 @@ impl SnapshotStore for JsonDirStore {
             }
         }
         Ok(removed)
+    }
+
+    async fn save_reference(&self, name: &str, doc: &ReferenceDoc) -> Result<(), StoreError> {
+        validate_reference_name(name)?;
+        let (name, doc) = (name.to_owned(), doc.clone());
+        self.blocking(move |dir| {
+            let file = ReferenceFile {
+                fetched_at: doc.fetched_at,
+                body: doc.body,
+            };
+            write_json(&reference_path(dir, &name), &file)
+        })
+        .await
+    }
+
+    async fn load_reference(&self, name: &str) -> Result<Option<ReferenceDoc>, StoreError> {
+        validate_reference_name(name)?;
+        let name = name.to_owned();
+        self.blocking(move |dir| {
+            let file: Option<ReferenceFile> = read_json(&reference_path(dir, &name))?;
+            Ok(file.map(|f| ReferenceDoc::new(f.fetched_at, f.body)))
+        })
+        .await
     }
 }
 

@@ -40,7 +40,7 @@ async fn closes_and_checkpoints_survive_reopening_in_wal_mode() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!((mode.as_str(), version), ("wal", 1));
+    assert_eq!((mode.as_str(), version), ("wal", 2));
 }
 
 #[tokio::test]
@@ -83,7 +83,7 @@ async fn a_schema_newer_than_the_library_is_refused_untouched() {
             err,
             StoreError::SchemaTooNew {
                 found: 9,
-                supported: 1,
+                supported: 2,
                 ..
             }
         ),
