@@ -172,3 +172,6 @@ impl CalendarSource for UpstoxHolidays {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

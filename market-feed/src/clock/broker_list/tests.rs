@@ -188,7 +188,8 @@ fn entries_convert_per_exchange() {
         ),
     ];
     for (what, e, exchange, expected) in cases {
-        let days = BrokerDays::from_entries(std::slice::from_ref(&e), exchange, SessionTimes::REGULAR);
+        let days =
+            BrokerDays::from_entries(std::slice::from_ref(&e), exchange, SessionTimes::REGULAR);
         assert_eq!(days.day(e.date).cloned(), expected, "{what}");
         assert!(days.lists_year(2027), "{what}: the year counts as listed");
     }

@@ -1,6 +1,9 @@
 //! [`FakeUpstox`]: a local HTTP server that answers like Upstox's market-quote API.
 
+mod holidays;
 mod http;
+
+pub use holidays::{HolidayReply, holiday_closed, special_session};
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -163,6 +166,7 @@ struct State {
     scripted: HashMap<usize, FakeReply>,
     queued: VecDeque<FakeReply>,
     requests: Vec<RecordedRequest>,
+    holidays: holidays::Holidays,
 }
 
 /// A fake Upstox API on `127.0.0.1:<free port>`: `GET /v3/market-quote/ltp` and
