@@ -48,8 +48,8 @@ pub struct UpcomingHoliday {
 /// ```
 /// use market_feed::clock::{MarketClock, coverage_report};
 /// use time::macros::{date, datetime};
-/// let clock = MarketClock::fixed(datetime!(2026-12-01 10:00 +05:30));
-/// let report = coverage_report(&clock, date!(2026-12-01));
+/// let clock = MarketClock::fixed(datetime!(2026-12-15 10:00 +05:30));
+/// let report = coverage_report(&clock, date!(2026-12-15));
 /// assert_eq!(report.covered_until, Some(date!(2027-12-31)));
 /// assert_eq!(report.confirmed_until, Some(date!(2026-12-31)));
 /// assert_eq!(report.next_holidays[0].name, "Christmas");

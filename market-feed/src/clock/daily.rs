@@ -46,6 +46,7 @@ impl MarketClock {
     /// let clock = MarketClock::fixed(datetime!(2027-01-25 07:00 +05:30));
     /// let c = clock.clone();
     /// let wait = tokio::spawn(async move { c.sleep_until_daily(REFRESH_AT).await });
+    /// tokio::task::yield_now().await; // the sleeper has taken 07:00 as "now"
     /// clock.set(datetime!(2027-01-25 08:00 +05:30)).unwrap();
     /// assert_eq!(wait.await.unwrap(), datetime!(2027-01-25 08:00 +05:30));
     /// # }
