@@ -64,6 +64,7 @@ pub struct App {
     store: Arc<dyn SnapshotStore>,
     retention_days: u32,
     listener: TcpListener,
+    calendar: Arc<market_feed::reference::CalendarRefresher>,
 }
 
 impl App {
@@ -78,6 +79,9 @@ impl App {
             .await
             .map_err(|e| StartError::Fatal(format!("error: --store: {e}")))?;
         let clock = config.clock.clone();
+        // The stored and fresh broker holiday lists before the feed plans its first day.
+        let calendar = crate::calendar_refresh::build(config, &store)?;
+        calendar.start().await;
         let hub = Arc::new(Hub::default());
         let (indices, prices) = sources(config, &universe, &clock)?;
         let job_sources = vec![indices.clone(), prices.clone()];
@@ -153,6 +157,7 @@ impl App {
             store,
             retention_days: config.retention_days,
             listener,
+            calendar,
         })
     }
 
@@ -176,8 +181,10 @@ impl App {
             store,
             retention_days,
             listener,
+            calendar,
         } = self;
         let stop = state.shutdown().clone();
+        let calendar_task = tokio::spawn(calendar.run_daily(stop.clone()));
         let feed_task = tokio::spawn(feed.run(stop.clone()));
         let prune_task = tokio::spawn(prune_loop(
             store,
@@ -201,6 +208,7 @@ impl App {
             tracing::error!(error = %e, "the feed task failed");
         }
         prune_task.abort();
+        calendar_task.abort();
         state.hub().close();
     }
 }

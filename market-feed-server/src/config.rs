@@ -54,6 +54,15 @@ impl SourceKind {
     }
 }
 
+/// An on/off switch option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    /// On.
+    On,
+    /// Off.
+    Off,
+}
+
 /// A secret string (an access or client token): compared and used, never printed.
 ///
 /// ```
@@ -203,6 +212,13 @@ pub struct Cli {
     #[arg(long, value_name = "PATH")]
     pub calendar: Option<PathBuf>,
 
+    /// Merge the broker's market-holiday list (GET {upstox-base-url}/v2/market/holidays) over
+    /// the calendar at start-up and daily at 08:00 IST, keeping it in the store [default: on
+    /// with --source upstox, else off; with other sources "on" needs the URL reachable, else
+    /// it warns and keeps the bundled/stored calendar].
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub calendar_refresh: Option<OnOff>,
+
     /// The market clock: real, or at:<RFC3339>[x<SPEED>] to start at an instant and run SPEED
     /// times faster (e.g. at:2026-01-29T09:12:00+05:30x60).
     #[arg(long, default_value = "real", value_name = "SPEC")]
@@ -337,6 +353,8 @@ pub struct Config {
     pub store: String,
     /// Instrument list, or the bundled one.
     pub universe: Option<PathBuf>,
+    /// Whether the broker's holiday list is merged into the calendar.
+    pub calendar_refresh: bool,
     /// Demo mode.
     pub demo: bool,
     /// Index refresh period (clock time).
@@ -576,6 +594,10 @@ impl Config {
             TimeSource::from_spec(cli.clock)
         };
         let clock = MarketClock::new(calendar, time);
+        let calendar_refresh = match cli.calendar_refresh {
+            Some(choice) => choice == OnOff::On,
+            None => source.kind == SourceKind::Upstox,
+        };
         Ok(Config {
             listen: cli.listen,
             clock,
@@ -587,6 +609,7 @@ impl Config {
             },
             store: cli.store,
             universe: cli.universe,
+            calendar_refresh,
             demo: cli.demo,
             indices_interval: cli.indices_interval,
             prices_interval: cli.prices_interval,

@@ -6,6 +6,7 @@
 //!
 //! - [`config`]: options, environment and config file (exit code 2 on bad input);
 //! - [`app`]: building the parts from the configuration and the shutdown order;
+//! - [`calendar_refresh`]: the broker's holiday list and the calendar's coverage warnings;
 //! - [`check`]: `market-feed-server check`, a configuration checked without serving;
 //! - [`server`]: the hyper accept loop and graceful shutdown;
 //! - [`http`]: routing, JSON responses, CORS;
@@ -20,6 +21,7 @@
 pub mod access;
 pub mod api;
 pub mod app;
+pub mod calendar_refresh;
 pub mod check;
 pub mod config;
 pub mod dashboard;

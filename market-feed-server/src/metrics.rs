@@ -340,6 +340,7 @@ pub fn render(state: &AppState) -> String {
         load(&feed.checkpoint_failures)
     );
 
+    calendar(&mut o, state);
     let status = state.clock().status();
     head(
         &mut o,
@@ -369,4 +370,34 @@ pub fn render(state: &AppState) -> String {
     );
     let _ = writeln!(o, "market_feed_ready {}", u8::from(feed.is_ready()));
     o
+}
+
+/// The calendar's coverage: the last date covered (confirmed or provisional) and the last
+/// confirmed one, as `YYYYMMDD` (0: today's year is not covered).
+fn calendar(o: &mut String, state: &AppState) {
+    let clock = state.clock();
+    let report =
+        market_feed::clock::coverage_report(clock, market_feed::clock::ist_date(clock.now()));
+    head(
+        o,
+        "market_feed_calendar_covered_until",
+        "gauge",
+        "Last date the trading calendar covers (confirmed or provisional), as YYYYMMDD; 0: today's year is not covered and every weekday is assumed to trade.",
+    );
+    let _ = writeln!(
+        o,
+        "market_feed_calendar_covered_until {}",
+        market_feed::clock::date_number(report.covered_until)
+    );
+    head(
+        o,
+        "market_feed_calendar_confirmed_until",
+        "gauge",
+        "Last date the trading calendar covers with a confirmed (exchange or broker) list, as YYYYMMDD; 0: none.",
+    );
+    let _ = writeln!(
+        o,
+        "market_feed_calendar_confirmed_until {}",
+        market_feed::clock::date_number(report.confirmed_until)
+    );
 }

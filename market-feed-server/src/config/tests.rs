@@ -12,8 +12,9 @@ fn parse(args: &[&str]) -> Result<Config, ConfigError> {
 
 #[test]
 fn bad_options_are_one_line_naming_the_option() {
-    let cases: [&[&str]; 10] = [
+    let cases: [&[&str]; 11] = [
         &["--clock", "at:yesterday"],
+        &["--calendar-refresh", "sometimes"],
         &["--listen", "nowhere"],
         &["--log-format", "xml"],
         &["--no-such-option"],
@@ -67,6 +68,7 @@ fn help_exits_zero_and_documents_every_option() {
                 "--store",
                 "--universe",
                 "--calendar",
+                "--calendar-refresh",
                 "--clock",
                 "--demo",
                 "--indices-interval",
@@ -200,4 +202,16 @@ fn demo_keeps_its_own_store_unless_one_is_given() {
         "memory"
     );
     assert_eq!(parse(&[]).unwrap().store, DEFAULT_STORE);
+}
+
+#[test]
+fn calendar_refresh_defaults_to_on_with_upstox_only() {
+    let cfg = |args: &[&str], token: Option<&str>| {
+        let argv = std::iter::once("market-feed-server").chain(args.iter().copied());
+        Config::from_cli(Cli::parse_from(argv), false, token.map(str::to_owned)).unwrap()
+    };
+    assert!(cfg(&[], Some("t")).calendar_refresh, "upstox: on");
+    assert!(!cfg(&[], None).calendar_refresh, "simulated: off");
+    assert!(!cfg(&["--calendar-refresh", "off"], Some("t")).calendar_refresh);
+    assert!(cfg(&["--source", "replay", "--calendar-refresh", "on"], None).calendar_refresh);
 }

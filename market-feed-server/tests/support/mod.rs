@@ -17,6 +17,8 @@ pub struct ServerProcess {
     pub child: Child,
     pub addr: String,
     pub log: tokio::sync::mpsc::UnboundedReceiver<String>,
+    /// The log lines written before the "listening on" line (start-up).
+    pub startup_log: Vec<String>,
 }
 
 impl ServerProcess {
@@ -64,16 +66,17 @@ impl ServerProcess {
                 }
             }
         });
-        let addr = tokio::time::timeout(Duration::from_secs(30), async {
+        let (addr, startup_log) = tokio::time::timeout(Duration::from_secs(30), async {
             let mut seen = Vec::new();
             while let Some(line) = rx.recv().await {
                 if let Some(rest) = line.split("listening on http://").nth(1) {
-                    return rest
+                    let addr = rest
                         .trim_end_matches('/')
                         .split('/')
                         .next()
                         .unwrap()
                         .to_owned();
+                    return (addr, seen);
                 }
                 seen.push(line);
             }
@@ -88,6 +91,7 @@ impl ServerProcess {
             child,
             addr,
             log: rx,
+            startup_log,
         }
     }
 

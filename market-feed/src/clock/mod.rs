@@ -18,9 +18,16 @@
 //! assert_eq!(t.phase, Phase::PreOpen);
 //! ```
 
+mod broker_list;
 mod calendar;
+mod calendar_file;
+mod coverage;
+mod daily;
+mod exchange;
 mod ist;
+mod merge;
 mod session;
+mod shared;
 mod status;
 mod time_source;
 
@@ -28,8 +35,18 @@ use std::sync::Arc;
 
 use time::{Date, Duration, OffsetDateTime};
 
-pub use calendar::{BUNDLED_CALENDAR, Calendar, CalendarError, Exchange, SessionTimes};
+pub use broker_list::{
+    BrokerDay, BrokerDays, HolidayEntry, OpenWindow, SPECIAL_PRE_OPEN, parse_holiday_answer,
+};
+pub use calendar::{BUNDLED_CALENDAR, Calendar, CalendarError, Coverage, SessionTimes};
+pub use coverage::{
+    CoverageLine, CoverageReport, HORIZON, NEXT_HOLIDAYS, Severity, UpcomingHoliday,
+    coverage_report, date_number,
+};
+pub use daily::{REFRESH_AT, next_daily_at};
+pub use exchange::Exchange;
 pub use ist::{IST, at_ist, from_ms, ist_date, ist_time, to_ms};
+pub use merge::CalendarDifference;
 pub use session::{DayKind, Phase, ServiceWindow, Session, SessionKind};
 pub use status::{MarketStatus, format_date, parse_date};
 pub use time_source::{ClockSpec, ClockSpecError, ManualTime, TimeSource};
@@ -65,14 +82,17 @@ pub struct Transition {
 
 #[derive(Debug)]
 struct Inner {
-    calendar: Arc<Calendar>,
+    calendar: Arc<shared::CalendarCell>,
     time: TimeSource,
     lead: Duration,
 }
 
 /// Exchange time: a calendar, a time source and the service window's lead time.
 ///
-/// Cheap to clone (an `Arc` inside); share one per process.
+/// Cheap to clone (an `Arc` inside); share one per process. The calendar can be replaced while
+/// the clock is shared ([`MarketClock::set_calendar`], e.g. when the broker's holiday list
+/// arrives): every clone sees the new one, and sleepers that wait for the next transition with
+/// [`MarketClock::sleep_until_or_calendar_change`] wake up to recompute.
 ///
 /// ```
 /// use market_feed::clock::{MarketClock, Phase};
@@ -100,7 +120,7 @@ impl MarketClock {
     pub fn new(calendar: Arc<Calendar>, time: TimeSource) -> Self {
         Self {
             inner: Arc::new(Inner {
-                calendar,
+                calendar: Arc::new(shared::CalendarCell::new(calendar)),
                 time,
                 lead: DEFAULT_LEAD,
             }),
@@ -168,14 +188,15 @@ impl MarketClock {
         )
     }
 
-    /// The calendar.
+    /// The current calendar: a snapshot that stays valid (and unchanged) while the clock's
+    /// calendar is replaced.
     ///
     /// ```
     /// # use market_feed::clock::MarketClock;
     /// assert!(MarketClock::system().calendar().covers_year(2026));
     /// ```
-    pub fn calendar(&self) -> &Calendar {
-        &self.inner.calendar
+    pub fn calendar(&self) -> Arc<Calendar> {
+        self.inner.calendar.get()
     }
 
     /// The time source.
@@ -373,7 +394,8 @@ impl MarketClock {
     /// ```
     pub fn next_transition_at(&self, t: OffsetDateTime) -> Transition {
         let current = self.phase_at(t);
-        let mut session = self.calendar().trading_day_on_or_after(ist_date(t));
+        let cal = self.calendar();
+        let mut session = cal.trading_day_on_or_after(ist_date(t));
         loop {
             for b in session.boundaries() {
                 if b > t {
@@ -383,7 +405,7 @@ impl MarketClock {
                     }
                 }
             }
-            session = self.calendar().next_trading_day(session.date);
+            session = cal.next_trading_day(session.date);
         }
     }
 
@@ -414,7 +436,8 @@ impl MarketClock {
     /// ```
     pub fn status_at(&self, t: OffsetDateTime) -> MarketStatus {
         let today = ist_date(t);
-        let day = self.calendar().day(today);
+        let cal = self.calendar();
+        let day = cal.day(today);
         let phase = match &day {
             DayKind::Trading(s) => s.phase_at(t),
             _ => Phase::Closed,
@@ -427,7 +450,7 @@ impl MarketClock {
                 let trading_day = if before {
                     today
                 } else {
-                    self.calendar().next_trading_day(today).date
+                    cal.next_trading_day(today).date
                 };
                 let reason = match &s.kind {
                     SessionKind::Special {
@@ -439,17 +462,14 @@ impl MarketClock {
                 };
                 (trading_day, Some(reason))
             }
-            (DayKind::Weekend, _) => (
-                self.calendar().next_trading_day(today).date,
-                Some("weekend".to_owned()),
-            ),
+            (DayKind::Weekend, _) => (cal.next_trading_day(today).date, Some("weekend".to_owned())),
             (DayKind::Holiday { name }, _) => (
-                self.calendar().next_trading_day(today).date,
+                cal.next_trading_day(today).date,
                 Some(format!("holiday: {name}")),
             ),
         };
         MarketStatus {
-            exchange: self.calendar().exchange(),
+            exchange: cal.exchange(),
             phase,
             live: self.is_live_at(t),
             trading_day,

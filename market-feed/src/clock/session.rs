@@ -88,6 +88,8 @@ pub struct Session {
     pub times: SessionTimes,
     /// Regular or special.
     pub kind: SessionKind,
+    /// The calendar does not describe this date's year: the session is an assumption.
+    assumed: bool,
 }
 
 /// The part of a day in which a feed polls its sources: from the session's open minus a lead
@@ -129,7 +131,32 @@ impl ServiceWindow {
 
 impl Session {
     pub(crate) fn new(date: Date, times: SessionTimes, kind: SessionKind) -> Self {
-        Self { date, times, kind }
+        Self {
+            date,
+            times,
+            kind,
+            assumed: false,
+        }
+    }
+
+    pub(crate) fn assumed_if(mut self, assumed: bool) -> Self {
+        self.assumed = assumed;
+        self
+    }
+
+    /// Whether this session is only assumed: no calendar (bundled, file or broker) describes
+    /// its year, so it is a regular weekday session that may in fact be a holiday. An embedder
+    /// without a log subscriber can check this instead of reading the calendar's warning.
+    ///
+    /// ```
+    /// # use market_feed::clock::{Calendar, Exchange};
+    /// # use time::macros::date;
+    /// let cal = Calendar::bundled(Exchange::Nse);
+    /// assert!(!cal.session(date!(2026-01-29)).unwrap().is_assumed());
+    /// assert!(cal.session(date!(2031-01-29)).unwrap().is_assumed());
+    /// ```
+    pub fn is_assumed(&self) -> bool {
+        self.assumed
     }
 
     /// When pre-open starts.

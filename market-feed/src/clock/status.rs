@@ -3,7 +3,7 @@
 use serde::{Serialize, Serializer};
 use time::{Date, macros::format_description};
 
-use super::{calendar::Exchange, session::Phase};
+use super::{exchange::Exchange, session::Phase};
 
 /// The market status sent to clients (`GET /api/v1/market/status`, `welcome`, `market_status`).
 ///

@@ -386,10 +386,27 @@ impl Ctx {
         }
     }
 
+    /// Like [`Ctx::sleep_until`], but also returns (true) as soon as the clock's calendar is
+    /// no longer at `version`, so the caller recomputes its deadline (a holiday learned at
+    /// 08:00 takes effect at once).
+    async fn sleep_until_or_recalc(
+        &self,
+        at: time::OffsetDateTime,
+        version: u64,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => false,
+            _ = self.clock.sleep_until_or_calendar_change(at, version) => true,
+        }
+    }
+
     /// The cycle: end-of-day snapshots when due, windows when open, sleep otherwise.
     async fn daily_loop(&self, shutdown: &CancellationToken) {
         let mut eod_done = None;
         while !shutdown.is_cancelled() {
+            let version = self.clock.calendar_version();
             let now = self.clock.now();
             let mut wake = None;
             if let Some(session) = self.clock.last_closed_session_at(now) {
@@ -416,7 +433,7 @@ impl Ctx {
             let window = self.clock.window_at_or_after(now);
             if now < window.start {
                 let at = wake.map_or(window.start, |w| w.min(window.start));
-                self.sleep_until(at, shutdown).await;
+                self.sleep_until_or_recalc(at, version, shutdown).await;
                 continue;
             }
             job::run_window(self, window, shutdown).await;

@@ -60,7 +60,10 @@ pub(super) async fn run(
     mut next: time::OffsetDateTime,
     shutdown: CancellationToken,
 ) {
-    while ctx.sleep_until(next, &shutdown).await {
+    // A calendar change (a holiday learned from the broker) may change the status at once.
+    let mut version = ctx.clock.calendar_version();
+    while ctx.sleep_until_or_recalc(next, version, &shutdown).await {
+        version = ctx.clock.calendar_version();
         next = publish(&ctx);
     }
 }

@@ -568,3 +568,5 @@ async fn a_first_start_mid_session_does_not_label_todays_prices_as_yesterdays_cl
     // Only window refreshes: 12:00:00 .. 12:00:30 every 5 s.
     assert_eq!(rig.indices.calls().len(), 7);
 }
+
+mod calendar_change;

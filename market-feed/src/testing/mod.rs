@@ -3,10 +3,14 @@
 //! - [`FakeUpstox`]: a real HTTP server on `127.0.0.1` that answers the Upstox market-quote
 //!   endpoints in their documented formats, with scripted failures and a record of every
 //!   request, for testing anything built on
-//!   [`UpstoxSource`](crate::source::upstox::UpstoxSource) without an Upstox account.
+//!   [`UpstoxSource`](crate::source::upstox::UpstoxSource) without an Upstox account; it also
+//!   serves the market-holiday list (`/v2/market/holidays`, [`FakeUpstox::set_holidays`]).
 //! - `MockPriceSource` (in [`crate::source`]): a `mockall` double of
 //!   [`PriceSource`](crate::source::PriceSource).
 
 mod fake_upstox;
 
-pub use fake_upstox::{FakeInstrument, FakeReply, FakeUpstox, RecordedRequest, UnknownKeys};
+pub use fake_upstox::{
+    FakeInstrument, FakeReply, FakeUpstox, HolidayReply, RecordedRequest, UnknownKeys,
+    holiday_closed, special_session,
+};

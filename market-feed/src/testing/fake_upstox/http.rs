@@ -24,6 +24,11 @@ pub(super) async fn handle(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
+    if req.uri().path() == "/v2/market/holidays" {
+        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+        let (status, content_type, body) = super::holidays::answer(&mut s, header("user-agent"));
+        return Ok(respond(status, content_type, body));
+    }
     let keys = query_keys(req.uri().query().unwrap_or(""));
     let path = req.uri().path().to_owned();
     let authorization = header("authorization");

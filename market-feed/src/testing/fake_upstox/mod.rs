@@ -7,7 +7,10 @@
 //! [`UnknownKeys`]), 401 `UDAPI100050` for a wrong token, and on request a CDN-style 403 page
 //! ([`FakeReply::CdnForbidden`]) or a `partial_success` answer ([`FakeReply::PartialSuccess`]).
 
+mod holidays;
 mod http;
+
+pub use holidays::{HolidayReply, holiday_closed, special_session};
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
@@ -200,6 +203,7 @@ struct State {
     unknown_keys: UnknownKeys,
     camel_case: bool,
     no_price: HashSet<String>,
+    holidays: holidays::Holidays,
 }
 
 /// A fake Upstox API on `127.0.0.1:<free port>`: `GET /v3/market-quote/ltp` and
