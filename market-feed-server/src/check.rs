@@ -7,15 +7,20 @@
 //! wrong, 1 otherwise ([`Report::exit_code`]). The token is never printed: the source's
 //! errors never carry it.
 //!
-//! More findings (calendar coverage, next holidays) are added as variants of [`Finding`] and
-//! pushed by [`run`].
+//! With `--calendar-refresh on` it also applies the stored copy of the broker's holiday list and
+//! reads the list once (storing a good answer, as the server would); every run reports the
+//! calendar's coverage and the next holidays. Coverage warnings print as `warn:` lines and do
+//! not change the exit code, except a current year no calendar covers, which is a problem.
 
 use std::{fmt, time::Duration};
 
+use std::sync::Arc;
+
 use market_feed::{
-    clock::format_date,
+    clock::{CoverageReport, Severity, coverage_report, format_date, ist_date},
     model::Topic,
     source::{MissingReason, PriceSource, SourceError},
+    store::{SnapshotStore, redact_url},
     universe::Instrument,
 };
 
@@ -92,6 +97,25 @@ pub enum Finding {
         /// The first error.
         detail: String,
     },
+    /// The broker's holiday list was read (`--calendar-refresh on`).
+    HolidayList {
+        /// Entries in the answer.
+        entries: usize,
+    },
+    /// The broker's holiday list could not be read; the calendar stays as it was.
+    HolidayListFailed {
+        /// Why.
+        detail: String,
+    },
+    /// A line of the calendar's coverage report.
+    Coverage {
+        /// The sentence.
+        text: String,
+        /// True for a warning (printed `warn:`).
+        warn: bool,
+        /// True when the current year is not covered at all (a problem).
+        uncovered_now: bool,
+    },
     /// The market status now.
     Market {
         /// Phase (`open`, `closed`, ...).
@@ -106,6 +130,25 @@ pub enum Finding {
 }
 
 impl Finding {
+    /// True for a warning: printed `warn:`, but the exit code stays 0.
+    ///
+    /// ```
+    /// # use market_feed_server::check::Finding;
+    /// assert!(Finding::HolidayListFailed { detail: "HTTP 503".into() }.is_warning());
+    /// assert!(!Finding::TokenAccepted.is_warning());
+    /// ```
+    pub fn is_warning(&self) -> bool {
+        match self {
+            Finding::HolidayListFailed { .. } => true,
+            Finding::Coverage {
+                warn,
+                uncovered_now,
+                ..
+            } => *warn && !uncovered_now,
+            _ => false,
+        }
+    }
+
     /// True when this finding means something is wrong (exit code 1).
     ///
     /// ```
@@ -119,6 +162,7 @@ impl Finding {
             | Finding::TokenRefused { .. }
             | Finding::Missing { .. }
             | Finding::RequestsFailed { .. } => true,
+            Finding::Coverage { uncovered_now, .. } => *uncovered_now,
             Finding::Answered {
                 answered,
                 requested,
@@ -128,6 +172,8 @@ impl Finding {
             | Finding::Universe { .. }
             | Finding::NoBroker { .. }
             | Finding::TokenAccepted
+            | Finding::HolidayList { .. }
+            | Finding::HolidayListFailed { .. }
             | Finding::Market { .. } => false,
         }
     }
@@ -137,6 +183,8 @@ impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(if self.is_problem() {
             "problem: "
+        } else if self.is_warning() {
+            "warn: "
         } else {
             "ok: "
         })?;
@@ -167,6 +215,15 @@ impl fmt::Display for Finding {
             Finding::RequestsFailed { topic, detail } => {
                 write!(f, "{topic}: requests failed: {detail}")
             }
+            Finding::HolidayList { entries } => write!(
+                f,
+                "calendar: the broker's holiday list answered ({entries} entries) and is merged and stored"
+            ),
+            Finding::HolidayListFailed { detail } => write!(
+                f,
+                "calendar: cannot read the broker's holiday list ({detail}); the server would keep the stored or bundled calendar"
+            ),
+            Finding::Coverage { text, .. } => write!(f, "calendar: {text}"),
             Finding::Market {
                 phase,
                 live,
@@ -224,14 +281,21 @@ impl Report {
 pub async fn run(config: &Config) -> Result<Report, StartError> {
     let mut report = Report::default();
     let universe = load_universe(config).await?;
-    match market_feed::store::open(&config.store).await {
-        Ok(_) => report.findings.push(Finding::StoreOpened {
-            store: shown_store(&config.store),
-        }),
-        Err(e) => report.findings.push(Finding::StoreFailed {
-            detail: format!("--store: {e}"),
-        }),
-    }
+    let store = match market_feed::store::open(&config.store).await {
+        Ok(store) => {
+            report.findings.push(Finding::StoreOpened {
+                store: redact_url(&config.store),
+            });
+            Some(store)
+        }
+        Err(e) => {
+            report.findings.push(Finding::StoreFailed {
+                detail: format!("--store: {e}"),
+            });
+            None
+        }
+    };
+    check_calendar(config, store, &mut report).await?;
     report.findings.push(Finding::Universe {
         indices: universe.indices().len(),
         stocks: universe.prices().len(),
@@ -252,6 +316,41 @@ pub async fn run(config: &Config) -> Result<Report, StartError> {
         reason: status.reason,
     });
     Ok(report)
+}
+
+/// The broker's holiday list (when refreshing is on), then the coverage and the next holidays.
+async fn check_calendar(
+    config: &Config,
+    store: Option<Arc<dyn SnapshotStore>>,
+    report: &mut Report,
+) -> Result<(), StartError> {
+    if config.calendar_refresh {
+        let store = store.unwrap_or_else(|| Arc::new(market_feed::store::MemoryStore::new()));
+        let refresher = crate::calendar_refresh::build(config, &store)?;
+        refresher.load_stored().await;
+        match refresher.refresh().await {
+            Ok(entries) => report.findings.push(Finding::HolidayList { entries }),
+            Err(e) => report.findings.push(Finding::HolidayListFailed {
+                detail: e.to_string(),
+            }),
+        }
+    }
+    let today = ist_date(config.clock.now());
+    push_coverage(&coverage_report(&config.clock, today), report);
+    Ok(())
+}
+
+/// The coverage report's lines (coverage, next holidays) as findings.
+fn push_coverage(coverage: &CoverageReport, report: &mut Report) {
+    let uncovered_now = coverage.covered_until.is_none();
+    for line in &coverage.lines {
+        let warn = line.severity == Severity::Warn;
+        report.findings.push(Finding::Coverage {
+            text: line.text.clone(),
+            warn,
+            uncovered_now: warn && uncovered_now,
+        });
+    }
 }
 
 /// One refresh of each topic through `source`, as the feed would make it.
@@ -303,33 +402,12 @@ async fn refresh_both(
     }
 }
 
-/// The store URL without a password (`postgres://user:secret@host/db` → `postgres://user:***@host/db`).
-fn shown_store(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((user_info, host)) if user_info.contains(':') => {
-            let user = user_info.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}{path}")
-        }
-        _ => url.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn passwords_are_not_shown_and_problems_set_the_exit_code() {
-        assert_eq!(
-            shown_store("postgres://app:s3cret@db:5432/feed"),
-            "postgres://app:***@db:5432/feed"
-        );
-        assert_eq!(shown_store("memory"), "memory");
+    fn problems_set_the_exit_code() {
         let mut r = Report {
             findings: vec![Finding::Answered {
                 topic: Topic::Indices,

@@ -44,10 +44,11 @@ async fn check(s: &Setup, extra: &[&str]) -> (i32, String, String) {
         &s.token_file,
         "--store",
         "memory",
-        // A Saturday night: the check calls the broker at any hour.
-        "--clock",
-        "at:2026-01-31T23:00:00+05:30",
     ];
+    if !extra.contains(&"--clock") {
+        // A Saturday night: the check calls the broker at any hour.
+        args.extend_from_slice(&["--clock", "at:2026-01-31T23:00:00+05:30"]);
+    }
     args.extend_from_slice(extra);
     run_to_exit(&args).await
 }
@@ -154,4 +155,64 @@ async fn keys_left_out_or_without_a_price_are_exit_1_as_no_price() {
     }
     // Nothing to split: one full refresh of both topics.
     assert_eq!(s.fake.request_count(), u.prices().len().div_ceil(500) + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_calendar_is_read_from_the_broker_and_its_coverage_and_next_holidays_shown() {
+    let s = setup(TOKEN).await;
+    // A holiday only the broker knows, two weeks after the check's clock.
+    s.fake
+        .set_holidays(vec![market_feed::testing::holiday_closed(
+            time::macros::date!(2026 - 02 - 13),
+            "Broker-only Holiday",
+        )]);
+    let (code, out, err) = check(&s, &[]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("ok: calendar: the broker's holiday list answered (1 entries)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "ok: calendar: next NSE holidays: 2026-02-13 Broker-only Holiday, 2026-03-03 Holi"
+        ),
+        "{out}"
+    );
+    assert_eq!(s.fake.holiday_requests(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_holiday_list_is_a_warning_not_a_failure() {
+    let s = setup(TOKEN).await;
+    s.fake
+        .holiday_reply(market_feed::testing::HolidayReply::Html(503));
+    let (code, out, err) = check(&s, &[]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("warn: calendar: cannot read the broker's holiday list"),
+        "{out}"
+    );
+    assert!(!out.contains(TOKEN) && !err.contains(TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_current_year_no_calendar_covers_is_a_problem_that_says_what_to_do() {
+    let s = setup(TOKEN).await;
+    let (code, out, err) = check(
+        &s,
+        &[
+            "--calendar-refresh",
+            "off",
+            "--clock",
+            "at:2029-03-01T08:30:00+05:30",
+        ],
+    )
+    .await;
+    assert_eq!(code, 1, "{out}\n{err}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("problem: calendar:"))
+        .unwrap_or_else(|| panic!("no calendar problem line in\n{out}"));
+    assert!(line.contains("2029"), "{line}");
+    assert_eq!(s.fake.holiday_requests(), 0);
 }
