@@ -91,6 +91,7 @@ pub mod clock;
 pub mod feed;
 pub mod hub;
 pub mod model;
+pub mod refresh;
 pub mod source;
 /// Snapshot stores: closing prices and intraday checkpoints (memory, SQLite, PostgreSQL, yours).
 pub mod store;
