@@ -28,7 +28,6 @@ pub const NSE_FILE_PATH: &str = "/market-quote/instruments/exchange/NSE.json.gz"
 /// assert_eq!(c.min_ratio, 0.5);
 /// ```
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct InstrumentFileConfig {
     /// The assets host, without a trailing slash (default [`DEFAULT_ASSETS_URL`]).
     pub assets_url: String,
