@@ -3,10 +3,13 @@
 //! - [`FakeUpstox`]: a real HTTP server on `127.0.0.1` that answers the Upstox market-quote
 //!   endpoints in their documented formats, with scripted failures and a record of every
 //!   request, for testing anything built on
-//!   [`UpstoxSource`](crate::source::upstox::UpstoxSource) without an Upstox account.
+//!   [`UpstoxSource`](crate::source::upstox::UpstoxSource) without an Upstox account; it also
+//!   serves the daily instrument file (`NSE.json.gz`), settable per test ([`FileReply`]).
 //! - `MockPriceSource` (in [`crate::source`]): a `mockall` double of
 //!   [`PriceSource`](crate::source::PriceSource).
 
 mod fake_upstox;
 
-pub use fake_upstox::{FakeInstrument, FakeReply, FakeUpstox, RecordedRequest};
+pub use fake_upstox::{
+    FakeInstrument, FakeReply, FakeUpstox, FileReply, FileRequest, RecordedRequest,
+};

@@ -227,3 +227,6 @@ async fn save(store: &dyn SnapshotStore, universe: &Universe, fetched_at: i64) {
         );
     }
 }
+
+#[cfg(all(test, feature = "testing"))]
+mod tests;

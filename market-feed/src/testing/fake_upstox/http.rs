@@ -24,6 +24,13 @@ pub(super) async fn handle(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
+    if req.uri().path() == super::instrument_file::PATH {
+        let request = super::FileRequest {
+            user_agent: header("user-agent"),
+            authorization: header("authorization"),
+        };
+        return Ok(super::instrument_file::serve(&state, request));
+    }
     let keys = query_keys(req.uri().query().unwrap_or(""));
     let path = req.uri().path().to_owned();
     let authorization = header("authorization");

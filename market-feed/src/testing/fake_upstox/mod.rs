@@ -1,6 +1,7 @@
 //! [`FakeUpstox`]: a local HTTP server that answers like Upstox's market-quote API.
 
 mod http;
+mod instrument_file;
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -12,6 +13,8 @@ use std::{
 use hyper::{server::conn::http1, service::service_fn};
 use hyper_util::rt::TokioIo;
 use tokio::{net::TcpListener, task::JoinHandle};
+
+pub use instrument_file::{FileReply, FileRequest};
 
 use crate::{
     source::{bundled_prev_close, levels::unit},
@@ -163,6 +166,7 @@ struct State {
     scripted: HashMap<usize, FakeReply>,
     queued: VecDeque<FakeReply>,
     requests: Vec<RecordedRequest>,
+    instrument_file: instrument_file::FileState,
 }
 
 /// A fake Upstox API on `127.0.0.1:<free port>`: `GET /v3/market-quote/ltp` and
