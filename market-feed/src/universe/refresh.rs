@@ -228,5 +228,5 @@ async fn save(store: &dyn SnapshotStore, universe: &Universe, fetched_at: i64) {
     }
 }
 
-#[cfg(all(test, feature = "testing"))]
+#[cfg(test)]
 mod tests;
