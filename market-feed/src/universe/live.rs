@@ -283,17 +283,7 @@ impl fmt::Display for UniverseReport {
             self.stocks
         )?;
         if let Some(at) = self.fetched_at {
-            let ist = from_ms(at).to_offset(crate::clock::IST);
-            writeln!(
-                f,
-                "universe: fetched at {:04}-{:02}-{:02} {:02}:{:02}:{:02} IST",
-                ist.year(),
-                u8::from(ist.month()),
-                ist.day(),
-                ist.hour(),
-                ist.minute(),
-                ist.second()
-            )?;
+            writeln!(f, "universe: fetched at {}", ist_text(at))?;
         }
         match &self.pending {
             Some(diff) => writeln!(f, "universe: changes for the next session: {diff}")?,
@@ -304,4 +294,18 @@ impl fmt::Display for UniverseReport {
         }
         Ok(())
     }
+}
+
+/// `2026-01-29 08:00:00 IST` for an instant in ms.
+pub(crate) fn ist_text(ms: i64) -> String {
+    let ist = from_ms(ms).to_offset(crate::clock::IST);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} IST",
+        ist.year(),
+        u8::from(ist.month()),
+        ist.day(),
+        ist.hour(),
+        ist.minute(),
+        ist.second()
+    )
 }

@@ -21,7 +21,7 @@ use super::{
     upstox::{InstrumentFile, REFERENCE_NAME, Refreshed, UpstoxFileError, stored},
 };
 use crate::{
-    clock::{MarketClock, from_ms},
+    clock::MarketClock,
     refresh::{REFERENCE_REFRESH_AT, daily_at},
     store::{ReferenceDoc, SnapshotStore},
 };
@@ -82,9 +82,8 @@ impl UniverseRefresher {
                     Some(s) => {
                         tracing::warn!(
                             stocks = s.universe.prices().len(),
-                            fetched_at = %from_ms(s.fetched_at),
                             "universe: using the stored copy of Upstox's instrument file, fetched at {}, because the download failed: {e}",
-                            from_ms(s.fetched_at)
+                            super::live::ist_text(s.fetched_at)
                         );
                         LiveUniverse::new(s.universe, UniverseOrigin::Stored, Some(s.fetched_at))
                     }
@@ -204,7 +203,12 @@ fn log_fetched(file: &InstrumentFile, got: &Refreshed) {
 
 async fn load_stored(store: &dyn SnapshotStore) -> Option<stored::StoredUniverse> {
     match store.load_reference(REFERENCE_NAME).await {
-        Ok(Some(doc)) => match stored::decode(&doc.body) {
+        // Decoding a few thousand rows is CPU work: off the async threads.
+        Ok(Some(doc)) => match tokio::task::spawn_blocking(move || stored::decode(&doc.body))
+            .await
+            .map_err(|e| UpstoxFileError::Task(e.to_string()))
+            .and_then(|r| r)
+        {
             Ok(s) => Some(s),
             Err(e) => {
                 tracing::warn!("universe: ignoring the stored copy: {e}");
@@ -220,7 +224,15 @@ async fn load_stored(store: &dyn SnapshotStore) -> Option<stored::StoredUniverse
 }
 
 async fn save(store: &dyn SnapshotStore, universe: &Universe, fetched_at: i64) {
-    let doc = ReferenceDoc::new(fetched_at, stored::encode(universe, fetched_at));
+    let copy = universe.clone();
+    let body = match tokio::task::spawn_blocking(move || stored::encode(&copy, fetched_at)).await {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::warn!("universe: cannot encode the new universe for the store: {e}");
+            return;
+        }
+    };
+    let doc = ReferenceDoc::new(fetched_at, body);
     if let Err(e) = store.save_reference(REFERENCE_NAME, &doc).await {
         tracing::warn!(
             "universe: cannot keep the new universe in the store (a restart without the network will use an older one): {e}"
