@@ -5,7 +5,8 @@
 //!   file is refused), use the last good copy from the store, else the bundled list. One log
 //!   line says which is used and why.
 //! - **Daily** ([`UniverseRefresher::run`]): at 08:00 IST on the market clock, download again
-//!   (retrying twice, 15 clock minutes apart). A good file is stored and *staged*: the feed
+//!   (retrying twice, 15 clock minutes apart; a failed start-up download is retried the same
+//!   way right away). A good file is stored and *staged*: the feed
 //!   applies it when the next service window opens. A bad file is refused with a WARN and the
 //!   last good universe stays.
 //!
@@ -148,34 +149,47 @@ impl UniverseRefresher {
     ///
     /// See [`UniverseRefresher`] for an example.
     pub async fn run(self, shutdown: CancellationToken) {
+        // A start-up download that failed is retried before the next 08:00.
+        if self.live.report().last_error.is_some() && !self.retry(RETRY_AFTER, 1, &shutdown).await {
+            return;
+        }
         while daily_at(&self.clock, REFERENCE_REFRESH_AT, &shutdown)
             .await
             .is_some()
         {
-            for attempt in 1..=ATTEMPTS {
-                match self.refresh_once().await {
-                    Ok(_) => break,
-                    Err(e) if attempt < ATTEMPTS => {
-                        tracing::warn!(
-                            attempt,
-                            "universe: refresh failed, keeping the last good universe; trying again in {RETRY_AFTER}: {e}"
-                        );
-                        let at = self.clock.now() + RETRY_AFTER;
-                        tokio::select! {
-                            biased;
-                            () = shutdown.cancelled() => return,
-                            () = self.clock.sleep_until(at) => {}
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(
-                            attempt,
-                            "universe: refresh failed, keeping the last good universe until tomorrow's refresh: {e}"
-                        );
-                    }
-                }
+            if !self.retry(Duration::ZERO, 0, &shutdown).await {
+                return;
             }
         }
+    }
+
+    /// Up to [`ATTEMPTS`] refreshes, the first after `first_wait`, then [`RETRY_AFTER`] apart;
+    /// `done` attempts were made before. False on shutdown.
+    async fn retry(&self, first_wait: Duration, done: u32, shutdown: &CancellationToken) -> bool {
+        let mut wait = first_wait;
+        for attempt in done + 1..=ATTEMPTS {
+            if wait > Duration::ZERO {
+                let at = self.clock.now() + wait;
+                tokio::select! {
+                    biased;
+                    () = shutdown.cancelled() => return false,
+                    () = self.clock.sleep_until(at) => {}
+                }
+            }
+            match self.refresh_once().await {
+                Ok(_) => return true,
+                Err(e) if attempt < ATTEMPTS => tracing::warn!(
+                    attempt,
+                    "universe: refresh failed, keeping the last good universe; trying again in {RETRY_AFTER}: {e}"
+                ),
+                Err(e) => tracing::warn!(
+                    attempt,
+                    "universe: refresh failed, keeping the last good universe until the 08:00 IST refresh: {e}"
+                ),
+            }
+            wait = RETRY_AFTER;
+        }
+        true
     }
 }
 

@@ -157,3 +157,39 @@ async fn start_up_falls_back_to_the_stored_copy_then_the_bundled_list() {
     let r = UniverseRefresher::start_up(file(&fake), store.clone(), clock).await;
     assert_eq!(r.live().origin(), UniverseOrigin::Bundled);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_start_up_download_is_retried_before_the_next_morning() {
+    let fake = FakeUpstox::start().await.unwrap();
+    fake.set_file_reply(FileReply::Status(500));
+    let store = Arc::new(MemoryStore::new());
+    // 600x: the retry 15 clock minutes later is 1.5 s away.
+    let clock = MarketClock::scaled(datetime!(2026-01-29 10:00 +05:30), 600.0);
+    let r = UniverseRefresher::start_up(file(&fake), store.clone(), clock.clone()).await;
+    let live = r.live().clone();
+    assert_eq!(live.origin(), UniverseOrigin::Bundled);
+    fake.set_file_reply(FileReply::Normal);
+    fake.list_stock(ipo());
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(r.run(shutdown.clone()));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while live.pending().is_none() {
+        assert!(tokio::time::Instant::now() < deadline, "no retry");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        live.pending().unwrap().to_string(),
+        "universe: +1 listed (NEWCO)"
+    );
+    assert!(clock.now() >= datetime!(2026-01-29 10:15 +05:30));
+    assert!(live.report().last_error.is_none());
+    assert!(
+        store
+            .load_reference(REFERENCE_NAME)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    shutdown.cancel();
+    task.await.unwrap();
+}
