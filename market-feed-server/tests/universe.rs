@@ -2,7 +2,7 @@
 //! the universe comes from the file; a listing and a delisting staged by the 08:00 refresh take
 //! effect when the next session opens (instruments, quote requests, a fresh snapshot); at
 //! start-up an unreachable file falls back to the stored copy, then to the bundled list; a
-//! truncated file keeps the last good universe (PROTOCOL.md §6a).
+//! truncated file keeps the last good universe.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -21,6 +21,10 @@ pub(super) fn apply_staged(ctx: &Ctx) {
     for state in &ctx.jobs {
         let topic = state.job.topic;
         let list: Arc<[Instrument]> = universe.instruments(topic).into();
+        if *state.instruments() == *list {
+            // Unchanged (the indices, usually): no snapshot for its subscribers.
+            continue;
+        }
         state.set_instruments(list.clone());
         ctx.hub.replace_instruments(
             topic,

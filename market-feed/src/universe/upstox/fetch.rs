@@ -91,6 +91,8 @@ impl InstrumentFile {
         let url = format!("{}{NSE_FILE_PATH}", config.assets_url.trim_end_matches('/'));
         let client = reqwest::Client::builder()
             .user_agent(concat!("market-feed/", env!("CARGO_PKG_VERSION")))
+            // An unreachable host fails fast: start-up waits for this download.
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .timeout(config.timeout)
             .build()
             .map_err(|e| UpstoxFileError::Network {
