@@ -89,7 +89,13 @@ async fn start_up_fetches_stores_and_the_next_day_stages_changes() {
     assert_eq!(stored.fetched_at, clock.now_ms());
     assert!(stored.universe.by_symbol("NEWCO").is_some());
 
-    // The same file again: nothing staged.
+    // The same file again: nothing staged; nor when only the row order changes.
+    assert!(r.refresh_once().await.unwrap().is_empty());
+    assert!(live.pending().is_none());
+    let first = fake.file_stocks()[0].clone();
+    fake.delist_stock(first.key.as_str());
+    fake.list_stock(first.clone());
+    assert_eq!(fake.file_stocks().last(), Some(&first));
     assert!(r.refresh_once().await.unwrap().is_empty());
     assert!(live.pending().is_none());
 }

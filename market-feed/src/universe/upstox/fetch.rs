@@ -131,7 +131,11 @@ impl InstrumentFile {
                 previous: previous_stocks,
             });
         }
-        let universe = universe_from_stocks(parsed.stocks.clone())?;
+        // In symbol order, like the bundled list: a file that only reorders its rows is the
+        // same universe (nothing staged) and snapshots keep a stable order.
+        let mut stocks = parsed.stocks.clone();
+        stocks.sort_by(|a, b| a.symbol.cmp(&b.symbol).then_with(|| a.key.cmp(&b.key)));
+        let universe = universe_from_stocks(stocks)?;
         Ok(Refreshed { universe, parsed })
     }
 
