@@ -242,13 +242,6 @@ impl LiveUniverse {
     }
 }
 
-impl From<Universe> for LiveUniverse {
-    /// A fixed universe (from the bundle or a file): nothing is ever staged.
-    fn from(universe: Universe) -> Self {
-        LiveUniverse::new(universe, UniverseOrigin::File, None)
-    }
-}
-
 /// What [`LiveUniverse::report`] says: one line per fact when displayed.
 ///
 /// ```text
