@@ -70,8 +70,8 @@ async fn a_listing_and_a_delisting_take_effect_at_the_next_session() {
         .await
         .unwrap();
     let base = fake.base_url();
-    // Friday 07:40 at 600x: the 08:00 refresh after ~2 s, the service window (09:13) after
-    // ~9 s. The memory store has no close of Thursday, so the start-up catch-up refresh asks
+    // Friday 07:10 at 600x: the 08:00 refresh after ~5 s (start-up must end before it), the
+    // service window (09:13) after ~12 s. The memory store has no close of Thursday, so the start-up catch-up refresh asks
     // for every stock of the start-up universe once.
     let server = TestServer::start_with_token(
         &[
@@ -86,7 +86,7 @@ async fn a_listing_and_a_delisting_take_effect_at_the_next_session() {
             "--store",
             "memory",
             "--clock",
-            "at:2026-01-30T07:40:00+05:30x600",
+            "at:2026-01-30T07:10:00+05:30x600",
             "--indices-interval",
             "1m",
             "--prices-interval",
@@ -113,7 +113,7 @@ async fn a_listing_and_a_delisting_take_effect_at_the_next_session() {
     assert_eq!(first["topic"], "prices");
 
     // 08:00: the refresh stages the changes; the served list does not change yet.
-    let pending = eventually(Duration::from_secs(15), "the 08:00 refresh", || {
+    let pending = eventually(Duration::from_secs(20), "the 08:00 refresh", || {
         live.pending()
     })
     .await;
@@ -140,7 +140,7 @@ async fn a_listing_and_a_delisting_take_effect_at_the_next_session() {
     let calls_before_session = fake.request_count();
 
     // 09:13: the session opens with the new universe.
-    eventually(Duration::from_secs(20), "the first live prices", || {
+    eventually(Duration::from_secs(25), "the first live prices", || {
         hub.quote_by_key(&InstrumentKey::new(NEWCO).unwrap())
     })
     .await;
@@ -268,7 +268,7 @@ async fn a_truncated_file_at_the_daily_refresh_keeps_the_last_good_universe() {
     let fake = FakeUpstox::start().await.unwrap();
     fake.list_stock(newco());
     let base = fake.base_url();
-    // Saturday 07:57 at 60x: the 08:00 refresh three seconds after the start.
+    // Saturday 07:55 at 60x: the 08:00 refresh five seconds after the start.
     let server = TestServer::start(&[
         "--source",
         "simulated",
@@ -279,13 +279,13 @@ async fn a_truncated_file_at_the_daily_refresh_keeps_the_last_good_universe() {
         "--store",
         "memory",
         "--clock",
-        "at:2026-01-31T07:57:00+05:30x60",
+        "at:2026-01-31T07:55:00+05:30x60",
     ])
     .await;
     fake.set_file_reply(FileReply::TruncatedGzip);
     fake.delist_stock(NEWCO);
     let live = server.state.live_universe().clone();
-    let report = eventually(Duration::from_secs(15), "the refused refresh", || {
+    let report = eventually(Duration::from_secs(20), "the refused refresh", || {
         let r = live.report();
         r.last_error.is_some().then_some(r)
     })
