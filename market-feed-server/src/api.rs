@@ -149,11 +149,13 @@ pub fn quote(state: &AppState, raw: &str) -> Response {
 
 /// `GET /api/v1/instruments?topic=prices`.
 pub fn instruments(state: &AppState, uri: &Uri) -> Response {
+    // The universe served now: a refreshed one shows from the session it applies to.
+    let universe = state.universe();
     match topic_param(uri) {
         Err(why) => error(StatusCode::BAD_REQUEST, "bad_request", &why),
-        Ok(Some(topic)) => json(StatusCode::OK, state.universe().instruments(topic)),
+        Ok(Some(topic)) => json(StatusCode::OK, universe.instruments(topic)),
         Ok(None) => {
-            let all: Vec<_> = state.universe().iter().map(|(_, i)| i).collect();
+            let all: Vec<_> = universe.iter().map(|(_, i)| i).collect();
             json(StatusCode::OK, &all)
         }
     }

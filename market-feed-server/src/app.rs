@@ -17,14 +17,17 @@ use market_feed::{
         upstox::{TokenProvider, UpstoxConfig, UpstoxSource},
     },
     store::{self, SnapshotStore},
-    universe::{Instrument, Universe},
+    universe::{
+        Instrument, LiveUniverse, Universe, UniverseOrigin, UniverseRefresher,
+        upstox::{InstrumentFile, InstrumentFileConfig},
+    },
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     access::Access,
-    config::{Config, SourceKind},
+    config::{Config, SourceKind, UniverseChoice},
     state::{AppState, Parts},
     ws::WsSettings,
 };
@@ -65,6 +68,7 @@ pub struct App {
     retention_days: u32,
     listener: TcpListener,
     calendar: Arc<market_feed::reference::CalendarRefresher>,
+    refresher: Option<UniverseRefresher>,
 }
 
 impl App {
@@ -74,7 +78,8 @@ impl App {
     /// [`StartError::Config`] for a bad universe file; [`StartError::Fatal`] for a store that
     /// cannot be opened or an address that cannot be bound.
     pub async fn build(config: &Config) -> Result<Self, StartError> {
-        let universe = load_universe(config).await?;
+        // A bad universe file is a configuration error, reported before the store is opened.
+        let fixed = load_fixed_universe(config).await?;
         let store = store::open(&config.store)
             .await
             .map_err(|e| StartError::Fatal(format!("error: --store: {e}")))?;
@@ -82,6 +87,14 @@ impl App {
         // The stored and fresh broker holiday lists before the feed plans its first day.
         let calendar = crate::calendar_refresh::build(config, &store)?;
         calendar.start().await;
+        let (live, refresher) = match fixed {
+            Some(live) => (live, None),
+            None => {
+                let refresher = upstox_universe(config, store.clone(), &clock).await?;
+                (refresher.live().clone(), Some(refresher))
+            }
+        };
+        let universe = live.current();
         let hub = Arc::new(Hub::default());
         let (indices, prices) = sources(config, &universe, &clock)?;
         let job_sources = vec![indices.clone(), prices.clone()];
@@ -122,6 +135,7 @@ impl App {
                 prices,
             ))
             .checkpoint_interval(interval(config.checkpoint_interval))
+            .universe(live.clone())
             .build();
         // Load the stored closes before accepting clients: the first snapshots show them.
         feed.prepare().await;
@@ -135,7 +149,7 @@ impl App {
             clock,
             hub,
             store: store.clone(),
-            universe,
+            universe: live,
             feed: feed.stats(),
             sources: job_sources,
             access: Access::new(
@@ -158,6 +172,7 @@ impl App {
             retention_days: config.retention_days,
             listener,
             calendar,
+            refresher,
         })
     }
 
@@ -182,10 +197,12 @@ impl App {
             retention_days,
             listener,
             calendar,
+            refresher,
         } = self;
         let stop = state.shutdown().clone();
         let calendar_task = tokio::spawn(calendar.run_daily(stop.clone()));
         let feed_task = tokio::spawn(feed.run(stop.clone()));
+        let universe_task = refresher.map(|r| tokio::spawn(r.run(stop.clone())));
         let prune_task = tokio::spawn(prune_loop(
             store,
             state.clock().clone(),
@@ -209,19 +226,68 @@ impl App {
         }
         prune_task.abort();
         calendar_task.abort();
+        if let Some(task) = universe_task {
+            // Stops at its next await on shutdown; a download in flight is abandoned.
+            task.abort();
+        }
         state.hub().close();
     }
 }
 
-/// The universe of `--universe`, or the bundled one.
-pub(crate) async fn load_universe(config: &Config) -> Result<Universe, StartError> {
-    match config.universe.clone() {
-        None => Ok(Universe::bundled()),
-        Some(path) => tokio::task::spawn_blocking(move || Universe::from_path(&path))
-            .await
-            .map_err(|e| StartError::Fatal(format!("error: loading the universe failed: {e}")))?
-            .map_err(|e| StartError::Config(format!("--universe: {e}"))),
+/// The universe the configuration names: fixed (bundled, a file), or from Upstox's instrument
+/// file with its refresher (the download at start-up, else the stored copy, else the bundled
+/// list). For `check`: `load_universe(..).await?.0.report()` says which is used and why.
+///
+/// # Errors
+/// [`StartError::Config`] for a bad universe file or assets URL.
+pub async fn load_universe(
+    config: &Config,
+    store: Arc<dyn SnapshotStore>,
+    clock: &MarketClock,
+) -> Result<(LiveUniverse, Option<UniverseRefresher>), StartError> {
+    match load_fixed_universe(config).await? {
+        Some(live) => Ok((live, None)),
+        None => {
+            let refresher = upstox_universe(config, store, clock).await?;
+            Ok((refresher.live().clone(), Some(refresher)))
+        }
     }
+}
+
+/// The bundled or file universe; `None` for `--universe upstox`.
+async fn load_fixed_universe(config: &Config) -> Result<Option<LiveUniverse>, StartError> {
+    match config.universe.clone() {
+        UniverseChoice::Bundled => Ok(Some(LiveUniverse::new(
+            Universe::bundled(),
+            UniverseOrigin::Bundled,
+            None,
+        ))),
+        UniverseChoice::File(path) => {
+            let universe = tokio::task::spawn_blocking(move || Universe::from_path(&path))
+                .await
+                .map_err(|e| StartError::Fatal(format!("error: loading the universe failed: {e}")))?
+                .map_err(|e| StartError::Config(format!("--universe: {e}")))?;
+            Ok(Some(LiveUniverse::new(
+                universe,
+                UniverseOrigin::File,
+                None,
+            )))
+        }
+        UniverseChoice::Upstox => Ok(None),
+    }
+}
+
+async fn upstox_universe(
+    config: &Config,
+    store: Arc<dyn SnapshotStore>,
+    clock: &MarketClock,
+) -> Result<UniverseRefresher, StartError> {
+    let file = InstrumentFile::new(InstrumentFileConfig {
+        assets_url: config.upstox_assets_url.clone(),
+        ..InstrumentFileConfig::default()
+    })
+    .map_err(|e| StartError::Config(format!("--upstox-assets-url: {e}")))?;
+    Ok(UniverseRefresher::start_up(file, store, clock.clone()).await)
 }
 
 type Sources = (Arc<dyn PriceSource>, Arc<dyn PriceSource>);

@@ -55,10 +55,20 @@ pub enum Finding {
     },
     /// The universe loaded.
     Universe {
+        /// Where it came from (`bundled`, `file`, `stored`, `upstox`).
+        origin: String,
         /// Index count.
         indices: usize,
         /// Stock count.
         stocks: usize,
+    },
+    /// A line of the universe's report: when it was fetched, changes staged for the next
+    /// session, a failed download (a warning: the stored or bundled list is served).
+    UniverseSource {
+        /// The sentence.
+        text: String,
+        /// True for a failed download.
+        failed: bool,
     },
     /// The source needs no broker (simulated, replay): nothing to call.
     NoBroker {
@@ -139,7 +149,9 @@ impl Finding {
     /// ```
     pub fn is_warning(&self) -> bool {
         match self {
-            Finding::HolidayListFailed { .. } => true,
+            Finding::HolidayListFailed { .. } | Finding::UniverseSource { failed: true, .. } => {
+                true
+            }
             Finding::Coverage {
                 warn,
                 uncovered_now,
@@ -170,6 +182,7 @@ impl Finding {
             } => answered < requested,
             Finding::StoreOpened { .. }
             | Finding::Universe { .. }
+            | Finding::UniverseSource { .. }
             | Finding::NoBroker { .. }
             | Finding::TokenAccepted
             | Finding::HolidayList { .. }
@@ -191,9 +204,12 @@ impl fmt::Display for Finding {
         match self {
             Finding::StoreOpened { store } => write!(f, "store {store} opened"),
             Finding::StoreFailed { detail } => write!(f, "store: {detail}"),
-            Finding::Universe { indices, stocks } => {
-                write!(f, "universe: {indices} indices, {stocks} stocks")
-            }
+            Finding::Universe {
+                origin,
+                indices,
+                stocks,
+            } => write!(f, "universe: {origin}, {indices} indices, {stocks} stocks"),
+            Finding::UniverseSource { text, .. } => write!(f, "universe: {text}"),
             Finding::NoBroker { source } => {
                 write!(f, "source {source}: no broker to call")
             }
@@ -280,23 +296,38 @@ impl Report {
 /// [`StartError::Config`] for a bad universe file or Upstox setting (exit code 2).
 pub async fn run(config: &Config) -> Result<Report, StartError> {
     let mut report = Report::default();
-    let universe = load_universe(config).await?;
     let store = match market_feed::store::open(&config.store).await {
         Ok(store) => {
             report.findings.push(Finding::StoreOpened {
                 store: redact_url(&config.store),
             });
-            Some(store)
+            store
         }
         Err(e) => {
             report.findings.push(Finding::StoreFailed {
                 detail: format!("--store: {e}"),
             });
-            None
+            // The rest of the check still runs: without a store nothing stored is known.
+            Arc::new(market_feed::store::MemoryStore::new())
         }
     };
-    check_calendar(config, store, &mut report).await?;
+    check_calendar(config, &store, &mut report).await?;
+    let (live, _refresher) = load_universe(config, store, &config.clock).await?;
+    let universe = live.current();
+    // The report's own lines, less the size (the Universe finding says it) and "no changes".
+    let mut lines = live.report().to_string();
+    lines.retain(|c| c != '\r');
+    for line in lines.lines().skip(1) {
+        let text = line.strip_prefix("universe: ").unwrap_or(line).to_owned();
+        if text != "no changes pending" {
+            report.findings.push(Finding::UniverseSource {
+                failed: text.starts_with("the last refresh failed"),
+                text,
+            });
+        }
+    }
     report.findings.push(Finding::Universe {
+        origin: live.report().origin.as_str().to_owned(),
         indices: universe.indices().len(),
         stocks: universe.prices().len(),
     });
@@ -321,12 +352,11 @@ pub async fn run(config: &Config) -> Result<Report, StartError> {
 /// The broker's holiday list (when refreshing is on), then the coverage and the next holidays.
 async fn check_calendar(
     config: &Config,
-    store: Option<Arc<dyn SnapshotStore>>,
+    store: &Arc<dyn SnapshotStore>,
     report: &mut Report,
 ) -> Result<(), StartError> {
     if config.calendar_refresh {
-        let store = store.unwrap_or_else(|| Arc::new(market_feed::store::MemoryStore::new()));
-        let refresher = crate::calendar_refresh::build(config, &store)?;
+        let refresher = crate::calendar_refresh::build(config, store)?;
         refresher.load_stored().await;
         match refresher.refresh().await {
             Ok(entries) => report.findings.push(Finding::HolidayList { entries }),

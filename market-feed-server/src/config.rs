@@ -138,6 +138,36 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Where the universe comes from (`--universe`).
+///
+/// ```
+/// use market_feed_server::config::UniverseChoice;
+/// assert_eq!("upstox".parse::<UniverseChoice>(), Ok(UniverseChoice::Upstox));
+/// assert!(matches!("my.csv".parse::<UniverseChoice>(), Ok(UniverseChoice::File(_))));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum UniverseChoice {
+    /// The bundled NSE list (early 2026).
+    #[default]
+    Bundled,
+    /// A CSV/JSON/instrument-master file.
+    File(PathBuf),
+    /// Upstox's daily instrument file, refreshed at 08:00 IST, kept in the store.
+    Upstox,
+}
+
+impl std::str::FromStr for UniverseChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "" => Err("give a file path or \"upstox\"".to_owned()),
+            "upstox" => Ok(UniverseChoice::Upstox),
+            path => Ok(UniverseChoice::File(PathBuf::from(path))),
+        }
+    }
+}
+
 fn parse_store(s: &str) -> Result<String, String> {
     let ok = s == "memory"
         || s.strip_prefix("sqlite://").is_some_and(|p| !p.is_empty())
@@ -202,10 +232,15 @@ pub struct Cli {
     #[arg(long, default_value = DEFAULT_STORE, value_parser = parse_store, value_name = "URL")]
     pub store: String,
 
-    /// An instrument list (CSV, JSON or Upstox's instruments master) [default: the bundled NSE
-    /// universe: 9 indices and every EQ-series stock].
-    #[arg(long, value_name = "PATH")]
-    pub universe: Option<PathBuf>,
+    /// An instrument list (CSV, JSON or Upstox's instruments master), or "upstox": Upstox's
+    /// daily instrument file, fetched at start-up and at 08:00 IST, kept in the store
+    /// [default: the bundled NSE universe of early 2026: 9 indices and every EQ-series stock].
+    #[arg(long, value_parser = clap::value_parser!(UniverseChoice), value_name = "PATH|upstox")]
+    pub universe: Option<UniverseChoice>,
+
+    /// Where Upstox's instrument files are (`--universe upstox`; tests point it at a fake).
+    #[arg(long, default_value = market_feed::universe::upstox::DEFAULT_ASSETS_URL, value_name = "URL")]
+    pub upstox_assets_url: String,
 
     /// A calendar file (TOML) that replaces the bundled NSE/BSE calendar, or extends it when it
     /// says extends = "bundled".
@@ -351,8 +386,10 @@ pub struct Config {
     pub upstox: UpstoxSettings,
     /// Snapshot store URL.
     pub store: String,
-    /// Instrument list, or the bundled one.
-    pub universe: Option<PathBuf>,
+    /// Where the universe comes from.
+    pub universe: UniverseChoice,
+    /// Upstox's assets host (the instrument file).
+    pub upstox_assets_url: String,
     /// Whether the broker's holiday list is merged into the calendar.
     pub calendar_refresh: bool,
     /// Demo mode.
@@ -608,7 +645,8 @@ impl Config {
                 token_file: cli.upstox_token_file,
             },
             store: cli.store,
-            universe: cli.universe,
+            universe: cli.universe.unwrap_or_default(),
+            upstox_assets_url: cli.upstox_assets_url,
             calendar_refresh,
             demo: cli.demo,
             indices_interval: cli.indices_interval,

@@ -341,6 +341,8 @@ pub fn render(state: &AppState) -> String {
     );
 
     calendar(&mut o, state);
+    universe(&mut o, state);
+
     let status = state.clock().status();
     head(
         &mut o,
@@ -399,5 +401,72 @@ fn calendar(o: &mut String, state: &AppState) {
         o,
         "market_feed_calendar_confirmed_until {}",
         market_feed::clock::date_number(report.confirmed_until)
+    );
+}
+
+/// The universe: size per topic, where it came from, its age, staged changes, refresh health.
+fn universe(o: &mut String, state: &AppState) {
+    let live = state.live_universe();
+    let report = live.report();
+    head(
+        o,
+        "market_feed_universe_instruments",
+        "gauge",
+        "Instruments served, by topic.",
+    );
+    for (topic, n) in [
+        (Topic::Indices, report.indices),
+        (Topic::Prices, report.stocks),
+    ] {
+        let _ = writeln!(
+            o,
+            "market_feed_universe_instruments{{topic=\"{topic}\"}} {n}"
+        );
+    }
+    head(
+        o,
+        "market_feed_universe_source",
+        "gauge",
+        "1 for where the served universe came from: bundled, file, stored (the last good instrument file, from the store) or upstox (fetched by this process).",
+    );
+    for origin in market_feed::universe::UniverseOrigin::ALL {
+        let _ = writeln!(
+            o,
+            "market_feed_universe_source{{source=\"{}\"}} {}",
+            origin.as_str(),
+            u8::from(origin == report.origin)
+        );
+    }
+    if let Some(at) = report.fetched_at {
+        head(
+            o,
+            "market_feed_universe_age_seconds",
+            "gauge",
+            "Clock seconds since the served universe was fetched (absent for the bundled list or a file).",
+        );
+        let age = (state.clock().now_ms() - at).max(0) / 1000;
+        let _ = writeln!(o, "market_feed_universe_age_seconds {age}");
+    }
+    head(
+        o,
+        "market_feed_universe_pending_changes",
+        "gauge",
+        "Listings plus delistings staged for the next session.",
+    );
+    let pending = report
+        .pending
+        .as_ref()
+        .map_or(0, |d| d.listed.len() + d.delisted.len());
+    let _ = writeln!(o, "market_feed_universe_pending_changes {pending}");
+    head(
+        o,
+        "market_feed_universe_refresh_failed",
+        "gauge",
+        "1 when the last download of the instrument file failed or was refused (the last good universe is served).",
+    );
+    let _ = writeln!(
+        o,
+        "market_feed_universe_refresh_failed {}",
+        u8::from(report.last_error.is_some())
     );
 }

@@ -8,7 +8,7 @@ use market_feed::{
     hub::Hub,
     source::{MissingInstrument, PriceSource},
     store::SnapshotStore,
-    universe::Universe,
+    universe::{LiveUniverse, Universe, UniverseOrigin},
 };
 use tokio::sync::Semaphore;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
@@ -32,7 +32,7 @@ struct Inner {
     clock: MarketClock,
     hub: Arc<Hub>,
     store: Arc<dyn SnapshotStore>,
-    universe: Universe,
+    universe: LiveUniverse,
     feed: Arc<FeedStats>,
     sources: Vec<Arc<dyn PriceSource>>,
     access: Access,
@@ -52,8 +52,8 @@ pub struct Parts {
     pub hub: Arc<Hub>,
     /// The snapshot store.
     pub store: Arc<dyn SnapshotStore>,
-    /// The instruments served.
-    pub universe: Universe,
+    /// The instruments served (and a successor staged for the next session, if any).
+    pub universe: LiveUniverse,
     /// The feed's counters (readiness, metrics).
     pub feed: Arc<FeedStats>,
     /// The price sources of the jobs (for the instruments they cannot quote).
@@ -105,7 +105,7 @@ impl AppState {
             clock,
             hub: Arc::new(Hub::default()),
             store: Arc::new(market_feed::store::MemoryStore::new()),
-            universe: Universe::bundled(),
+            universe: LiveUniverse::new(Universe::bundled(), UniverseOrigin::Bundled, None),
             feed: Arc::new(FeedStats::default()),
             sources: Vec::new(),
             access: Access::default(),
@@ -135,8 +135,19 @@ impl AppState {
         &self.inner.store
     }
 
-    /// The instruments served.
-    pub fn universe(&self) -> &Universe {
+    /// The instruments served now (a cheap copy: a new universe applies at the next session).
+    pub fn universe(&self) -> Universe {
+        self.inner.universe.current()
+    }
+
+    /// The served universe with its origin, fetch time and staged changes.
+    ///
+    /// ```
+    /// # use market_feed_server::state::AppState;
+    /// let state = AppState::for_tests(market_feed::clock::MarketClock::system());
+    /// assert_eq!(state.live_universe().origin().as_str(), "bundled");
+    /// ```
+    pub fn live_universe(&self) -> &LiveUniverse {
         &self.inner.universe
     }
 

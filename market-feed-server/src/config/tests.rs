@@ -67,6 +67,7 @@ fn help_exits_zero_and_documents_every_option() {
                 "--upstox-token-file",
                 "--store",
                 "--universe",
+                "--upstox-assets-url",
                 "--calendar",
                 "--calendar-refresh",
                 "--clock",

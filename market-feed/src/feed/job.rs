@@ -1,7 +1,7 @@
 //! Running the jobs through one service window: refresh ticks, overruns, health, checkpoints.
 
 use std::{
-    sync::{Mutex, MutexGuard, PoisonError, atomic::Ordering::Relaxed},
+    sync::{Arc, Mutex, MutexGuard, PoisonError, atomic::Ordering::Relaxed},
     time::Instant,
 };
 
@@ -13,6 +13,7 @@ use crate::{
     clock::ServiceWindow,
     hub::{FeedStatus, Source},
     source::{Fetched, SourceError},
+    universe::Instrument,
 };
 
 /// A job and its health.
@@ -20,12 +21,35 @@ use crate::{
 pub(super) struct JobState {
     pub(super) job: Job,
     health: Mutex<Health>,
+    /// The instruments refreshed now: the job's, until a new universe replaces them.
+    instruments: Mutex<Arc<[Instrument]>>,
 }
 
 impl JobState {
     pub(super) fn new(job: Job) -> Self {
         let health = Mutex::new(Health::new(job.topic, job.interval));
-        Self { job, health }
+        let instruments = Mutex::new(job.instruments.clone());
+        Self {
+            job,
+            health,
+            instruments,
+        }
+    }
+
+    /// The instruments the job refreshes now.
+    pub(super) fn instruments(&self) -> Arc<[Instrument]> {
+        self.instruments
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the instruments (a new universe, at the start of a session).
+    pub(super) fn set_instruments(&self, instruments: Arc<[Instrument]>) {
+        *self
+            .instruments
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = instruments;
     }
 
     pub(super) fn health(&self) -> MutexGuard<'_, Health> {
@@ -60,7 +84,8 @@ pub(super) async fn refresh(ctx: &Ctx, state: &JobState, grace: &CancellationTok
     let stats = ctx.stats.topic(job.topic);
     stats.fetches.fetch_add(1, Relaxed);
     let started = Instant::now();
-    let fetch = job.source.fetch(&job.instruments);
+    let instruments = state.instruments();
+    let fetch = job.source.fetch(&instruments);
     tokio::pin!(fetch);
     // On shutdown the in-flight fetch gets a grace period, then is dropped (cancelled).
     let result = tokio::select! {
@@ -126,6 +151,7 @@ pub(super) fn next_tick(
 /// Runs every job, and the checkpoints, from the window's start to its end (or shutdown).
 pub(super) async fn run_window(ctx: &Ctx, window: ServiceWindow, shutdown: &CancellationToken) {
     tracing::info!(trading_day = %window.trading_day, "service window open: fetching prices");
+    super::universe::apply_staged(ctx);
     ctx.hub.set_trading_day(window.trading_day);
     for state in &ctx.jobs {
         state.health().window_started(window.start);

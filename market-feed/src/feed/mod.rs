@@ -46,6 +46,7 @@ mod health;
 mod job;
 mod stats;
 mod status;
+mod universe;
 
 use std::{sync::Arc, time::Duration as StdDuration};
 
@@ -58,7 +59,7 @@ use crate::{
     model::Topic,
     source::PriceSource,
     store::SnapshotStore,
-    universe::Instrument,
+    universe::{Instrument, LiveUniverse},
 };
 
 pub use health::{Health, STALE_AFTER_INTERVALS};
@@ -155,6 +156,7 @@ pub struct FeedBuilder {
     store: Arc<dyn SnapshotStore>,
     jobs: Vec<Job>,
     settings: Settings,
+    universe: Option<LiveUniverse>,
 }
 
 impl FeedBuilder {
@@ -197,6 +199,25 @@ impl FeedBuilder {
         self
     }
 
+    /// A universe that can change (Upstox's daily instrument file): when a service window
+    /// opens, a universe staged in it replaces the jobs' instruments of each topic, the hub's
+    /// directories, and every subscriber gets a fresh snapshot. Changes never apply
+    /// mid-session.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use market_feed::{clock::MarketClock, feed::Feed, hub::Hub, store::MemoryStore, universe::{LiveUniverse, Universe, UniverseOrigin}};
+    /// let live = LiveUniverse::new(Universe::bundled(), UniverseOrigin::Bundled, None);
+    /// let feed = Feed::builder(MarketClock::system(), Arc::new(Hub::default()), Arc::new(MemoryStore::new()))
+    ///     .universe(live)
+    ///     .build();
+    /// # let _ = feed;
+    /// ```
+    pub fn universe(mut self, universe: LiveUniverse) -> Self {
+        self.universe = Some(universe);
+        self
+    }
+
     /// Builds the feed.
     ///
     /// See [`FeedBuilder`] for an example.
@@ -210,6 +231,7 @@ impl FeedBuilder {
                 settings: self.settings,
                 stats: Arc::new(FeedStats::default()),
                 prepared: std::sync::atomic::AtomicBool::new(false),
+                universe: self.universe,
             }),
         }
     }
@@ -226,6 +248,8 @@ struct Ctx {
     stats: Arc<FeedStats>,
     /// Whether start-up (loading the closes) has run.
     prepared: std::sync::atomic::AtomicBool,
+    /// A universe that may change between sessions.
+    universe: Option<LiveUniverse>,
 }
 
 /// The scheduler. Build it with [`Feed::builder`], run it with [`Feed::run`].
@@ -251,6 +275,7 @@ impl Feed {
             store,
             jobs: Vec::new(),
             settings: Settings::default(),
+            universe: None,
         }
     }
 
@@ -325,8 +350,7 @@ impl Ctx {
         for job in &self.jobs {
             self.hub.set_instruments(
                 job.job.topic,
-                job.job
-                    .instruments
+                job.instruments()
                     .iter()
                     .map(|i| (i.key.clone(), i.symbol.clone())),
             );
@@ -337,7 +361,9 @@ impl Ctx {
         let mut loaded = true;
         for topic in self.topics() {
             match self.store.latest_closes(topic).await {
-                Ok(Some(snap)) => {
+                Ok(Some(mut snap)) => {
+                    // Instruments delisted since then stay out of the snapshots.
+                    universe::retain_listed(self, topic, &mut snap.quotes);
                     tracing::info!(%topic, trading_day = %snap.trading_day, quotes = snap.quotes.len(), "loaded the latest closing prices");
                     self.hub.load(
                         topic,
@@ -355,7 +381,8 @@ impl Ctx {
                 continue;
             }
             match self.store.load_checkpoint(topic).await {
-                Ok(Some(cp)) if cp.trading_day == today => {
+                Ok(Some(mut cp)) if cp.trading_day == today => {
+                    universe::retain_listed(self, topic, &mut cp.quotes);
                     tracing::info!(%topic, quotes = cp.quotes.len(), "restored today's checkpoint");
                     self.hub.load(
                         topic,

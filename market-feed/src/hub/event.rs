@@ -36,6 +36,9 @@ pub(crate) enum Event {
         state: FeedState,
         frame: Frame,
     },
+    /// A topic's instrument list changed (a new universe): its subscribers get a fresh
+    /// `snapshot`.
+    Resnapshot(Topic),
     /// The hub was closed: subscriptions end after this.
     Closed,
 }

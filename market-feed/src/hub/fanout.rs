@@ -217,6 +217,39 @@ impl Hub {
         write(self.shared.topic(topic)).set_instruments(list);
     }
 
+    /// Replaces a topic's instrument directory with a new universe's, as
+    /// [`Hub::set_instruments`] does (values of instruments no longer listed are dropped), and
+    /// sends every subscriber of the topic a fresh `snapshot` of the new list. A `prices`
+    /// filter naming a delisted instrument then simply matches nothing for it.
+    ///
+    /// ```
+    /// # use futures::StreamExt;
+    /// # use market_feed::hub::{FrameKind, Hub};
+    /// # use market_feed::model::{InstrumentKey, Quote, Topic};
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let hub = Hub::default();
+    /// let (a, b) = (InstrumentKey::new("NSE_EQ|A1")?, InstrumentKey::new("NSE_EQ|B1")?);
+    /// hub.set_instruments(Topic::Prices, [(a.clone(), "A".into())]);
+    /// hub.publish(Topic::Prices, vec![Quote::new(a, "A", 1.0, 1)])?;
+    /// let mut sub = hub.subscribe(&[Topic::Prices], None);
+    /// assert_eq!(sub.next().await.unwrap().kind(), FrameKind::Snapshot);
+    /// hub.replace_instruments(Topic::Prices, [(b, "B".into())]);
+    /// let fresh = sub.next().await.unwrap();
+    /// assert_eq!(fresh.kind(), FrameKind::Snapshot);
+    /// assert!(!String::from_utf8_lossy(fresh.bytes()).contains("\"A\""));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn replace_instruments(
+        &self,
+        topic: Topic,
+        instruments: impl IntoIterator<Item = (InstrumentKey, Arc<str>)>,
+    ) {
+        self.set_instruments(topic, instruments);
+        self.shared.send(Event::Resnapshot(topic));
+    }
+
     /// A topic's instrument directory, in universe order.
     ///
     /// See [`Hub::set_instruments`] for an example.

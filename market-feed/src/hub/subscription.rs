@@ -289,6 +289,19 @@ impl Subscription {
                 self.feed_known[i] = (*version, *state);
                 Some(frame.clone())
             }
+            Event::Resnapshot(topic) => {
+                if self.subscribed[topic.index()] {
+                    let topic = *topic;
+                    self.pending.retain(
+                        |p| !matches!(p, Pending::Snapshot { topic: t, .. } if *t == topic),
+                    );
+                    self.pending.push_back(Pending::Snapshot {
+                        topic,
+                        laggard: false,
+                    });
+                }
+                None
+            }
             Event::Closed => {
                 self.ended = true;
                 None

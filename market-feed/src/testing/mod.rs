@@ -5,12 +5,13 @@
 //!   request, for testing anything built on
 //!   [`UpstoxSource`](crate::source::upstox::UpstoxSource) without an Upstox account; it also
 //!   serves the market-holiday list (`/v2/market/holidays`, [`FakeUpstox::set_holidays`]).
+//!   It also serves the daily instrument file (`NSE.json.gz`), settable per test ([`FileReply`]).
 //! - `MockPriceSource` (in [`crate::source`]): a `mockall` double of
 //!   [`PriceSource`](crate::source::PriceSource).
 
 mod fake_upstox;
 
 pub use fake_upstox::{
-    FakeInstrument, FakeReply, FakeUpstox, HolidayReply, RecordedRequest, UnknownKeys,
-    holiday_closed, special_session,
+    FakeInstrument, FakeReply, FakeUpstox, FileReply, FileRequest, HolidayReply, RecordedRequest,
+    UnknownKeys, holiday_closed, special_session,
 };

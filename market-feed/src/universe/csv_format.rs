@@ -23,7 +23,7 @@
 //! # Ok::<(), market_feed::universe::UniverseError>(())
 //! ```
 
-use super::{Entry, Instrument, Location, UniverseError, load};
+use super::{Entry, Instrument, Location, UniverseError, row};
 
 /// The columns of the format, in the canonical order.
 ///
@@ -88,8 +88,8 @@ pub(crate) fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Entry>, UniverseErro
         let field = |c: Option<usize>| c.and_then(|c| record.get(c)).filter(|s| !s.is_empty());
         let raw_key = field(Some(key_col)).ok_or_else(|| missing(file, line, "key"))?;
         let symbol = field(Some(symbol_col)).ok_or_else(|| missing(file, line, "symbol"))?;
-        let key = load::key(file, line, raw_key)?;
-        let topic = load::topic(file, line, field(cols.topic), &key)?;
+        let key = row::key(file, line, raw_key)?;
+        let topic = row::topic(file, line, field(cols.topic), &key)?;
         let name = field(cols.name).unwrap_or(symbol);
         let instrument = Instrument::new(key, symbol, name, field(cols.isin));
         entries.push(Entry {

@@ -13,7 +13,7 @@
 
 use serde::Deserialize;
 
-use super::{Entry, Instrument, Location, UniverseError, load};
+use super::{Entry, Instrument, Location, UniverseError, row};
 use crate::model::Topic;
 
 /// An element of our own JSON format. Unknown fields are refused (like unknown CSV columns).
@@ -96,7 +96,7 @@ fn own_entry(file: &str, line: u64, row: OwnRow) -> Result<Entry, UniverseError>
         at: Location::new(file, Some(line)),
         what: what.to_owned(),
     };
-    let key = load::key(
+    let key = row::key(
         file,
         line,
         row.key.as_deref().ok_or_else(|| missing("key"))?,
@@ -105,7 +105,7 @@ fn own_entry(file: &str, line: u64, row: OwnRow) -> Result<Entry, UniverseError>
         .symbol
         .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| missing("symbol"))?;
-    let topic = load::topic(file, line, row.topic.as_deref(), &key)?;
+    let topic = row::topic(file, line, row.topic.as_deref(), &key)?;
     let name = row.name.filter(|n| !n.is_empty()).unwrap_or(symbol.clone());
     Ok(Entry {
         topic,
@@ -127,7 +127,7 @@ fn upstox_entry(file: &str, line: u64, row: UpstoxRow) -> Result<Option<Entry>, 
     } else {
         return Ok(None);
     };
-    let key = load::key(file, line, raw_key)?;
+    let key = row::key(file, line, raw_key)?;
     let name = row.name.unwrap_or_default();
     let symbol = match topic {
         Topic::Indices if !name.is_empty() => name.to_uppercase(),

@@ -5,7 +5,6 @@ use std::io::Read;
 use flate2::read::GzDecoder;
 
 use super::{Entry, Location, UniverseError, csv_format, json_format};
-use crate::model::{InstrumentKey, Topic};
 
 /// Parses a universe file's bytes into entries, detecting gzip and the format from the content.
 pub(crate) fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Entry>, UniverseError> {
@@ -33,34 +32,10 @@ fn parse_plain(file: &str, bytes: &[u8]) -> Result<Vec<Entry>, UniverseError> {
     }
 }
 
-/// Validates a key, naming the file and line on failure.
-pub(crate) fn key(file: &str, line: u64, raw: &str) -> Result<InstrumentKey, UniverseError> {
-    InstrumentKey::new(raw.trim()).map_err(|source| UniverseError::BadKey {
-        at: Location::new(file, Some(line)),
-        source,
-    })
-}
-
-/// The topic of a row: the given one, else `indices` for index segments and `prices` otherwise.
-pub(crate) fn topic(
-    file: &str,
-    line: u64,
-    given: Option<&str>,
-    key: &InstrumentKey,
-) -> Result<Topic, UniverseError> {
-    match given.map(str::trim).filter(|t| !t.is_empty()) {
-        Some(t) => t.parse().map_err(|e| UniverseError::Invalid {
-            at: Location::new(file, Some(line)),
-            message: format!("{e}"),
-        }),
-        None if super::is_index_segment(key.segment()) => Ok(Topic::Indices),
-        None => Ok(Topic::Prices),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Topic;
     use std::io::Write;
 
     #[test]

@@ -13,6 +13,11 @@
 //! plain or gzip-compressed. Bad input (malformed key, duplicate key, empty file, unknown column)
 //! is a [`UniverseError`] naming the file and line.
 //!
+//! A universe that stays current by itself comes from Upstox's daily instrument file
+//! ([`upstox`], refreshed by a [`UniverseRefresher`] into a [`LiveUniverse`]): new listings
+//! and delistings take effect at the next session, and each day's changes are a
+//! [`UniverseDiff`].
+//!
 //! ```
 //! use market_feed::{model::Topic, universe::Universe};
 //!
@@ -26,18 +31,26 @@
 
 mod bundled;
 pub mod csv_format;
+mod diff;
 mod error;
 mod instrument;
 mod json_format;
+mod live;
 mod load;
+mod refresh;
+mod row;
+pub mod upstox;
 
 use std::{collections::HashMap, path::Path, sync::Arc};
 
 use crate::model::{InstrumentKey, Topic};
 
 pub use bundled::{BUNDLED_UNIVERSE, BUNDLED_UNIVERSE_LABEL};
+pub use diff::{SYMBOLS_SHOWN, UniverseDiff};
 pub use error::{Location, UniverseError};
 pub use instrument::{Instrument, is_index_segment};
+pub use live::{LiveUniverse, UniverseOrigin, UniverseReport};
+pub use refresh::UniverseRefresher;
 
 /// The instruments a feed serves, by topic, with lookups by key and by symbol.
 ///

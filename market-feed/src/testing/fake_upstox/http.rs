@@ -29,6 +29,13 @@ pub(super) async fn handle(
         let (status, content_type, body) = super::holidays::answer(&mut s, header("user-agent"));
         return Ok(respond(status, content_type, body));
     }
+    if req.uri().path() == super::instrument_file::PATH {
+        let request = super::FileRequest {
+            user_agent: header("user-agent"),
+            authorization: header("authorization"),
+        };
+        return Ok(super::instrument_file::serve(&state, request));
+    }
     let keys = query_keys(req.uri().query().unwrap_or(""));
     let path = req.uri().path().to_owned();
     let authorization = header("authorization");

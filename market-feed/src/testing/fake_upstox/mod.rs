@@ -9,6 +9,7 @@
 
 mod holidays;
 mod http;
+mod instrument_file;
 
 pub use holidays::{HolidayReply, holiday_closed, special_session};
 
@@ -22,6 +23,8 @@ use std::{
 use hyper::{server::conn::http1, service::service_fn};
 use hyper_util::rt::TokioIo;
 use tokio::{net::TcpListener, task::JoinHandle};
+
+pub use instrument_file::{FileReply, FileRequest};
 
 use crate::{
     source::{bundled_prev_close, levels::unit},
@@ -204,6 +207,7 @@ struct State {
     camel_case: bool,
     no_price: HashSet<String>,
     holidays: holidays::Holidays,
+    instrument_file: instrument_file::FileState,
 }
 
 /// A fake Upstox API on `127.0.0.1:<free port>`: `GET /v3/market-quote/ltp` and
