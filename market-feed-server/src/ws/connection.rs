@@ -84,7 +84,10 @@ pub(super) async fn run(
     let unanswered = Arc::new(AtomicU32::new(0));
     let mut reading = tokio::spawn(read_loop(reader, tx, unanswered.clone()));
     let reason = write_loop(&state, writer, rx, progress, unanswered).await;
-    if matches!(reason, CloseReason::RateLimited | CloseReason::TooBig) {
+    if matches!(
+        reason,
+        CloseReason::RateLimited | CloseReason::TooBig | CloseReason::Error
+    ) {
         // The reader is draining what the client sent after our close frame (see `drain`).
         let _ = tokio::time::timeout(DRAIN_TIME, &mut reading).await;
     }
@@ -94,84 +97,85 @@ pub(super) async fn run(
     drop(permit);
 }
 
-/// How long a connection closed for abuse keeps reading what the client still sends.
+/// How long a connection closed by the server keeps reading what the client still sends.
 const DRAIN_TIME: Duration = Duration::from_secs(1);
+/// The most bytes read and discarded after the server's close frame.
+const DRAIN_BYTES: usize = 1 << 20;
+/// The most frames read and discarded after the server's close frame (each at most 16 KiB).
+const DRAIN_FRAMES: usize = 64;
 
-/// Reads and discards frames until the client's close frame, an error or the end of the
-/// stream. Closing a TCP socket with unread data in it makes the kernel send a reset, and a
-/// reset can destroy what the client has not read yet: our `error` and close frame. So after
-/// closing for a flood (where unread messages are likely), the reader drains them first, as
-/// RFC 6455 §7.1.1 has the server wait for the client's close.
-async fn drain(reader: &mut Reader) {
-    while let Ok(incoming) = reader.next().await {
-        if matches!(incoming, Incoming::Close(_)) {
-            return;
+/// Reads and discards what the client still sends, until its close frame, the end of the
+/// stream, or the byte budget (the caller bounds the time). Closing a TCP socket with unread
+/// data in it makes the kernel send a reset, and a reset can destroy what the client has not
+/// read yet: our `error` and close frame. So after the server closes (flood, oversized or
+/// invalid message, protocol violation), the reader drains first, as RFC 6455 §7.1.1 has the
+/// server wait for the client's close. `framed`: whether frames can still be parsed (after a
+/// protocol violation or an unread oversized payload they cannot, and bytes are discarded).
+async fn drain(reader: &mut Reader, framed: bool) {
+    if framed {
+        for _ in 0..DRAIN_FRAMES {
+            match reader.next().await {
+                Ok(Incoming::Close(_)) | Err(ReadError::Gone) => return,
+                Ok(_) => {}
+                Err(_) => break,
+            }
         }
     }
+    reader.discard(DRAIN_BYTES).await;
 }
 
 async fn read_loop(mut reader: Reader, tx: mpsc::Sender<Command>, unanswered: Arc<AtomicU32>) {
     let mut limiter = Limiter::new(Instant::now());
     loop {
-        let message = match reader.next().await {
-            Ok(Incoming::Pong) => {
-                unanswered.store(0, Relaxed);
-                None
-            }
-            Ok(Incoming::Ping(payload)) => {
-                if tx.send(Command::Pong(payload)).await.is_err() {
-                    return;
-                }
-                None
-            }
+        let incoming = match reader.next().await {
             Ok(Incoming::Close(_)) => {
                 // The client is leaving: echo its close (RFC 6455 §5.5.1).
                 let _ = tx.send(Command::Close(1000, "", CloseReason::Client)).await;
                 return;
             }
-            Ok(Incoming::Text(bytes)) => Some((false, bytes)),
-            Ok(Incoming::Binary(bytes)) => Some((true, bytes)),
-            Err(ReadError::TooBig) => {
-                let _ = tx
-                    .send(Command::Close(
-                        1009,
-                        "message too big: at most 16 KiB",
-                        CloseReason::TooBig,
-                    ))
-                    .await;
-                drain(&mut reader).await;
-                return;
-            }
-            Err(ReadError::Protocol(why)) => {
-                let _ = tx.send(Command::Close(1002, why, CloseReason::Error)).await;
-                return;
-            }
+            Ok(incoming) => incoming,
             Err(ReadError::Gone) => {
                 let _ = tx.send(Command::Gone).await;
                 return;
             }
+            Err(e) => {
+                let (code, why, reason, framed) = match e {
+                    ReadError::TooBig => (
+                        1009,
+                        "message too big: at most 16 KiB",
+                        CloseReason::TooBig,
+                        false,
+                    ),
+                    ReadError::InvalidUtf8 => (1007, "not UTF-8", CloseReason::Error, true),
+                    ReadError::Protocol(why) => (1002, why, CloseReason::Error, false),
+                    ReadError::Gone => return,
+                };
+                let _ = tx.send(Command::Close(code, why, reason)).await;
+                drain(&mut reader, framed).await;
+                return;
+            }
         };
-        let Some((binary, bytes)) = message else {
-            continue;
-        };
+        if incoming == Incoming::Pong {
+            unanswered.store(0, Relaxed);
+        }
+        // Every frame counts toward the flood limit: messages, fragments, pings and pongs.
         let command = match limiter.check(Instant::now()) {
-            Verdict::Accept => Some(if binary {
-                Command::Refuse(Box::new(Refusal::new(
-                    ErrorCode::BadRequest,
-                    "binary frames are not understood: send JSON text frames",
-                )))
-            } else {
-                match std::str::from_utf8(&bytes) {
+            Verdict::Accept => match incoming {
+                Incoming::Ping(payload) => Some(Command::Pong(payload)),
+                Incoming::Text(bytes) => Some(match std::str::from_utf8(&bytes) {
                     Ok(text) => match protocol::parse_op(text) {
                         Ok(op) => Command::Op(Box::new(op)),
                         Err(refusal) => Command::Refuse(Box::new(refusal)),
                     },
-                    Err(_) => Command::Refuse(Box::new(Refusal::new(
-                        ErrorCode::BadRequest,
-                        "not UTF-8: send JSON text",
-                    ))),
-                }
-            }),
+                    // The reader only returns UTF-8 text.
+                    Err(_) => Command::Close(1007, "not UTF-8", CloseReason::Error),
+                }),
+                Incoming::Binary(_) => Some(Command::Refuse(Box::new(Refusal::new(
+                    ErrorCode::BadRequest,
+                    "binary frames are not understood: send JSON text frames",
+                )))),
+                Incoming::Pong | Incoming::Fragment | Incoming::Close(_) => None,
+            },
             Verdict::Warn => Some(Command::Refuse(Box::new(Refusal::new(
                 ErrorCode::RateLimited,
                 format!(
@@ -192,7 +196,7 @@ async fn read_loop(mut reader: Reader, tx: mpsc::Sender<Command>, unanswered: Ar
                 return;
             }
             if closing {
-                drain(&mut reader).await;
+                drain(&mut reader, true).await;
                 return;
             }
         }
