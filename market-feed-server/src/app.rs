@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     access::Access,
     config::{Config, SourceKind},
+    server::HttpSettings,
     state::{AppState, Parts},
     ws::WsSettings,
 };
@@ -143,6 +144,10 @@ impl App {
                 slow_consumer_timeout: config.slow_consumer_timeout,
                 ..WsSettings::default()
             },
+            http: HttpSettings {
+                header_timeout: config.header_timeout,
+                max_connections: config.max_http_connections,
+            },
             shutdown: CancellationToken::new(),
         });
         Ok(Self {
@@ -175,6 +180,15 @@ impl App {
             retention_days,
             listener,
         } = self;
+        if state.access().requires_token() {
+            tracing::info!(
+                "client auth: on: /ws, /api/* and the compatibility paths need a configured token"
+            );
+        } else {
+            tracing::info!(
+                "client auth: off (no --auth-token): /ws and /api/* are open to anyone who can connect"
+            );
+        }
         let stop = state.shutdown().clone();
         let feed_task = tokio::spawn(feed.run(stop.clone()));
         let prune_task = tokio::spawn(prune_loop(

@@ -8,7 +8,7 @@ use market_feed::{
 use tokio::sync::Semaphore;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::{access::Access, ws::WsSettings, ws::WsStats};
+use crate::{access::Access, server::HttpSettings, ws::WsSettings, ws::WsStats};
 
 /// The server's shared state; cheap to clone.
 ///
@@ -33,6 +33,8 @@ struct Inner {
     ws: WsSettings,
     ws_stats: WsStats,
     connections: Arc<Semaphore>,
+    http: HttpSettings,
+    http_connections: Arc<Semaphore>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
 }
@@ -54,6 +56,8 @@ pub struct Parts {
     pub access: Access,
     /// WebSocket limits and heartbeat.
     pub ws: WsSettings,
+    /// HTTP connection limits.
+    pub http: HttpSettings,
     /// Cancelled on shutdown: connections close with 1001.
     pub shutdown: CancellationToken,
 }
@@ -66,7 +70,10 @@ impl AppState {
     /// let _ = AppState::for_tests(market_feed::clock::MarketClock::system());
     /// ```
     pub fn new(parts: Parts) -> Self {
-        let connections = Arc::new(Semaphore::new(parts.ws.max_connections));
+        // The configuration keeps limits within what a semaphore holds; `min` keeps this total.
+        let limit = |n: usize| Arc::new(Semaphore::new(n.min(Semaphore::MAX_PERMITS)));
+        let connections = limit(parts.ws.max_connections);
+        let http_connections = limit(parts.http.max_connections);
         Self {
             inner: Arc::new(Inner {
                 clock: parts.clock,
@@ -78,6 +85,8 @@ impl AppState {
                 ws: parts.ws,
                 ws_stats: WsStats::default(),
                 connections,
+                http: parts.http,
+                http_connections,
                 shutdown: parts.shutdown,
                 tasks: TaskTracker::new(),
             }),
@@ -100,6 +109,7 @@ impl AppState {
             feed: Arc::new(FeedStats::default()),
             access: Access::default(),
             ws: WsSettings::default(),
+            http: HttpSettings::default(),
             shutdown: CancellationToken::new(),
         })
     }
@@ -153,6 +163,16 @@ impl AppState {
     /// The connection-limit semaphore.
     pub fn connections(&self) -> &Arc<Semaphore> {
         &self.inner.connections
+    }
+
+    /// HTTP connection limits.
+    pub fn http(&self) -> &HttpSettings {
+        &self.inner.http
+    }
+
+    /// The HTTP connection-limit semaphore (connections before their upgrade).
+    pub fn http_connections(&self) -> &Arc<Semaphore> {
+        &self.inner.http_connections
     }
 
     /// The shutdown token.
