@@ -180,23 +180,10 @@ pub async fn closing(state: &AppState, day: &str, uri: &Uri) -> Response {
             );
         }
     };
-    #[derive(Serialize)]
-    struct Closing {
-        trading_day: String,
-        topic: Topic,
-        as_of: i64,
-        data: Vec<Quote>,
-    }
-    match state.store().load_close(topic, date).await {
-        Ok(Some(snap)) => json(
-            StatusCode::OK,
-            &Closing {
-                trading_day: market_feed::clock::format_date(snap.trading_day),
-                topic,
-                as_of: snap.as_of,
-                data: snap.quotes,
-            },
-        ),
+    let today = market_feed::clock::ist_date(state.clock().now());
+    let cache = state.closing_cache();
+    match cache.get(&**state.store(), topic, date, today).await {
+        Ok(Some(body)) => crate::http::with_body(StatusCode::OK, "application/json", body),
         Ok(None) => error(
             StatusCode::NOT_FOUND,
             "not_found",

@@ -11,6 +11,7 @@
 //! - [`head_guard`]: JSON bodies for the 414/431 answers hyper sends by itself;
 //! - [`route`]: resolving a path into the route it serves (and whether it is guarded);
 //! - [`api`]: the REST handlers;
+//! - [`closing_cache`]: stored closes served from memory;
 //! - [`ws`]: the WebSocket endpoint (protocol, flood control, slow consumers, heartbeats);
 //! - [`access`]: client tokens and origins;
 //! - [`metrics`]: the Prometheus exposition;
@@ -21,6 +22,7 @@
 pub mod access;
 pub mod api;
 pub mod app;
+pub mod closing_cache;
 pub mod config;
 pub mod dashboard;
 pub mod head_guard;

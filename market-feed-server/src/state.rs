@@ -8,7 +8,9 @@ use market_feed::{
 use tokio::sync::Semaphore;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::{access::Access, server::HttpSettings, ws::WsSettings, ws::WsStats};
+use crate::{
+    access::Access, closing_cache::ClosingCache, server::HttpSettings, ws::WsSettings, ws::WsStats,
+};
 
 /// The server's shared state; cheap to clone.
 ///
@@ -35,6 +37,7 @@ struct Inner {
     connections: Arc<Semaphore>,
     http: HttpSettings,
     http_connections: Arc<Semaphore>,
+    closing: ClosingCache,
     shutdown: CancellationToken,
     tasks: TaskTracker,
 }
@@ -87,6 +90,7 @@ impl AppState {
                 connections,
                 http: parts.http,
                 http_connections,
+                closing: ClosingCache::default(),
                 shutdown: parts.shutdown,
                 tasks: TaskTracker::new(),
             }),
@@ -173,6 +177,11 @@ impl AppState {
     /// The HTTP connection-limit semaphore (connections before their upgrade).
     pub fn http_connections(&self) -> &Arc<Semaphore> {
         &self.inner.http_connections
+    }
+
+    /// The cache of `/api/v1/closing` answers.
+    pub fn closing_cache(&self) -> &ClosingCache {
+        &self.inner.closing
     }
 
     /// The shutdown token.

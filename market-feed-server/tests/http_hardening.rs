@@ -1,15 +1,27 @@
 //! HTTP as an attacker sends it (raw TCP on loopback against the real server): path spellings
 //! that must not bypass the client token, CORS preflights with auth on, heads that never
-//! complete, the HTTP connection cap, oversized heads answered with JSON.
+//! complete, the HTTP connection cap, oversized heads answered with JSON, and the closing-price
+//! cache in front of the store.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
+use market_feed::{
+    model::{Quote, Topic},
+    store::{Checkpoint, ClosingSnapshot, MemoryStore, SnapshotStore, StoreError},
+};
 use serde_json::Value;
 use support::inproc::TestServer;
+use time::Date;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -314,4 +326,94 @@ async fn oversized_heads_get_json_414_and_431() {
         assert_eq!(error_code(body), code, "{head}");
     }
     server.stop().await;
+}
+
+/// A memory store that counts `load_close` calls.
+#[derive(Debug, Default)]
+struct Counting {
+    inner: MemoryStore,
+    loads: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl SnapshotStore for Counting {
+    async fn save_close(&self, t: Topic, d: Date, q: &[Quote]) -> Result<(), StoreError> {
+        self.inner.save_close(t, d, q).await
+    }
+    async fn load_close(&self, t: Topic, d: Date) -> Result<Option<ClosingSnapshot>, StoreError> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        self.inner.load_close(t, d).await
+    }
+    async fn latest_closes(&self, t: Topic) -> Result<Option<ClosingSnapshot>, StoreError> {
+        self.inner.latest_closes(t).await
+    }
+    async fn trading_days(&self, t: Topic, f: Date, to: Date) -> Result<Vec<Date>, StoreError> {
+        self.inner.trading_days(t, f, to).await
+    }
+    async fn save_checkpoint(&self, t: Topic, d: Date, q: &[Quote]) -> Result<(), StoreError> {
+        self.inner.save_checkpoint(t, d, q).await
+    }
+    async fn load_checkpoint(&self, t: Topic) -> Result<Option<Checkpoint>, StoreError> {
+        self.inner.load_checkpoint(t).await
+    }
+    async fn prune(&self, older: Date) -> Result<u64, StoreError> {
+        self.inner.prune(older).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_closes_are_served_from_memory() {
+    use market_feed_server::state::{AppState, Parts};
+    let store = Arc::new(Counting::default());
+    let past = time::macros::date!(2026 - 01 - 28);
+    let key = "NSE_EQ|INE002A01018".parse().unwrap();
+    store
+        .save_close(
+            Topic::Prices,
+            past,
+            &[Quote::new(key, "RELIANCE", 1234.5, 1)],
+        )
+        .await
+        .unwrap();
+    let base = AppState::for_tests(market_feed::clock::MarketClock::system());
+    let state = AppState::new(Parts {
+        clock: base.clock().clone(),
+        hub: base.hub().clone(),
+        store: store.clone(),
+        universe: base.universe().clone(),
+        feed: Arc::new(market_feed::feed::FeedStats::default()),
+        access: Default::default(),
+        ws: Default::default(),
+        http: Default::default(),
+        shutdown: Default::default(),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(market_feed_server::server::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    let mut requests = Vec::new();
+    for _ in 0..50 {
+        requests.push(get(addr, "/api/v1/closing/2026-01-28?topic=prices", ""));
+    }
+    for (status, body) in futures::future::join_all(requests).await {
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["trading_day"], "2026-01-28");
+        assert_eq!(v["data"][0]["symbol"], "RELIANCE");
+    }
+    assert_eq!(
+        store.loads.load(Ordering::SeqCst),
+        1,
+        "one store read for 50 requests"
+    );
+    // A day not stored: 404, and a flood of them is one read per cache period.
+    for _ in 0..20 {
+        let (status, _) = get(addr, "/api/v1/closing/2026-01-27?topic=prices", "").await;
+        assert_eq!(status, 404);
+    }
+    assert_eq!(store.loads.load(Ordering::SeqCst), 2);
+    let _ = stop.send(());
+    tokio::time::timeout(PATIENCE, task).await.unwrap().unwrap();
 }
