@@ -7,7 +7,9 @@
 //! - the close of the **current day**, and the absence of a close (a day not stored yet): for
 //!   [`ClosingCache::ttl`] only, so a newly stored day becomes visible within that time.
 //!
-//! Entries are the encoded JSON bodies, evicted oldest first beyond [`ClosingCache::max_bytes`].
+//! Entries are the encoded JSON bodies, evicted oldest first beyond [`ClosingCache::max_bytes`];
+//! "not stored" answers have their own small budget, so asking for many missing days cannot
+//! evict stored closes.
 //! Misses are filled one at a time (a single-flight lock), so concurrent requests for an
 //! uncached day take one store read, not one blocking-pool slot each.
 
@@ -43,12 +45,76 @@ struct Entry {
     expires: Option<Instant>,
 }
 
-#[derive(Debug, Default)]
+/// Entries evicted oldest first beyond a byte budget.
+#[derive(Debug)]
 struct Entries {
     map: HashMap<(Topic, Date), Entry>,
     /// Insertion order, for eviction.
     order: VecDeque<(Topic, Date)>,
     bytes: usize,
+    max: usize,
+}
+
+/// The bookkeeping size of an entry besides its body.
+const OVERHEAD: usize = 64;
+/// The byte budget of "not stored" answers, apart from found ones, so requests for many
+/// distinct missing days cannot evict stored closes.
+const MISSING_BUDGET: usize = 4096 * OVERHEAD;
+
+impl Entries {
+    fn new(max: usize) -> Self {
+        Self {
+            map: HashMap::new(),
+            order: VecDeque::new(),
+            bytes: 0,
+            max,
+        }
+    }
+
+    fn size(entry: &Entry) -> usize {
+        entry.body.as_ref().map_or(0, Bytes::len) + OVERHEAD
+    }
+
+    fn get(&self, key: (Topic, Date)) -> Option<Option<Bytes>> {
+        let entry = self.map.get(&key)?;
+        match entry.expires {
+            Some(at) if Instant::now() >= at => None,
+            _ => Some(entry.body.clone()),
+        }
+    }
+
+    fn remove(&mut self, key: (Topic, Date)) {
+        if let Some(old) = self.map.remove(&key) {
+            self.bytes -= Self::size(&old);
+            self.order.retain(|k| *k != key);
+        }
+    }
+
+    fn insert(&mut self, key: (Topic, Date), entry: Entry) {
+        let size = Self::size(&entry);
+        if size > self.max {
+            return;
+        }
+        self.remove(key);
+        while self.bytes + size > self.max {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(old) = self.map.remove(&oldest) {
+                self.bytes -= Self::size(&old);
+            }
+        }
+        self.bytes += size;
+        self.order.push_back(key);
+        self.map.insert(key, entry);
+    }
+}
+
+/// Found closes and "not stored" answers, each in its own budget.
+#[derive(Debug)]
+struct Tables {
+    found: Entries,
+    missing: Entries,
 }
 
 /// The cache. See the module documentation for what it keeps.
@@ -61,7 +127,7 @@ struct Entries {
 /// ```
 #[derive(Debug)]
 pub struct ClosingCache {
-    entries: Mutex<Entries>,
+    entries: Mutex<Tables>,
     fill: tokio::sync::Mutex<()>,
     ttl: Duration,
     max_bytes: usize,
@@ -84,7 +150,10 @@ impl ClosingCache {
     /// ```
     pub fn new(ttl: Duration, max_bytes: usize) -> Self {
         Self {
-            entries: Mutex::new(Entries::default()),
+            entries: Mutex::new(Tables {
+                found: Entries::new(max_bytes),
+                missing: Entries::new(MISSING_BUDGET),
+            }),
             fill: tokio::sync::Mutex::new(()),
             ttl,
             max_bytes,
@@ -102,35 +171,19 @@ impl ClosingCache {
     }
 
     fn lookup(&self, key: (Topic, Date)) -> Option<Option<Bytes>> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = entries.map.get(&key)?;
-        match entry.expires {
-            Some(at) if Instant::now() >= at => None,
-            _ => Some(entry.body.clone()),
-        }
+        let t = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        t.found.get(key).or_else(|| t.missing.get(key))
     }
 
     fn insert(&self, key: (Topic, Date), entry: Entry) {
-        let size = entry.body.as_ref().map_or(0, Bytes::len) + 64;
-        if size > self.max_bytes {
-            return;
+        let mut t = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        t.found.remove(key);
+        t.missing.remove(key);
+        if entry.body.is_some() {
+            t.found.insert(key, entry);
+        } else {
+            t.missing.insert(key, entry);
         }
-        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(old) = e.map.remove(&key) {
-            e.bytes -= old.body.as_ref().map_or(0, Bytes::len) + 64;
-            e.order.retain(|k| *k != key);
-        }
-        while e.bytes + size > self.max_bytes {
-            let Some(oldest) = e.order.pop_front() else {
-                break;
-            };
-            if let Some(old) = e.map.remove(&oldest) {
-                e.bytes -= old.body.as_ref().map_or(0, Bytes::len) + 64;
-            }
-        }
-        e.bytes += size;
-        e.order.push_back(key);
-        e.map.insert(key, entry);
     }
 
     /// The JSON body of the close of `topic` on `day` (`None`: not stored), from the cache or
@@ -307,7 +360,7 @@ mod tests {
         for d in &days {
             cache.get(&store, Topic::Prices, *d, today).await.unwrap();
         }
-        let held = cache.entries.lock().unwrap().bytes;
+        let held = cache.entries.lock().unwrap().found.bytes;
         assert!(held <= 2048, "{held}");
         // The oldest were evicted: asking again reads the store.
         let before = store.loads.load(Ordering::SeqCst);
