@@ -14,7 +14,7 @@
 
 use std::{
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicU32, Ordering::Relaxed},
     },
     time::{Duration, Instant},
@@ -52,12 +52,22 @@ enum Command {
     Op(Box<ClientOp>),
     /// A refused message: send this `error`.
     Refuse(Box<Refusal>),
-    /// Answer a WebSocket ping with this payload.
-    Pong(Vec<u8>),
+    /// Answer the latest WebSocket ping (its payload is in [`Shared::ping`]).
+    Pong,
     /// Close with this code and reason, for this cause.
     Close(u16, &'static str, CloseReason),
     /// The client closed or vanished: stop.
     Gone,
+}
+
+/// What the reader and the writer of one connection share besides the channel.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Heartbeat pings sent since the client last answered one.
+    unanswered: AtomicU32,
+    /// The payload of the latest client ping not answered yet: a ping that arrives before the
+    /// previous one is answered replaces it, and one pong answers both (RFC 6455 §5.5.3).
+    ping: Mutex<Option<Vec<u8>>>,
 }
 
 /// Runs one connection to its end; the permit counts it against the connection limit.
@@ -81,9 +91,9 @@ pub(super) async fn run(
     drop(unused);
     let reader = FrameReader::new(read, state.ws().max_message);
     let (tx, rx) = mpsc::channel(32);
-    let unanswered = Arc::new(AtomicU32::new(0));
-    let mut reading = tokio::spawn(read_loop(reader, tx, unanswered.clone()));
-    let reason = write_loop(&state, writer, rx, progress, unanswered).await;
+    let shared = Arc::new(Shared::default());
+    let mut reading = tokio::spawn(read_loop(reader, tx, shared.clone()));
+    let reason = write_loop(&state, writer, rx, progress, shared).await;
     if matches!(
         reason,
         CloseReason::RateLimited | CloseReason::TooBig | CloseReason::Error
@@ -124,7 +134,7 @@ async fn drain(reader: &mut Reader, framed: bool) {
     reader.discard(DRAIN_BYTES).await;
 }
 
-async fn read_loop(mut reader: Reader, tx: mpsc::Sender<Command>, unanswered: Arc<AtomicU32>) {
+async fn read_loop(mut reader: Reader, tx: mpsc::Sender<Command>, shared: Arc<Shared>) {
     let mut limiter = Limiter::new(Instant::now());
     loop {
         let incoming = match reader.next().await {
@@ -156,12 +166,16 @@ async fn read_loop(mut reader: Reader, tx: mpsc::Sender<Command>, unanswered: Ar
             }
         };
         if incoming == Incoming::Pong {
-            unanswered.store(0, Relaxed);
+            shared.unanswered.store(0, Relaxed);
         }
         // Every frame counts toward the flood limit: messages, fragments, pings and pongs.
         let command = match limiter.check(Instant::now()) {
             Verdict::Accept => match incoming {
-                Incoming::Ping(payload) => Some(Command::Pong(payload)),
+                Incoming::Ping(payload) => {
+                    let mut latest = shared.ping.lock().unwrap_or_else(|p| p.into_inner());
+                    // Only the first unanswered ping asks the writer for a pong.
+                    latest.replace(payload).is_none().then_some(Command::Pong)
+                }
                 Incoming::Text(bytes) => Some(match std::str::from_utf8(&bytes) {
                     Ok(text) => match protocol::parse_op(text) {
                         Ok(op) => Command::Op(Box::new(op)),
@@ -321,7 +335,7 @@ async fn write_loop(
     writer: Writer,
     mut rx: mpsc::Receiver<Command>,
     progress: Progress,
-    unanswered: Arc<AtomicU32>,
+    shared: Arc<Shared>,
 ) -> CloseReason {
     let sub = state.hub().subscribe(&[], None);
     let mut s = Session {
@@ -355,8 +369,9 @@ async fn write_loop(
                     s.close(code, why).await;
                     return reason;
                 }
-                Some(Command::Pong(payload)) => {
-                    let frame = Frame::pong(Payload::Owned(payload));
+                Some(Command::Pong) => {
+                    let payload = shared.ping.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    let frame = Frame::pong(Payload::Owned(payload.unwrap_or_default()));
                     write(&mut s.writer, frame, &s.progress, state.ws().slow_consumer_timeout)
                         .await
                         .map_err(|_| CloseReason::Client)
@@ -375,7 +390,7 @@ async fn write_loop(
                 }
             },
             _ = heartbeat.tick() => {
-                if unanswered.fetch_add(1, Relaxed) >= 2 {
+                if shared.unanswered.fetch_add(1, Relaxed) >= 2 {
                     s.close(1008, "no answer to two heartbeats").await;
                     return CloseReason::Heartbeat;
                 }
