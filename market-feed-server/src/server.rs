@@ -11,7 +11,11 @@
 //! once (a WebSocket connection leaves it at the upgrade and counts against the WebSocket
 //! limit instead); one more gets a JSON 503 and is closed.
 
-use std::{future::Future, time::Duration};
+use std::{
+    future::Future,
+    sync::atomic::{AtomicU64, Ordering::Relaxed},
+    time::Duration,
+};
 
 use hyper::{server::conn::http1, service::service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -56,6 +60,31 @@ impl Default for HttpSettings {
     }
 }
 
+/// HTTP connection counters (for `/metrics`).
+///
+/// ```
+/// use market_feed_server::server::HttpStats;
+/// let s = HttpStats::default();
+/// assert_eq!((s.over_limit(), s.header_timeouts()), (0, 0));
+/// ```
+#[derive(Debug, Default)]
+pub struct HttpStats {
+    over_limit: AtomicU64,
+    header_timeouts: AtomicU64,
+}
+
+impl HttpStats {
+    /// Connections refused with 503 for the HTTP connection limit.
+    pub fn over_limit(&self) -> u64 {
+        self.over_limit.load(Relaxed)
+    }
+
+    /// Connections closed for not completing a request head in time.
+    pub fn header_timeouts(&self) -> u64 {
+        self.header_timeouts.load(Relaxed)
+    }
+}
+
 /// Serves HTTP and WebSocket on `listener` until `shutdown` completes.
 ///
 /// ```no_run
@@ -96,11 +125,13 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
         };
         let _ = stream.set_nodelay(true);
         let Ok(permit) = limit.clone().try_acquire_owned() else {
+            state.http_stats().over_limit.fetch_add(1, Relaxed);
             tasks.spawn(refuse_over_limit(stream));
             continue;
         };
-        let state = state.clone();
-        let service = service_fn(move |req| handle(state.clone(), req));
+        let conn_state = state.clone();
+        let service_state = state.clone();
+        let service = service_fn(move |req| handle(service_state.clone(), req));
         let io = TokioIo::new(crate::head_guard::HeadGuard::new(stream));
         let conn = builder.serve_connection(io, service).with_upgrades();
         let draining = draining.clone();
@@ -115,6 +146,12 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
             };
             drop(permit);
             if let Err(e) = result {
+                if e.is_timeout() {
+                    conn_state
+                        .http_stats()
+                        .header_timeouts
+                        .fetch_add(1, Relaxed);
+                }
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });

@@ -9,7 +9,11 @@ use tokio::sync::Semaphore;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    access::Access, closing_cache::ClosingCache, server::HttpSettings, ws::WsSettings, ws::WsStats,
+    access::Access,
+    closing_cache::ClosingCache,
+    server::{HttpSettings, HttpStats},
+    ws::WsSettings,
+    ws::WsStats,
 };
 
 /// The server's shared state; cheap to clone.
@@ -37,6 +41,7 @@ struct Inner {
     connections: Arc<Semaphore>,
     http: HttpSettings,
     http_connections: Arc<Semaphore>,
+    http_stats: HttpStats,
     closing: ClosingCache,
     shutdown: CancellationToken,
     tasks: TaskTracker,
@@ -90,6 +95,7 @@ impl AppState {
                 connections,
                 http: parts.http,
                 http_connections,
+                http_stats: HttpStats::default(),
                 closing: ClosingCache::default(),
                 shutdown: parts.shutdown,
                 tasks: TaskTracker::new(),
@@ -182,6 +188,11 @@ impl AppState {
     /// The cache of `/api/v1/closing` answers.
     pub fn closing_cache(&self) -> &ClosingCache {
         &self.inner.closing
+    }
+
+    /// HTTP connection counters.
+    pub fn http_stats(&self) -> &HttpStats {
+        &self.inner.http_stats
     }
 
     /// The shutdown token.

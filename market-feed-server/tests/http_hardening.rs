@@ -223,8 +223,15 @@ async fn heads_that_never_complete_are_closed_after_the_header_timeout() {
     assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
     s.write_all(b"GET /hea").await.unwrap();
     assert!(closed_within(&mut s, Duration::from_secs(5)).await);
-    // A well-behaved client is still served.
+    // A well-behaved client is still served, and the timeouts are counted.
     assert_eq!(get(server.addr, "/healthz", "").await.0, 200);
+    let (_, metrics) = get(server.addr, "/metrics", "").await;
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("market_feed_http_refused_total{reason=\"header_timeout\"}"))
+        .unwrap();
+    let n: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(n >= 4, "{line}");
     server.stop().await;
 }
 
