@@ -120,6 +120,19 @@ async fn every_spelling_of_a_protected_route_needs_the_token() {
             }
         }
     }
+    // The WebSocket upgrade, however spelled.
+    let upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+    for path in ["/ws", "//ws", "/ws/", "/./ws", "/%77s", "/ws?token=wrong"] {
+        let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\n{upgrade}\r\n");
+        let mut s = TcpStream::connect(server.addr).await.unwrap();
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut head = [0u8; 12];
+        tokio::time::timeout(PATIENCE, s.read_exact(&mut head))
+            .await
+            .expect("an answer in time")
+            .unwrap();
+        assert_eq!(&head, b"HTTP/1.1 401", "{path}");
+    }
     // Unknown API paths stay behind the token too; open routes stay open.
     for path in ["//api/v2/secret", "/api/v1/indices/extra", "//stocks/"] {
         assert_eq!(get(server.addr, path, "").await.0, 401, "{path}");
