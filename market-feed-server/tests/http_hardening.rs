@@ -332,6 +332,14 @@ async fn oversized_heads_get_json_414_and_431() {
             "headers_too_large",
         ),
     ];
+    let mut cases = cases;
+    for garbage in [
+        &b"PRI * HTTP/2.0\r\n\r\n"[..],
+        b"NOT HTTP AT ALL\r\n\r\n",
+        b"GET / HTTP/1.1\r\nBad Header\r\n\r\n",
+    ] {
+        cases.push((garbage.to_vec(), 400, "bad_request"));
+    }
     for (request, status, code) in cases {
         let text = raw(server.addr, &request).await;
         let (head, body) = text
