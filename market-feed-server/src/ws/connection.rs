@@ -30,6 +30,7 @@ use tokio::{
     io::{ReadHalf, WriteHalf},
     sync::{OwnedSemaphorePermit, mpsc},
 };
+use tokio_util::sync::CancellationToken;
 
 use super::{
     CloseReason, Event,
@@ -92,17 +93,18 @@ pub(super) async fn run(
     let reader = FrameReader::new(read, state.ws().max_message);
     let (tx, rx) = mpsc::channel(32);
     let shared = Arc::new(Shared::default());
-    let mut reading = tokio::spawn(read_loop(reader, tx, shared.clone()));
+    let closing = CancellationToken::new();
+    let mut reading = tokio::spawn(read_loop(reader, tx, shared.clone(), closing.clone()));
     let reason = write_loop(&state, writer, rx, progress, shared).await;
-    if matches!(
-        reason,
-        CloseReason::RateLimited | CloseReason::TooBig | CloseReason::Error
-    ) {
-        // The reader is draining what the client sent after our close frame (see `drain`).
+    // Counted when the close frame is sent: draining is the socket's epilogue.
+    stats.closed(reason);
+    if reason != CloseReason::Client {
+        // The server closed (its close frame is sent or attempted): the reader drains what
+        // the client still sends (see `drain`), within DRAIN_TIME.
+        closing.cancel();
         let _ = tokio::time::timeout(DRAIN_TIME, &mut reading).await;
     }
     reading.abort();
-    stats.closed(reason);
     tracing::debug!(reason = reason.label(), "WebSocket connection closed");
     drop(permit);
 }
@@ -117,8 +119,9 @@ const DRAIN_FRAMES: usize = 64;
 /// Reads and discards what the client still sends, until its close frame, the end of the
 /// stream, or the byte budget (the caller bounds the time). Closing a TCP socket with unread
 /// data in it makes the kernel send a reset, and a reset can destroy what the client has not
-/// read yet: our `error` and close frame. So after the server closes (flood, oversized or
-/// invalid message, protocol violation), the reader drains first, as RFC 6455 §7.1.1 has the
+/// read yet: our `error` and close frame. So whenever the server closes (flood, oversized or
+/// invalid message, protocol violation, shutdown, heartbeat, slow consumer), the reader drains
+/// first, as RFC 6455 §7.1.1 has the
 /// server wait for the client's close. `framed`: whether frames can still be parsed (after a
 /// protocol violation or an unread oversized payload they cannot, and bytes are discarded).
 async fn drain(reader: &mut Reader, framed: bool) {
@@ -134,10 +137,28 @@ async fn drain(reader: &mut Reader, framed: bool) {
     reader.discard(DRAIN_BYTES).await;
 }
 
-async fn read_loop(mut reader: Reader, tx: mpsc::Sender<Command>, shared: Arc<Shared>) {
+async fn read_loop(
+    mut reader: Reader,
+    tx: mpsc::Sender<Command>,
+    shared: Arc<Shared>,
+    closing: CancellationToken,
+) {
     let mut limiter = Limiter::new(Instant::now());
+    // One wait on the token for the whole connection (as in the writer): the writer cancels it
+    // after a close frame it sent on its own (shutdown, heartbeat, slow consumer).
+    let closed_by_writer = closing.cancelled();
+    tokio::pin!(closed_by_writer);
     loop {
-        let incoming = match reader.next().await {
+        let read = tokio::select! {
+            biased;
+            read = reader.next() => read,
+            () = &mut closed_by_writer => {
+                let framed = reader.between_frames();
+                drain(&mut reader, framed).await;
+                return;
+            }
+        };
+        let incoming = match read {
             Ok(Incoming::Close(_)) => {
                 // The client is leaving: echo its close (RFC 6455 §5.5.1).
                 let _ = tx.send(Command::Close(1000, "", CloseReason::Client)).await;

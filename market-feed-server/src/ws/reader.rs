@@ -67,6 +67,8 @@ pub(crate) struct FrameReader<R> {
     max: usize,
     /// A fragmented message being assembled: (is text, bytes so far).
     partial: Option<(bool, Vec<u8>)>,
+    /// False while a frame is being read, and after a read was cancelled mid-frame.
+    between_frames: bool,
 }
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
@@ -76,6 +78,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             io,
             max,
             partial: None,
+            between_frames: true,
         }
     }
 
@@ -121,8 +124,21 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         }
     }
 
+    /// Whether the stream is at a frame boundary: false after a [`FrameReader::next`] was
+    /// cancelled mid-frame (its bytes can then only be discarded).
+    pub(crate) fn between_frames(&self) -> bool {
+        self.between_frames
+    }
+
     /// The next message or control frame.
     pub(crate) async fn next(&mut self) -> Result<Incoming, ReadError> {
+        self.between_frames = false;
+        let read = self.next_frame().await;
+        self.between_frames = true;
+        read
+    }
+
+    async fn next_frame(&mut self) -> Result<Incoming, ReadError> {
         let mut head = [0u8; 2];
         self.io.read_exact(&mut head).await?;
         let fin = head[0] & 0x80 != 0;
