@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::{
     http::{Body, error, json},
+    route::Route,
     state::AppState,
 };
 
@@ -132,10 +133,9 @@ pub fn quotes(state: &AppState, uri: &Uri) -> Response {
     )
 }
 
-/// `GET /api/v1/quotes/{symbol or key}` (and `/stocks/detail/{symbol}`).
-pub fn quote(state: &AppState, raw: &str) -> Response {
-    let wanted = decode(raw);
-    match state.hub().quote(&wanted) {
+/// `GET /api/v1/quotes/{symbol or key}` (and `/stocks/detail/{symbol}`); `wanted` is decoded.
+pub fn quote(state: &AppState, wanted: &str) -> Response {
+    match state.hub().quote(wanted) {
         Some(q) => json(StatusCode::OK, &q),
         None => error(
             StatusCode::NOT_FOUND,
@@ -183,23 +183,10 @@ pub async fn closing(state: &AppState, day: &str, uri: &Uri) -> Response {
             );
         }
     };
-    #[derive(Serialize)]
-    struct Closing {
-        trading_day: String,
-        topic: Topic,
-        as_of: i64,
-        data: Vec<Quote>,
-    }
-    match state.store().load_close(topic, date).await {
-        Ok(Some(snap)) => json(
-            StatusCode::OK,
-            &Closing {
-                trading_day: market_feed::clock::format_date(snap.trading_day),
-                topic,
-                as_of: snap.as_of,
-                data: snap.quotes,
-            },
-        ),
+    let today = market_feed::clock::ist_date(state.clock().now());
+    let cache = state.closing_cache();
+    match cache.get(&**state.store(), topic, date, today).await {
+        Ok(Some(body)) => crate::http::with_body(StatusCode::OK, "application/json", body),
         Ok(None) => error(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -218,13 +205,17 @@ pub async fn closing(state: &AppState, day: &str, uri: &Uri) -> Response {
     }
 }
 
-/// Routes `/api/v1/*` and the compatibility paths; `None` for other paths.
-pub async fn route(state: &AppState, method: &Method, uri: &Uri) -> Option<Response> {
-    let path = uri.path();
-    let seg: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    if !matches!(seg.first(), Some(&"api" | &"indices" | &"stocks")) {
+/// Answers a REST route ([`Route::is_api`]); `None` for other routes.
+pub async fn route(
+    state: &AppState,
+    method: &Method,
+    route: &Route,
+    uri: &Uri,
+) -> Option<Response> {
+    if !route.is_api() {
         return None;
     }
+    let path = uri.path();
     if method != Method::GET && method != Method::HEAD {
         return Some(error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -232,22 +223,18 @@ pub async fn route(state: &AppState, method: &Method, uri: &Uri) -> Option<Respo
             &format!("{method} is not allowed on {path}: the API is read-only, use GET"),
         ));
     }
-    let response = match seg.as_slice() {
-        ["api", "v1", "market", "status"] => json(StatusCode::OK, &state.clock().status()),
-        ["api", "v1", "indices"] | ["indices", "all"] => indices(state),
-        ["api", "v1", "quotes"] => quotes(state, uri),
-        ["api", "v1", "quotes", s] | ["stocks", "detail", s] if !s.is_empty() => quote(state, s),
-        ["api", "v1", "instruments"] => instruments(state, uri),
-        ["api", "v1", "instruments", "missing"] => {
-            json(StatusCode::OK, &state.missing_instruments())
-        }
-        ["api", "v1", "closing", day] => closing(state, day, uri).await,
-        ["api", ..] | ["indices", ..] | ["stocks", ..] => error(
+    Some(match route {
+        Route::MarketStatus => json(StatusCode::OK, &state.clock().status()),
+        Route::Indices => indices(state),
+        Route::Quotes => quotes(state, uri),
+        Route::Quote(s) => quote(state, s),
+        Route::Instruments => instruments(state, uri),
+        Route::MissingInstruments => json(StatusCode::OK, &state.missing_instruments()),
+        Route::Closing(day) => closing(state, day, uri).await,
+        _ => error(
             StatusCode::NOT_FOUND,
             "not_found",
             &format!("no API path {path}: see docs/protocol.md for the list"),
         ),
-        _ => return None,
-    };
-    Some(response)
+    })
 }

@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     access::Access,
     config::{Config, SourceKind, UniverseChoice},
+    server::HttpSettings,
     state::{AppState, Parts},
     ws::WsSettings,
 };
@@ -163,6 +164,10 @@ impl App {
                 slow_consumer_timeout: config.slow_consumer_timeout,
                 ..WsSettings::default()
             },
+            http: HttpSettings {
+                header_timeout: config.header_timeout,
+                max_connections: config.max_http_connections,
+            },
             shutdown: CancellationToken::new(),
         });
         Ok(Self {
@@ -199,6 +204,15 @@ impl App {
             calendar,
             refresher,
         } = self;
+        if state.access().requires_token() {
+            tracing::info!(
+                "client auth: on: /ws, /api/* and the compatibility paths need a configured token"
+            );
+        } else {
+            tracing::info!(
+                "client auth: off (no --auth-token): /ws and /api/* are open to anyone who can connect"
+            );
+        }
         let stop = state.shutdown().clone();
         let calendar_task = tokio::spawn(calendar.run_daily(stop.clone()));
         let feed_task = tokio::spawn(feed.run(stop.clone()));

@@ -304,6 +304,16 @@ pub struct Cli {
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     pub max_connections: usize,
 
+    /// HTTP connections before their WebSocket upgrade, at once; more get HTTP 503 and are
+    /// closed.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub max_http_connections: usize,
+
+    /// A connection that has not sent a complete request head within this, in real time, is
+    /// closed (whatever bytes it sent).
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    pub header_timeout: Duration,
+
     /// How often the server pings each WebSocket client, in real time; a client that misses
     /// two pings in a row is closed.
     #[arg(long, default_value = "20s", value_parser = parse_duration, value_name = "DURATION")]
@@ -410,6 +420,10 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// WebSocket connection limit.
     pub max_connections: usize,
+    /// HTTP connection limit (before the upgrade).
+    pub max_http_connections: usize,
+    /// Time allowed for a request head.
+    pub header_timeout: Duration,
     /// WebSocket ping period (real time).
     pub heartbeat_interval: Duration,
     /// Slow-consumer timeout (real time).
@@ -471,6 +485,16 @@ where
         .value_source("clock")
         .is_some_and(|s| s != ValueSource::DefaultValue)
         || file_sets(&matches, "clock");
+    // clap reads an empty variable as unset: an empty token list must not silently mean open.
+    if matches.value_source("auth_tokens") != Some(ValueSource::CommandLine) {
+        if let Some(v) = std::env::var_os("MARKET_FEED_AUTH_TOKENS") {
+            if v.to_string_lossy().split(',').all(|t| t.trim().is_empty()) {
+                return Err(ConfigError::Conflict(
+                    "MARKET_FEED_AUTH_TOKENS (--auth-token) is set but holds no token, which would leave the server open; unset it or give tokens".into(),
+                ));
+            }
+        }
+    }
     let cli = Cli::from_arg_matches(&matches)
         .map_err(|e| ConfigError::Cli(first_line(&e.to_string())))?;
     let mut cli = cli;
@@ -625,6 +649,7 @@ impl Config {
                     .into(),
             ));
         }
+        check_limits(&cli)?;
         let time = if cli.demo && !clock_given {
             demo_time_source(&calendar)
         } else {
@@ -653,20 +678,38 @@ impl Config {
             prices_interval: cli.prices_interval,
             checkpoint_interval: cli.checkpoint_interval,
             retention_days: cli.retention_days,
-            auth_tokens: cli
-                .auth_tokens
-                .into_iter()
-                .filter(|t| !t.is_empty())
-                .map(Secret::new)
-                .collect(),
+            auth_tokens: cli.auth_tokens.into_iter().map(Secret::new).collect(),
             allowed_origins: cli.allowed_origins,
             cors_origins: cli.cors_origins,
             max_connections: cli.max_connections,
+            max_http_connections: cli.max_http_connections,
+            header_timeout: cli.header_timeout,
             heartbeat_interval: cli.heartbeat_interval,
             slow_consumer_timeout: cli.slow_consumer_timeout,
             log_format: cli.log_format,
         })
     }
+}
+
+/// Client tokens must not be empty, and connection limits must fit a semaphore.
+fn check_limits(cli: &Cli) -> Result<(), ConfigError> {
+    if cli.auth_tokens.iter().any(|t| t.trim().is_empty()) {
+        return Err(ConfigError::Conflict(
+            "--auth-token (or MARKET_FEED_AUTH_TOKENS): a client token is empty, which would leave the server open; give a non-empty token or none".into(),
+        ));
+    }
+    let max = tokio::sync::Semaphore::MAX_PERMITS;
+    for (name, n) in [
+        ("--max-connections", cli.max_connections),
+        ("--max-http-connections", cli.max_http_connections),
+    ] {
+        if n == 0 || n > max {
+            return Err(ConfigError::Conflict(format!(
+                "{name} {n}: give a number from 1 to {max}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The demo clock: 3 minutes (clock time) before the next service window opens, at 60x.

@@ -1,8 +1,10 @@
 //! HTTP routing and JSON responses (PROTOCOL.md §4).
 //!
 //! [`handle`] maps a request to a response: the WebSocket upgrade, the REST API, health,
-//! metrics and the dashboard. Client tokens guard `/ws`, `/api/*` and the compatibility paths;
-//! CORS headers are added to GET responses of the API.
+//! metrics and the dashboard. Every path is resolved once into a [`Route`]; client tokens guard
+//! the routes of `/ws`, `/api/*` and the compatibility paths, whatever the path's spelling.
+//! CORS headers are added to API responses, and preflights are answered before the token check.
+//! Requests over [`MAX_URI`] or [`MAX_HEADER_BYTES`] get JSON 414 and 431 errors.
 
 use std::convert::Infallible;
 
@@ -11,7 +13,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use serde::Serialize;
 
-use crate::state::AppState;
+use crate::{route::Route, state::AppState};
 
 /// The response body type of every route.
 pub type Body = Full<Bytes>;
@@ -64,14 +66,55 @@ pub fn with_body(status: StatusCode, content_type: &'static str, body: Bytes) ->
     r
 }
 
-fn guarded(path: &str) -> bool {
-    path == "/ws"
-        || path.starts_with("/api/")
-        || path.starts_with("/indices/")
-        || path.starts_with("/stocks/")
+/// The longest request target answered normally; longer gets a JSON 414.
+pub const MAX_URI: usize = 8 * 1024;
+/// The most header bytes (names and values) answered normally; more gets a JSON 431.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// The most header fields answered normally; more gets a JSON 431.
+pub const MAX_HEADERS: usize = 64;
+
+/// A JSON 414 or 431 for a request over [`MAX_URI`], [`MAX_HEADER_BYTES`] or [`MAX_HEADERS`].
+fn too_large<B>(req: &Request<B>) -> Option<Response<Body>> {
+    too_large_error(req).map(|mut r| {
+        // The rest of such a connection is not worth reading.
+        r.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        r
+    })
+}
+
+fn too_large_error<B>(req: &Request<B>) -> Option<Response<Body>> {
+    let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if uri_len > MAX_URI {
+        return Some(error(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            &format!("the request target is {uri_len} bytes; at most {MAX_URI} are accepted"),
+        ));
+    }
+    let headers = req.headers();
+    let bytes: usize = headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        return Some(error(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            &format!(
+                "{} header fields, {bytes} bytes; at most {MAX_HEADERS} fields and {MAX_HEADER_BYTES} bytes are accepted",
+                headers.len()
+            ),
+        ));
+    }
+    None
 }
 
 /// Answers one request.
+///
+/// The path is resolved once ([`Route::resolve`]); access is a property of the route, so a
+/// path is guarded whenever it resolves to a guarded route, however it is spelled. CORS
+/// preflights are answered before the token check (browsers send them without credentials).
 ///
 /// ```
 /// # use market_feed_server::{http::handle, state::AppState};
@@ -84,26 +127,33 @@ fn guarded(path: &str) -> bool {
 /// # });
 /// ```
 pub async fn handle<B>(state: AppState, req: Request<B>) -> Result<Response<Body>, Infallible> {
-    let path = req.uri().path().to_owned();
+    if let Some(refused) = too_large(&req) {
+        return Ok(refused);
+    }
+    let route = Route::resolve(req.uri().path());
     let method = req.method().clone();
-    if guarded(&path) && !state.access().token_ok(req.headers(), req.uri()) && path != "/ws" {
+    let is_preflight = method == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    if is_preflight && route.is_api() {
+        return Ok(preflight(&state, req.headers()));
+    }
+    if route == Route::Ws {
+        // The upgrade checks the token itself, to count refusals.
+        return Ok(crate::ws::upgrade(&state, req));
+    }
+    if route.protected() && !state.access().token_ok(req.headers(), req.uri()) {
         return Ok(error(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "a client token is required: send Authorization: Bearer <token> or ?token=<token>",
         ));
     }
-    if method == Method::OPTIONS && guarded(&path) {
-        return Ok(preflight(&state, req.headers()));
-    }
-    if path == "/ws" {
-        return Ok(crate::ws::upgrade(&state, req));
-    }
-    let mut response = match (&method, path.as_str()) {
-        (&Method::GET | &Method::HEAD, "/healthz") => {
-            json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
-        }
-        (&Method::GET | &Method::HEAD, "/readyz") => {
+    let get = method == Method::GET || method == Method::HEAD;
+    let mut response = match &route {
+        Route::Healthz if get => json(StatusCode::OK, &serde_json::json!({"status": "ok"})),
+        Route::Readyz if get => {
             if state.feed().is_ready() {
                 json(StatusCode::OK, &serde_json::json!({"status": "ready"}))
             } else {
@@ -114,28 +164,23 @@ pub async fn handle<B>(state: AppState, req: Request<B>) -> Result<Response<Body
                 )
             }
         }
-        (&Method::GET | &Method::HEAD, "/metrics") => with_body(
+        Route::Metrics if get => with_body(
             StatusCode::OK,
             "text/plain; version=0.0.4; charset=utf-8",
             Bytes::from(crate::metrics::render(&state)),
         ),
-        _ => match crate::api::route(&state, &method, req.uri()).await {
+        Route::Asset(path) if get => match crate::dashboard::asset(path) {
+            Some((content_type, body)) => {
+                with_body(StatusCode::OK, content_type, Bytes::from_static(body))
+            }
+            None => not_found(&method, req.uri()),
+        },
+        _ => match crate::api::route(&state, &method, &route, req.uri()).await {
             Some(r) => r,
-            None => match crate::dashboard::asset(&path)
-                .filter(|_| method == Method::GET || method == Method::HEAD)
-            {
-                Some((content_type, body)) => {
-                    with_body(StatusCode::OK, content_type, Bytes::from_static(body))
-                }
-                None => error(
-                    StatusCode::NOT_FOUND,
-                    "not_found",
-                    &format!("no route for {method} {path}: see docs/protocol.md for the API"),
-                ),
-            },
+            None => not_found(&method, req.uri()),
         },
     };
-    if guarded(&path) {
+    if route.is_api() {
         if let Some(origin) = state.access().cors_origin(req.headers()) {
             let h = response.headers_mut();
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
@@ -143,6 +188,17 @@ pub async fn handle<B>(state: AppState, req: Request<B>) -> Result<Response<Body
         }
     }
     Ok(response)
+}
+
+fn not_found(method: &Method, uri: &http::Uri) -> Response<Body> {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        &format!(
+            "no route for {method} {}: see docs/protocol.md for the API",
+            uri.path()
+        ),
+    )
 }
 
 fn preflight(state: &AppState, headers: &http::HeaderMap) -> Response<Body> {
@@ -158,7 +214,7 @@ fn preflight(state: &AppState, headers: &http::HeaderMap) -> Response<Body> {
     );
     h.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("Authorization"),
+        HeaderValue::from_static("Authorization, Content-Type"),
     );
     h.insert(
         header::ACCESS_CONTROL_MAX_AGE,

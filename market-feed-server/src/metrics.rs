@@ -371,6 +371,7 @@ pub fn render(state: &AppState) -> String {
         "1 once the store is open, the latest closes are loaded and the feed runs.",
     );
     let _ = writeln!(o, "market_feed_ready {}", u8::from(feed.is_ready()));
+    http(&mut o, state);
     o
 }
 
@@ -468,5 +469,33 @@ fn universe(o: &mut String, state: &AppState) {
         o,
         "market_feed_universe_refresh_failed {}",
         u8::from(report.last_error.is_some())
+    );
+}
+
+fn http(o: &mut String, state: &AppState) {
+    let (http, limit) = (state.http_stats(), state.http().max_connections);
+    head(
+        o,
+        "market_feed_http_connections",
+        "gauge",
+        "HTTP connections open now, before any WebSocket upgrade.",
+    );
+    let open = limit.saturating_sub(state.http_connections().available_permits());
+    let _ = writeln!(o, "market_feed_http_connections {open}");
+    head(
+        o,
+        "market_feed_http_refused_total",
+        "counter",
+        "HTTP connections refused or closed: over_limit (503), header_timeout (no complete request head in time).",
+    );
+    let _ = writeln!(
+        o,
+        "market_feed_http_refused_total{{reason=\"over_limit\"}} {}",
+        http.over_limit()
+    );
+    let _ = writeln!(
+        o,
+        "market_feed_http_refused_total{{reason=\"header_timeout\"}} {}",
+        http.header_timeouts()
     );
 }

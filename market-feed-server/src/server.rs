@@ -1,23 +1,89 @@
-//! The accept loop: hyper 1.x connections with upgrades and graceful shutdown.
+//! The accept loop: hyper 1.x HTTP/1.1 connections with upgrades and graceful shutdown.
 //!
 //! [`serve`] runs until its `shutdown` future completes, then stops accepting, lets in-flight
 //! HTTP requests finish (at most [`DRAIN_TIMEOUT`]) and returns. Upgraded WebSocket connections
 //! are not hyper's any more: they watch the state's shutdown token themselves. The binary
 //! passes a SIGINT/SIGTERM future ([`shutdown_signal`]); tests pass their own.
+//!
+//! Limits ([`HttpSettings`]): a connection that has not completed a request's headers within
+//! the header timeout is closed, whatever bytes it sent (HTTP/1.1 only, so there is no version
+//! sniffing without a timer); at most `max_connections` connections are in their HTTP phase at
+//! once (a WebSocket connection leaves it at the upgrade and counts against the WebSocket
+//! limit instead); one more gets a JSON 503 and is closed.
 
-use std::{future::Future, time::Duration};
-
-use hyper::service::service_fn;
-use hyper_util::{
-    rt::{TokioExecutor, TokioIo},
-    server::{conn::auto, graceful::GracefulShutdown},
+use std::{
+    future::Future,
+    sync::atomic::{AtomicU64, Ordering::Relaxed},
+    time::Duration,
 };
-use tokio::net::TcpListener;
+
+use hyper::{server::conn::http1, service::service_fn};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::{
+    io::AsyncWriteExt,
+    net::{TcpListener, TcpStream},
+};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{http::handle, state::AppState};
 
 /// How long shutdown waits for open HTTP requests before it gives up on them.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// hyper's read buffer limit: above the largest head [`crate::http`] answers itself, so
+/// oversized heads normally get its JSON 414/431 (beyond this, [`crate::head_guard`] turns
+/// hyper's own bodiless answers into JSON).
+const MAX_BUF: usize = 64 * 1024;
+
+/// HTTP connection limits.
+///
+/// ```
+/// use market_feed_server::server::HttpSettings;
+/// let s = HttpSettings::default();
+/// assert_eq!(s.header_timeout, std::time::Duration::from_secs(30));
+/// assert_eq!(s.max_connections, 10_000);
+/// ```
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// A connection that has not completed a request's headers within this is closed.
+    pub header_timeout: Duration,
+    /// Connections in their HTTP phase at once; more get a JSON 503 and are closed.
+    pub max_connections: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
+        }
+    }
+}
+
+/// HTTP connection counters (for `/metrics`).
+///
+/// ```
+/// use market_feed_server::server::HttpStats;
+/// let s = HttpStats::default();
+/// assert_eq!((s.over_limit(), s.header_timeouts()), (0, 0));
+/// ```
+#[derive(Debug, Default)]
+pub struct HttpStats {
+    over_limit: AtomicU64,
+    header_timeouts: AtomicU64,
+}
+
+impl HttpStats {
+    /// Connections refused with 503 for the HTTP connection limit.
+    pub fn over_limit(&self) -> u64 {
+        self.over_limit.load(Relaxed)
+    }
+
+    /// Connections closed for not completing a request head in time.
+    pub fn header_timeouts(&self) -> u64 {
+        self.header_timeouts.load(Relaxed)
+    }
+}
 
 /// Serves HTTP and WebSocket on `listener` until `shutdown` completes.
 ///
@@ -30,12 +96,14 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// # Ok(()) }
 /// ```
 pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) {
-    let graceful = GracefulShutdown::new();
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
-        .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(10));
+        .timer(TokioTimer::new())
+        .header_read_timeout(state.http().header_timeout)
+        .max_buf_size(MAX_BUF);
+    let limit = state.http_connections().clone();
+    let draining = CancellationToken::new();
+    let tasks = TaskTracker::new();
     tokio::pin!(shutdown);
     let mut accept_backoff = Duration::from_millis(10);
     loop {
@@ -56,25 +124,68 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let state = state.clone();
-        let service = service_fn(move |req| handle(state.clone(), req));
-        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn.into_owned());
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
+        let Ok(permit) = limit.clone().try_acquire_owned() else {
+            state.http_stats().over_limit.fetch_add(1, Relaxed);
+            tasks.spawn(refuse_over_limit(stream));
+            continue;
+        };
+        let conn_state = state.clone();
+        let service_state = state.clone();
+        let service = service_fn(move |req| handle(service_state.clone(), req));
+        let io = TokioIo::new(crate::head_guard::HeadGuard::new(stream));
+        let conn = builder.serve_connection(io, service).with_upgrades();
+        let draining = draining.clone();
+        tasks.spawn(async move {
+            tokio::pin!(conn);
+            let result = tokio::select! {
+                r = conn.as_mut() => r,
+                () = draining.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            drop(permit);
+            if let Err(e) = result {
+                if e.is_timeout() {
+                    conn_state
+                        .http_stats()
+                        .header_timeouts
+                        .fetch_add(1, Relaxed);
+                }
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
     }
     drop(listener);
     state.shutdown().cancel();
+    draining.cancel();
+    tasks.close();
     tracing::info!("shutting down: closing WebSocket clients with 1001 and draining HTTP requests");
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(DRAIN_TIMEOUT) => {
-            tracing::warn!("HTTP connections still open after {DRAIN_TIMEOUT:?}; closing anyway")
-        }
+    if tokio::time::timeout(DRAIN_TIMEOUT, tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("HTTP connections still open after {DRAIN_TIMEOUT:?}; closing anyway");
     }
+}
+
+/// Answers a connection over the HTTP connection limit with a JSON 503 and closes it (at
+/// most one second spent on it).
+async fn refuse_over_limit(mut stream: TcpStream) {
+    let body = serde_json::json!({"error": {
+        "code": "too_many_connections",
+        "message": "the server is at its HTTP connection limit: retry later with backoff",
+    }})
+    .to_string();
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(response.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

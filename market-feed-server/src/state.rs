@@ -13,7 +13,13 @@ use market_feed::{
 use tokio::sync::Semaphore;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::{access::Access, ws::WsSettings, ws::WsStats};
+use crate::{
+    access::Access,
+    closing_cache::ClosingCache,
+    server::{HttpSettings, HttpStats},
+    ws::WsSettings,
+    ws::WsStats,
+};
 
 /// The server's shared state; cheap to clone.
 ///
@@ -39,6 +45,10 @@ struct Inner {
     ws: WsSettings,
     ws_stats: WsStats,
     connections: Arc<Semaphore>,
+    http: HttpSettings,
+    http_connections: Arc<Semaphore>,
+    http_stats: HttpStats,
+    closing: ClosingCache,
     shutdown: CancellationToken,
     tasks: TaskTracker,
 }
@@ -62,6 +72,8 @@ pub struct Parts {
     pub access: Access,
     /// WebSocket limits and heartbeat.
     pub ws: WsSettings,
+    /// HTTP connection limits.
+    pub http: HttpSettings,
     /// Cancelled on shutdown: connections close with 1001.
     pub shutdown: CancellationToken,
 }
@@ -74,7 +86,10 @@ impl AppState {
     /// let _ = AppState::for_tests(market_feed::clock::MarketClock::system());
     /// ```
     pub fn new(parts: Parts) -> Self {
-        let connections = Arc::new(Semaphore::new(parts.ws.max_connections));
+        // The configuration keeps limits within what a semaphore holds; `min` keeps this total.
+        let limit = |n: usize| Arc::new(Semaphore::new(n.min(Semaphore::MAX_PERMITS)));
+        let connections = limit(parts.ws.max_connections);
+        let http_connections = limit(parts.http.max_connections);
         Self {
             inner: Arc::new(Inner {
                 clock: parts.clock,
@@ -87,6 +102,10 @@ impl AppState {
                 ws: parts.ws,
                 ws_stats: WsStats::default(),
                 connections,
+                http: parts.http,
+                http_connections,
+                http_stats: HttpStats::default(),
+                closing: ClosingCache::default(),
                 shutdown: parts.shutdown,
                 tasks: TaskTracker::new(),
             }),
@@ -110,6 +129,7 @@ impl AppState {
             sources: Vec::new(),
             access: Access::default(),
             ws: WsSettings::default(),
+            http: HttpSettings::default(),
             shutdown: CancellationToken::new(),
         })
     }
@@ -194,6 +214,26 @@ impl AppState {
     /// The connection-limit semaphore.
     pub fn connections(&self) -> &Arc<Semaphore> {
         &self.inner.connections
+    }
+
+    /// HTTP connection limits.
+    pub fn http(&self) -> &HttpSettings {
+        &self.inner.http
+    }
+
+    /// The HTTP connection-limit semaphore (connections before their upgrade).
+    pub fn http_connections(&self) -> &Arc<Semaphore> {
+        &self.inner.http_connections
+    }
+
+    /// The cache of `/api/v1/closing` answers.
+    pub fn closing_cache(&self) -> &ClosingCache {
+        &self.inner.closing
+    }
+
+    /// HTTP connection counters.
+    pub fn http_stats(&self) -> &HttpStats {
+        &self.inner.http_stats
     }
 
     /// The shutdown token.

@@ -89,11 +89,58 @@ async fn bad_options_exit_2_with_one_line() {
         &["--heartbeat-interval", "often"][..],
         &["--max-connections", "many"][..],
         &["--source", "upstox"][..],
+        &["--auth-token", ""][..],
+        &["--auth-token", "ok", "--auth-token", " "][..],
+        &["--max-connections", "0"][..],
+        &["--max-connections", "18446744073709551615"][..],
+        &["--max-http-connections", "0"][..],
+        &["--header-timeout", "never"][..],
     ] {
         let (code, _, stderr) = run_to_exit(args).await;
         assert_eq!(code, 2, "{args:?}: {stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
         assert!(stderr.contains(args[0]), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn an_empty_token_variable_exits_2_and_auth_is_logged_without_tokens() {
+    for value in ["", ",", " , "] {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_market-feed-server"))
+            .args(["--store", "memory", "--listen", "127.0.0.1:0"])
+            .env("MARKET_FEED_AUTH_TOKENS", value)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{value:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("MARKET_FEED_AUTH_TOKENS"), "{stderr}");
+    }
+    for (args, expected) in [
+        (
+            &["--store", "memory", "--auth-token", "t0p-s3cret"][..],
+            "client auth: on",
+        ),
+        (&["--store", "memory"][..], "client auth: off"),
+    ] {
+        let mut server = ServerProcess::start(args).await;
+        let mut lines = Vec::new();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            while let Some(line) = server.log.recv().await {
+                let done = line.contains("client auth");
+                lines.push(line);
+                if done {
+                    return;
+                }
+            }
+        })
+        .await;
+        drop(server);
+        let text = lines.join("\n");
+        assert!(!text.contains("t0p-s3cret"), "a token in the log: {text}");
+        assert!(text.contains(expected), "{expected} missing from {text}");
     }
 }
 

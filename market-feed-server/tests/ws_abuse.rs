@@ -304,3 +304,162 @@ async fn a_client_that_pauses_gets_a_snapshot_after_the_gap() {
     assert_eq!(server.state.ws_stats().closes(CloseReason::SlowConsumer), 0);
     server.stop().await;
 }
+
+/// A masked client frame (all-zero mask, so the payload goes as is).
+fn frame(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
+    let mut out = Raw::frame_header(opcode, fin, payload.len() as u64);
+    out.extend_from_slice(payload);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc6455_violations_close_with_their_code_and_the_client_reads_it() {
+    let server = TestServer::start(&["--store", "memory"]).await;
+    let stats = server.state.ws_stats();
+    let mut reserved = frame(1, true, b"{}");
+    reserved[0] |= 0x40;
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        (
+            "text that is not UTF-8",
+            frame(1, true, &[0xC3, 0x28]),
+            1007,
+        ),
+        (
+            "fragments that are not UTF-8 together",
+            [frame(1, false, b"{\"op\""), frame(0, true, &[0xFF])].concat(),
+            1007,
+        ),
+        ("a 1-byte close payload", frame(8, true, &[3]), 1002),
+        (
+            "close code 1005",
+            frame(8, true, &1005u16.to_be_bytes()),
+            1002,
+        ),
+        (
+            "close code 1015",
+            frame(8, true, &1015u16.to_be_bytes()),
+            1002,
+        ),
+        (
+            "close code 2999",
+            frame(8, true, &2999u16.to_be_bytes()),
+            1002,
+        ),
+        (
+            "close code 5000",
+            frame(8, true, &5000u16.to_be_bytes()),
+            1002,
+        ),
+        (
+            "a close reason that is not UTF-8",
+            frame(8, true, &[0x03, 0xE8, 0xFF, 0xFE]),
+            1007,
+        ),
+        ("an unmasked frame", vec![0x81, 0x02, b'{', b'}'], 1002),
+        ("reserved bits", reserved, 1002),
+        ("an unknown opcode", frame(3, true, b"x"), 1002),
+        ("an unknown control opcode", frame(0xB, true, b""), 1002),
+        (
+            "a continuation without a message",
+            frame(0, true, b"x"),
+            1002,
+        ),
+        (
+            "a new message inside a fragmented one",
+            [frame(1, false, b"a"), frame(1, true, b"b")].concat(),
+            1002,
+        ),
+        ("a ping over 125 bytes", frame(9, true, &[b'p'; 126]), 1002),
+        ("a fragmented ping", frame(9, false, b"p"), 1002),
+        (
+            "a 1 GiB text header",
+            Raw::frame_header(1, true, 1 << 30),
+            1009,
+        ),
+    ];
+    for (what, bytes, code) in &cases {
+        let mut raw = Raw::connect(server.addr).await;
+        // 256 KiB more after the offending frame: unless the server drains them, closing its
+        // socket resets the connection and the client may never read the close frame.
+        let mut all = bytes.clone();
+        all.extend(std::iter::repeat_n(0x55u8, 256 * 1024));
+        let ending = raw.send_and_read_until_close(&all).await;
+        assert_eq!(
+            ending.texts.first().map(|w| w["event"].clone()),
+            Some("welcome".into()),
+            "{what}"
+        );
+        assert_eq!(ending.code, Some(*code), "{what}: {ending:?}");
+    }
+    eventually(Duration::from_secs(10), "every close to be counted", || {
+        (stats.closes(CloseReason::Error) == cases.len() as u64 - 1
+            && stats.closes(CloseReason::TooBig) == 1)
+            .then_some(())
+    })
+    .await;
+    // A valid close gets its echo.
+    let mut raw = Raw::connect(server.addr).await;
+    let ending = raw
+        .send_and_read_until_close(&frame(8, true, &[0x0F, 0xA0, b'o', b'k']))
+        .await;
+    assert_eq!(ending.code, Some(1000));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_frame_and_fragment_floods_close_with_1008() {
+    let server = TestServer::start(&["--store", "memory"]).await;
+    let stats = server.state.ws_stats();
+    // 3,000 pings: the burst is answered, the flood is not, then 1008.
+    let mut raw = Raw::connect(server.addr).await;
+    let pings: Vec<u8> = (0..3000).flat_map(|_| frame(9, true, b"p")).collect();
+    let ending = raw.send_and_read_until_close(&pings).await;
+    assert_eq!(ending.code, Some(1008), "{ending:?}");
+    assert!(
+        ending.pongs <= 21,
+        "{} pongs for a flood of pings",
+        ending.pongs
+    );
+    let warnings = ending
+        .texts
+        .iter()
+        .filter(|t| t["code"] == "rate_limited")
+        .count();
+    assert!(warnings <= 1, "{ending:?}");
+    // Unsolicited pongs count too.
+    let mut raw = Raw::connect(server.addr).await;
+    let pongs: Vec<u8> = (0..3000).flat_map(|_| frame(10, true, b"")).collect();
+    assert_eq!(raw.send_and_read_until_close(&pongs).await.code, Some(1008));
+    // 200,000 empty continuation frames of one message.
+    let mut raw = Raw::connect(server.addr).await;
+    let mut fragments = frame(1, false, b"");
+    fragments.extend((0..200_000).flat_map(|_| frame(0, false, b"")));
+    assert_eq!(
+        raw.send_and_read_until_close(&fragments).await.code,
+        Some(1008)
+    );
+    eventually(Duration::from_secs(10), "the flood closes", || {
+        (stats.closes(CloseReason::RateLimited) == 3).then_some(())
+    })
+    .await;
+    // A message in a few fragments is still fine.
+    let mut raw = Raw::connect(server.addr).await;
+    raw.read_frame().await.expect("the welcome");
+    raw.send_bytes(
+        &[
+            frame(1, false, b"{\"op\":\"pi"),
+            frame(0, false, b"ng\",\"id\""),
+            frame(0, true, b":7}"),
+        ]
+        .concat(),
+    )
+    .await;
+    let (opcode, payload) = raw.read_frame().await.unwrap();
+    assert_eq!(opcode, 1);
+    let pong: Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(
+        (pong["event"].as_str(), pong["id"].as_i64()),
+        (Some("pong"), Some(7))
+    );
+    server.stop().await;
+}

@@ -77,6 +77,8 @@ fn help_exits_zero_and_documents_every_option() {
                 "--auth-token",
                 "--allowed-origin",
                 "--max-connections",
+                "--max-http-connections",
+                "--header-timeout",
                 "--heartbeat-interval",
                 "--slow-consumer-timeout",
                 "--log-format",
@@ -99,6 +101,8 @@ fn defaults_match_the_protocol() {
     assert_eq!(c.indices_interval, Duration::from_secs(5));
     assert_eq!(c.prices_interval, Duration::from_secs(120));
     assert_eq!(c.max_connections, 10_000);
+    assert_eq!(c.max_http_connections, 10_000);
+    assert_eq!(c.header_timeout, Duration::from_secs(30));
     assert_eq!(c.heartbeat_interval, Duration::from_secs(20));
     assert_eq!(c.slow_consumer_timeout, Duration::from_secs(30));
     assert_eq!(c.upstox.base_url, "https://api.upstox.com");

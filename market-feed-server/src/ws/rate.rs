@@ -1,6 +1,10 @@
 //! Flood control for client messages (PROTOCOL.md §3: more than 20 messages per second,
 //! sustained, gets `rate_limited`; continued abuse closes the connection with 1008).
 //!
+//! Every client frame counts as one message here: text and binary messages, each fragment of a
+//! fragmented message, pings and pongs, so neither a control-frame flood nor a stream of empty
+//! fragments gets past it.
+//!
 //! A token bucket of [`RATE`] tokens per second with a burst of [`RATE`]. A message that finds
 //! the bucket empty is not processed: the first such message after a quiet spell earns one
 //! `rate_limited` error, later ones are dropped silently (answering every flood message would

@@ -3,25 +3,36 @@
 //!
 //! The server only reads small client messages (`subscribe`, `ping`), so a read buffer per
 //! connection (fastwebsockets keeps 8 KiB) would be most of a connection's memory for nothing.
-//! This reader reads each frame's header, mask and payload with exact reads, allocates the
-//! payload per message, and refuses a message over the limit from its header, before reading it.
-//! It is strict: client frames must be masked, reserved bits clear, control frames short and
-//! unfragmented (RFC 6455 §5.1-5.5).
+//! This reader reads each frame's header and mask with exact reads, and the payload in chunks
+//! of at most [`CHUNK`] bytes as they arrive, never allocating from a declared length: a header
+//! that announces 16 KiB and sends nothing costs nothing. A message over the limit is refused
+//! from its header, before its payload is read.
+//!
+//! It is strict (RFC 6455 §5.1-5.5, §7.4): client frames must be masked, reserved bits clear,
+//! opcodes known, control frames short and unfragmented, fragments in order; text must be
+//! UTF-8 ([`ReadError::InvalidUtf8`], close 1007); a close frame must have no payload or a
+//! valid code with a UTF-8 reason. Each non-final data frame is reported
+//! ([`Incoming::Fragment`]) so the caller can count it against the flood limit.
 
 use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// The most payload bytes allocated at once: payloads grow as their bytes arrive.
+const CHUNK: usize = 4096;
 
 /// A complete client message or control frame.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Incoming {
-    /// A text message (possibly reassembled from fragments).
+    /// A text message (possibly reassembled from fragments), valid UTF-8.
     Text(Vec<u8>),
     /// A binary message.
     Binary(Vec<u8>),
+    /// A non-final fragment of a message was read (the message is still being assembled).
+    Fragment,
     /// A ping, with its payload to echo in the pong.
     Ping(Vec<u8>),
     /// A pong (an answer to the server's heartbeat).
     Pong,
-    /// A close frame, with its status code if it had one.
+    /// A valid close frame, with its status code if it had one.
     Close(Option<u16>),
 }
 
@@ -32,6 +43,8 @@ pub(crate) enum ReadError {
     TooBig,
     /// A frame that breaks RFC 6455 (close with 1002).
     Protocol(&'static str),
+    /// A text message or close reason that is not UTF-8 (close with 1007).
+    InvalidUtf8,
     /// The connection ended or failed.
     Gone,
 }
@@ -42,6 +55,11 @@ impl From<std::io::Error> for ReadError {
     }
 }
 
+/// Whether a close code may be sent by a peer (RFC 6455 §7.4).
+fn valid_close_code(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999)
+}
+
 /// Reads frames from the client half of a connection.
 #[derive(Debug)]
 pub(crate) struct FrameReader<R> {
@@ -49,6 +67,8 @@ pub(crate) struct FrameReader<R> {
     max: usize,
     /// A fragmented message being assembled: (is text, bytes so far).
     partial: Option<(bool, Vec<u8>)>,
+    /// False while a frame is being read, and after a read was cancelled mid-frame.
+    between_frames: bool,
 }
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
@@ -58,87 +78,164 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             io,
             max,
             partial: None,
+            between_frames: true,
         }
+    }
+
+    /// Bytes held for a message being assembled (its allocation).
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> usize {
+        self.partial.as_ref().map_or(0, |(_, b)| b.capacity())
+    }
+
+    /// Appends `len` payload bytes to `buf`, unmasked, growing it as they arrive.
+    async fn read_payload(
+        &mut self,
+        buf: &mut Vec<u8>,
+        len: usize,
+        mask: [u8; 4],
+    ) -> Result<(), ReadError> {
+        let start = buf.len();
+        let end = start + len;
+        while buf.len() < end {
+            let want = (end - buf.len()).min(CHUNK);
+            buf.reserve_exact(want);
+            let n = (&mut self.io).take(want as u64).read_buf(buf).await?;
+            if n == 0 {
+                return Err(ReadError::Gone);
+            }
+        }
+        for (i, b) in buf[start..].iter_mut().enumerate() {
+            *b ^= mask[i % 4];
+        }
+        Ok(())
+    }
+
+    /// Reads and discards what the peer sends, for at most `budget` bytes or until the end of
+    /// the stream. Used after a close, when frames can no longer be parsed.
+    pub(crate) async fn discard(&mut self, budget: usize) {
+        let mut sink = [0u8; 1024];
+        let mut left = budget;
+        while left > 0 {
+            match self.io.read(&mut sink[..left.min(1024)]).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => left -= n,
+            }
+        }
+    }
+
+    /// Whether the stream is at a frame boundary: false after a [`FrameReader::next`] was
+    /// cancelled mid-frame (its bytes can then only be discarded).
+    pub(crate) fn between_frames(&self) -> bool {
+        self.between_frames
     }
 
     /// The next message or control frame.
     pub(crate) async fn next(&mut self) -> Result<Incoming, ReadError> {
-        loop {
-            let mut head = [0u8; 2];
-            self.io.read_exact(&mut head).await?;
-            let fin = head[0] & 0x80 != 0;
-            let opcode = head[0] & 0x0F;
-            if head[0] & 0x70 != 0 {
-                return Err(ReadError::Protocol("reserved bits are set"));
-            }
-            if head[1] & 0x80 == 0 {
-                return Err(ReadError::Protocol("client frames must be masked"));
-            }
-            let len = match head[1] & 0x7F {
-                126 => u64::from(self.io.read_u16().await?),
-                127 => self.io.read_u64().await?,
-                n => u64::from(n),
-            };
-            let control = opcode & 0x08 != 0;
-            if control && (!fin || len > 125) {
+        self.between_frames = false;
+        let read = self.next_frame().await;
+        self.between_frames = true;
+        read
+    }
+
+    async fn next_frame(&mut self) -> Result<Incoming, ReadError> {
+        let mut head = [0u8; 2];
+        self.io.read_exact(&mut head).await?;
+        let fin = head[0] & 0x80 != 0;
+        let opcode = head[0] & 0x0F;
+        if head[0] & 0x70 != 0 {
+            return Err(ReadError::Protocol("reserved bits are set"));
+        }
+        if head[1] & 0x80 == 0 {
+            return Err(ReadError::Protocol("client frames must be masked"));
+        }
+        if !matches!(opcode, 0x0..=0x2 | 0x8..=0xA) {
+            return Err(ReadError::Protocol("unknown opcode"));
+        }
+        let len = match head[1] & 0x7F {
+            126 => u64::from(self.io.read_u16().await?),
+            127 => self.io.read_u64().await?,
+            n => u64::from(n),
+        };
+        let control = opcode & 0x08 != 0;
+        if control && (!fin || len > 125) {
+            return Err(ReadError::Protocol(
+                "control frames must be whole and at most 125 bytes",
+            ));
+        }
+        match (opcode, self.partial.is_some()) {
+            (0x0, false) => {
                 return Err(ReadError::Protocol(
-                    "control frames must be whole and at most 125 bytes",
+                    "a continuation frame without a message",
                 ));
             }
-            let so_far = self.partial.as_ref().map_or(0, |(_, b)| b.len());
-            let len = usize::try_from(len).map_err(|_| ReadError::TooBig)?;
-            if !control && len.saturating_add(so_far) > self.max {
-                return Err(ReadError::TooBig);
+            (0x1 | 0x2, true) => {
+                return Err(ReadError::Protocol(
+                    "a new message began before the fragmented one ended",
+                ));
             }
-            let mut mask = [0u8; 4];
-            self.io.read_exact(&mut mask).await?;
-            let mut payload = vec![0u8; len];
-            self.io.read_exact(&mut payload).await?;
-            for (i, b) in payload.iter_mut().enumerate() {
-                *b ^= mask[i % 4];
+            _ => {}
+        }
+        let so_far = self.partial.as_ref().map_or(0, |(_, b)| b.len());
+        let len = usize::try_from(len).map_err(|_| ReadError::TooBig)?;
+        if !control && len.saturating_add(so_far) > self.max {
+            return Err(ReadError::TooBig);
+        }
+        let mut mask = [0u8; 4];
+        self.io.read_exact(&mut mask).await?;
+        if opcode == 0x0 {
+            // Appended in place: no allocation per fragment.
+            let (text, mut buf) = self.partial.take().unwrap_or_default();
+            let read = self.read_payload(&mut buf, len, mask).await;
+            self.partial = Some((text, buf));
+            read?;
+            if !fin {
+                return Ok(Incoming::Fragment);
             }
-            match opcode {
-                0x8 => {
-                    let code =
-                        (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
-                    return Ok(Incoming::Close(code));
-                }
-                0x9 => return Ok(Incoming::Ping(payload)),
-                0xA => return Ok(Incoming::Pong),
-                0x1 | 0x2 => {
-                    if self.partial.is_some() {
-                        return Err(ReadError::Protocol(
-                            "a new message began before the fragmented one ended",
-                        ));
-                    }
-                    let text = opcode == 0x1;
-                    if fin {
-                        return Ok(if text {
-                            Incoming::Text(payload)
-                        } else {
-                            Incoming::Binary(payload)
-                        });
-                    }
+            let (text, buf) = self.partial.take().unwrap_or_default();
+            return Self::message(text, buf);
+        }
+        let mut payload = Vec::new();
+        self.read_payload(&mut payload, len, mask).await?;
+        match opcode {
+            0x8 => Self::close(&payload),
+            0x9 => Ok(Incoming::Ping(payload)),
+            0xA => Ok(Incoming::Pong),
+            _ => {
+                let text = opcode == 0x1;
+                if fin {
+                    Self::message(text, payload)
+                } else {
                     self.partial = Some((text, payload));
+                    Ok(Incoming::Fragment)
                 }
-                0x0 => {
-                    let Some((_, buf)) = self.partial.as_mut() else {
-                        return Err(ReadError::Protocol(
-                            "a continuation frame without a message",
-                        ));
-                    };
-                    buf.extend_from_slice(&payload);
-                    if fin {
-                        if let Some((text, buf)) = self.partial.take() {
-                            return Ok(if text {
-                                Incoming::Text(buf)
-                            } else {
-                                Incoming::Binary(buf)
-                            });
-                        }
-                    }
+            }
+        }
+    }
+
+    fn message(text: bool, bytes: Vec<u8>) -> Result<Incoming, ReadError> {
+        if !text {
+            return Ok(Incoming::Binary(bytes));
+        }
+        if std::str::from_utf8(&bytes).is_err() {
+            return Err(ReadError::InvalidUtf8);
+        }
+        Ok(Incoming::Text(bytes))
+    }
+
+    fn close(payload: &[u8]) -> Result<Incoming, ReadError> {
+        match payload {
+            [] => Ok(Incoming::Close(None)),
+            [_] => Err(ReadError::Protocol("a close frame with a 1-byte payload")),
+            [a, b, reason @ ..] => {
+                let code = u16::from_be_bytes([*a, *b]);
+                if !valid_close_code(code) {
+                    return Err(ReadError::Protocol("a close code that may not be sent"));
                 }
-                _ => return Err(ReadError::Protocol("unknown opcode")),
+                if std::str::from_utf8(reason).is_err() {
+                    return Err(ReadError::InvalidUtf8);
+                }
+                Ok(Incoming::Close(Some(code)))
             }
         }
     }
@@ -195,6 +292,7 @@ mod tests {
             got,
             vec![
                 Ok(Incoming::Text(b"{\"op\":\"ping\"}".to_vec())),
+                Ok(Incoming::Fragment),
                 Ok(Incoming::Ping(b"hb".to_vec())),
                 Ok(Incoming::Text(b"abcd".to_vec())),
                 Ok(Incoming::Pong),
@@ -217,7 +315,7 @@ mod tests {
         // Fragments count together.
         let mut frags = frame(false, 0x1, &vec![b'a'; max]);
         frags.extend(frame(true, 0x0, b"b"));
-        assert_eq!(read_all(frags, max).await[0], Err(ReadError::TooBig));
+        assert_eq!(read_all(frags, max).await[1], Err(ReadError::TooBig));
         // A 64-bit length is refused too.
         let mut huge = vec![0x81, 0x80 | 127];
         huge.extend_from_slice(&u64::MAX.to_be_bytes());
@@ -226,19 +324,208 @@ mod tests {
 
     #[tokio::test]
     async fn protocol_violations() {
-        let cases: [(Vec<u8>, &str); 5] = [
+        let cases: [(Vec<u8>, &str); 10] = [
             (vec![0x81, 0x02, b'h', b'i'], "masked"),
             (vec![0xC1, 0x80, 0, 0, 0, 0], "reserved"),
             (frame(false, 0x9, b"x"), "control"),
+            (frame(true, 0x9, &[b'x'; 126]), "125"),
             (frame(true, 0x0, b"x"), "continuation"),
             (frame(true, 0x3, b"x"), "opcode"),
+            (frame(true, 0xB, b""), "opcode"),
+            (frame(true, 0x8, &[3]), "1-byte"),
+            (frame(true, 0x8, &1005u16.to_be_bytes()), "close code"),
+            (
+                [frame(false, 0x1, b"a"), frame(true, 0x2, b"b")].concat(),
+                "new message",
+            ),
         ];
         for (bytes, why) in cases {
             let got = read_all(bytes, 1024).await;
             assert!(
-                matches!(got[0], Err(ReadError::Protocol(m)) if m.contains(why)),
+                matches!(got.last(), Some(Err(ReadError::Protocol(m))) if m.contains(why)),
                 "{why}: {got:?}"
             );
+        }
+    }
+
+    #[tokio::test]
+    async fn text_and_close_reasons_must_be_utf8() {
+        let bad = [0xC3, 0x28];
+        assert_eq!(
+            read_all(frame(true, 0x1, &bad), 1024).await[0],
+            Err(ReadError::InvalidUtf8)
+        );
+        // Split across fragments: valid as a whole is fine, invalid as a whole is not.
+        let euro = "€".as_bytes();
+        let ok = [frame(false, 0x1, &euro[..1]), frame(true, 0x0, &euro[1..])].concat();
+        assert_eq!(
+            read_all(ok, 1024).await[1],
+            Ok(Incoming::Text(euro.to_vec()))
+        );
+        let mut close = 1000u16.to_be_bytes().to_vec();
+        close.extend_from_slice(&bad);
+        assert_eq!(
+            read_all(frame(true, 0x8, &close), 1024).await[0],
+            Err(ReadError::InvalidUtf8)
+        );
+        for code in [1000u16, 1003, 1007, 1011, 3000, 4999] {
+            assert_eq!(
+                read_all(frame(true, 0x8, &code.to_be_bytes()), 1024).await[0],
+                Ok(Incoming::Close(Some(code)))
+            );
+        }
+        for code in [0u16, 999, 1004, 1005, 1006, 1012, 1015, 2999, 5000] {
+            assert!(
+                matches!(
+                    read_all(frame(true, 0x8, &code.to_be_bytes()), 1024).await[0],
+                    Err(ReadError::Protocol(_))
+                ),
+                "{code}"
+            );
+        }
+        assert_eq!(
+            read_all(frame(true, 0x8, b""), 1024).await[0],
+            Ok(Incoming::Close(None))
+        );
+    }
+
+    /// Hands out bytes in the given chunk sizes (one read each), then the end of the stream.
+    struct Chunked {
+        bytes: Vec<u8>,
+        at: usize,
+        sizes: Vec<usize>,
+        turn: usize,
+    }
+
+    impl AsyncRead for Chunked {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            let size = self.sizes[self.turn % self.sizes.len()].max(1);
+            self.turn += 1;
+            let end = (self.at + size)
+                .min(self.bytes.len())
+                .min(self.at + buf.remaining());
+            buf.put_slice(&self.bytes[self.at..end]);
+            self.at = end;
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    fn run<T>(fut: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(fut)
+    }
+
+    /// Reads everything; returns the items and the most bytes ever held between reads.
+    async fn read_chunked(
+        bytes: Vec<u8>,
+        sizes: Vec<usize>,
+        max: usize,
+    ) -> (Vec<Result<Incoming, ReadError>>, usize) {
+        let io = Chunked {
+            bytes,
+            at: 0,
+            sizes,
+            turn: 0,
+        };
+        let mut r = FrameReader::new(io, max);
+        let (mut out, mut held) = (Vec::new(), 0);
+        loop {
+            let item = r.next().await;
+            held = held.max(r.held());
+            if let Ok(Incoming::Text(b) | Incoming::Binary(b) | Incoming::Ping(b)) = &item {
+                held = held.max(b.capacity());
+            }
+            let stop = item.is_err();
+            out.push(item);
+            if stop {
+                return (out, held);
+            }
+        }
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Arbitrary bytes in arbitrary chunks never panic, never hold more than the limit,
+        /// and always end in an error (the stream ends).
+        #[test]
+        fn arbitrary_bytes_never_panic_or_overallocate(
+            bytes in proptest::collection::vec(any::<u8>(), 0..4096),
+            sizes in proptest::collection::vec(1usize..64, 1..8),
+            max in 1usize..2048,
+        ) {
+            let (items, held) = run(read_chunked(bytes, sizes, max));
+            prop_assert!(held <= max.max(125), "held {held} with a limit of {max}");
+            prop_assert!(items.last().is_some_and(Result::is_err));
+        }
+
+        /// Arbitrary header bytes in front of a large declared length never allocate it.
+        #[test]
+        fn declared_lengths_are_never_allocated(
+            b0 in any::<u8>(),
+            len in any::<u64>(),
+            tail in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let mut bytes = vec![b0, 0x80 | 127];
+            bytes.extend_from_slice(&len.to_be_bytes());
+            bytes.extend_from_slice(&[1, 2, 3, 4]);
+            bytes.extend(tail);
+            let (_, held) = run(read_chunked(bytes, vec![7], 16 * 1024));
+            prop_assert!(held <= 64);
+        }
+
+        /// Valid frames, fragmented any way and read in any chunks, come back as sent.
+        #[test]
+        fn valid_frames_round_trip(
+            messages in proptest::collection::vec(
+                (any::<bool>(), proptest::collection::vec(any::<u8>(), 0..600), 1usize..4),
+                1..6,
+            ),
+            sizes in proptest::collection::vec(1usize..300, 1..6),
+        ) {
+            let mut bytes = Vec::new();
+            let mut expected = Vec::new();
+            for (text, payload, parts) in messages {
+                let payload = if text {
+                    String::from_utf8_lossy(&payload).into_owned().into_bytes()
+                } else {
+                    payload
+                };
+                let opcode = if text { 0x1 } else { 0x2 };
+                // Split on byte boundaries (a UTF-8 character may straddle fragments).
+                let step = payload.len().div_ceil(parts).max(1);
+                let pieces: Vec<&[u8]> = if payload.is_empty() {
+                    vec![&[][..]]
+                } else {
+                    payload.chunks(step).collect()
+                };
+                for (i, piece) in pieces.iter().enumerate() {
+                    let first = i == 0;
+                    let last = i + 1 == pieces.len();
+                    bytes.extend(frame(last, if first { opcode } else { 0x0 }, piece));
+                    if !last {
+                        expected.push(Ok(Incoming::Fragment));
+                    }
+                }
+                bytes.extend(frame(true, 0x9, b"p"));
+                expected.push(Ok(if text {
+                    Incoming::Text(payload.clone())
+                } else {
+                    Incoming::Binary(payload.clone())
+                }));
+                expected.push(Ok(Incoming::Ping(b"p".to_vec())));
+            }
+            expected.push(Err(ReadError::Gone));
+            let (items, _) = run(read_chunked(bytes, sizes, 16 * 1024));
+            prop_assert_eq!(items, expected);
         }
     }
 }

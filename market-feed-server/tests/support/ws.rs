@@ -284,6 +284,31 @@ impl Raw {
         Some((opcode, payload))
     }
 
+    /// Sends `bytes` while reading, then reads until a close frame or the end of the
+    /// connection: a flood that the server cuts short still lets the close frame be read.
+    pub async fn send_and_read_until_close(&mut self, bytes: &[u8]) -> Ending {
+        let (mut rd, mut wr) = self.stream.split();
+        let write = async {
+            // The server may close before everything is written: a broken pipe is expected.
+            let _ = wr.write_all(bytes).await;
+        };
+        let read = async {
+            let mut all = Vec::new();
+            let mut chunk = vec![0u8; 64 * 1024];
+            loop {
+                match rd.read(&mut chunk).await {
+                    Ok(0) | Err(_) => return all,
+                    Ok(n) => all.extend_from_slice(&chunk[..n]),
+                }
+            }
+        };
+        let ((), all) = tokio::time::timeout(PATIENCE, async { tokio::join!(write, read) })
+            .await
+            .expect("the server ends the connection within the patience");
+        self.buf.extend_from_slice(&all);
+        self.read_until_close().await
+    }
+
     /// Reads (without answering anything) until a close frame or the end of the connection.
     pub async fn read_until_close(&mut self) -> Ending {
         let mut ending = Ending::default();
@@ -302,6 +327,7 @@ impl Raw {
                         .texts
                         .push(serde_json::from_slice(&payload).expect("JSON text")),
                     Some((9, _)) => ending.pings += 1,
+                    Some((10, _)) => ending.pongs += 1,
                     Some(_) => {}
                 }
             }
@@ -323,6 +349,8 @@ pub struct Ending {
     pub texts: Vec<Value>,
     /// WebSocket pings received (never answered).
     pub pings: usize,
+    /// WebSocket pongs received.
+    pub pongs: usize,
 }
 
 /// Opcodes of RFC 6455.
