@@ -10,7 +10,7 @@ use market_feed::{
     store::SnapshotStore,
 };
 
-use crate::{app::StartError, config::Config};
+use crate::{config::Config, start_error::StartError};
 
 /// Appended to every coverage warning: what the operator can do.
 pub const HINT: &str = "fix: run with an Upstox source and --calendar-refresh on (the broker's \

@@ -1,11 +1,12 @@
 //! market-feed-server: the reference server of [`market_feed`].
 //!
-//! It wires the library's parts together and serves them exactly as PROTOCOL.md specifies: the
+//! It wires the library's parts together and serves them exactly as `docs/protocol.md` describes: the
 //! WebSocket feed (`/ws`), the REST API, health checks, Prometheus metrics and the live
 //! dashboard. It owns no business logic: everything it serves comes from the library.
 //!
 //! - [`config`]: options, environment and config file (exit code 2 on bad input);
 //! - [`app`]: building the parts from the configuration and the shutdown order;
+//! - [`start_error`]: why the server could not start (exit codes 1 and 2);
 //! - [`calendar_refresh`]: the broker's holiday list and the calendar's coverage warnings;
 //! - [`check`]: `market-feed-server check`, a configuration checked without serving;
 //! - [`server`]: the hyper accept loop and graceful shutdown;
@@ -34,5 +35,6 @@ pub mod http;
 pub mod metrics;
 pub mod route;
 pub mod server;
+pub mod start_error;
 pub mod state;
 pub mod ws;

@@ -92,7 +92,6 @@ pub mod feed;
 pub mod hub;
 pub mod model;
 pub mod reference;
-pub mod refresh;
 pub mod source;
 /// Snapshot stores: closing prices and intraday checkpoints (memory, SQLite, PostgreSQL, yours).
 pub mod store;

@@ -22,8 +22,7 @@ use super::{
     upstox::{InstrumentFile, REFERENCE_NAME, Refreshed, UpstoxFileError, stored},
 };
 use crate::{
-    clock::MarketClock,
-    refresh::{REFERENCE_REFRESH_AT, daily_at},
+    clock::{MarketClock, REFRESH_AT},
     store::{ReferenceDoc, SnapshotStore},
 };
 
@@ -153,10 +152,12 @@ impl UniverseRefresher {
         if self.live.report().last_error.is_some() && !self.retry(RETRY_AFTER, 1, &shutdown).await {
             return;
         }
-        while daily_at(&self.clock, REFERENCE_REFRESH_AT, &shutdown)
-            .await
-            .is_some()
-        {
+        loop {
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => return,
+                _ = self.clock.sleep_until_daily(REFRESH_AT) => {}
+            }
             if !self.retry(Duration::ZERO, 0, &shutdown).await {
                 return;
             }
