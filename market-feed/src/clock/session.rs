@@ -5,7 +5,7 @@ use std::{fmt, sync::Arc};
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime};
 
-use super::{calendar::SessionTimes, ist::at_ist};
+use super::{ist::at_ist, session_times::SessionTimes};
 
 /// The market phase of PROTOCOL.md §2.
 ///

@@ -132,6 +132,7 @@ mod event;
 mod fanout;
 mod filter;
 mod frame;
+mod shared;
 mod state;
 mod stats;
 mod status;
