@@ -56,9 +56,9 @@ impl App {
     pub async fn build(config: &Config) -> Result<Self, StartError> {
         // A bad universe file is a configuration error, reported before the store is opened.
         let fixed = load_fixed_universe(config).await?;
-        let store = store::open(&config.store)
-            .await
-            .map_err(|e| StartError::Fatal(format!("error: --store: {e}")))?;
+        let store = store::open(&config.store).await.map_err(|e| {
+            StartError::Fatal(format!("error: --store: {}", market_feed::Report::new(&e)))
+        })?;
         let clock = config.clock.clone();
         // The stored and fresh broker holiday lists before the feed plans its first day.
         let calendar = crate::calendar_refresh::build(config, &store)?;

@@ -79,6 +79,13 @@
 //! The reference server (`market-feed-server`) wires all of this behind a WebSocket endpoint,
 //! a REST API, metrics and a dashboard; `docs/` in the repository explains each part.
 //!
+//! # Errors
+//!
+//! Each module has its own `thiserror` error (`SourceError`, `StoreError`, ...). An
+//! underlying error (a driver's, an HTTP status, a decoding error) is the error's
+//! [`source`](std::error::Error::source) and is not repeated in its message; [`Report`] prints
+//! an error with its causes on one line, for logs.
+//!
 //! # Cargo features
 //!
 //! | feature | what it adds | default |
@@ -92,9 +99,12 @@ pub mod feed;
 pub mod hub;
 pub mod model;
 pub mod reference;
+mod report;
 pub mod source;
 /// Snapshot stores: closing prices and intraday checkpoints (memory, SQLite, PostgreSQL, yours).
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod universe;
+
+pub use report::Report;

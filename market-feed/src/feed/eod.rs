@@ -75,7 +75,10 @@ async fn attempt(ctx: &Ctx, day: Date, shutdown: &CancellationToken) -> Result<(
             Ok(Some(_)) => continue,
             Ok(None) => {}
             Err(e) => {
-                failures.push(format!("{topic}: cannot read the store: {e}"));
+                failures.push(format!(
+                    "{topic}: cannot read the store: {}",
+                    crate::Report::new(&e)
+                ));
                 continue;
             }
         }
@@ -113,7 +116,7 @@ async fn attempt(ctx: &Ctx, day: Date, shutdown: &CancellationToken) -> Result<(
                 ctx.stats.eod_last_day.store(day_number(day), Relaxed);
                 tracing::info!(%topic, %day, "end-of-day snapshot stored");
             }
-            Err(e) => failures.push(format!("{topic}: cannot save: {e}")),
+            Err(e) => failures.push(format!("{topic}: cannot save: {}", crate::Report::new(&e))),
         }
     }
     if failures.is_empty() {

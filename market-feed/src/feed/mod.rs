@@ -374,7 +374,7 @@ impl Ctx {
                 Ok(None) => tracing::info!(%topic, "no closing prices stored yet"),
                 Err(e) => {
                     loaded = false;
-                    tracing::error!(%topic, error = %e, "cannot load the latest closing prices; starting without them");
+                    tracing::error!(%topic, error = %crate::Report::new(&e), "cannot load the latest closing prices; starting without them");
                 }
             }
             if !trading_today {
@@ -391,7 +391,9 @@ impl Ctx {
                     );
                 }
                 Ok(_) => {}
-                Err(e) => tracing::warn!(%topic, error = %e, "cannot load the checkpoint"),
+                Err(e) => {
+                    tracing::warn!(%topic, error = %crate::Report::new(&e), "cannot load the checkpoint");
+                }
             }
         }
         self.stats.set_ready(loaded);

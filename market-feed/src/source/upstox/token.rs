@@ -345,7 +345,7 @@ fn read_env() -> Result<UpstoxToken, SourceError> {
     match std::env::var(TOKEN_ENV) {
         Ok(v) => UpstoxToken::new(&v),
         Err(_) => Err(SourceError::Config(format!(
-            "{TOKEN_ENV} is not set: export the Upstox access token or pass --upstox-token-file"
+            "{TOKEN_ENV} is not set and no token file was given: export the Upstox access token or name a token file"
         ))),
     }
 }
