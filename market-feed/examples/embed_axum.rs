@@ -105,7 +105,7 @@ impl Options {
 /// What the handlers share: the host application's own state would sit here too.
 #[derive(Debug, Clone)]
 struct AppState {
-    hub: Arc<Hub>,
+    hub: Hub,
 }
 
 #[tokio::main]
@@ -118,7 +118,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         TimeSource::from_spec(opts.clock),
     );
     let universe = Universe::bundled();
-    let hub = Arc::new(Hub::default());
+    let hub = Hub::default();
     let store: Arc<dyn SnapshotStore> = match &opts.sqlite {
         Some(path) => Arc::new(SqliteStore::open(path.clone()).await?),
         None => Arc::new(MemoryStore::new()),

@@ -79,6 +79,22 @@
 //! The reference server (`market-feed-server`) wires all of this behind a WebSocket endpoint,
 //! a REST API, metrics and a dashboard; `docs/` in the repository explains each part.
 //!
+//! # Durations
+//!
+//! Two duration types appear at the public API, by one rule:
+//!
+//! - **Clock time** is [`time::Duration`]: spans that are added to the market clock's
+//!   instants ([`time::OffsetDateTime`]) and run faster under a scaled clock: a job's refresh
+//!   interval, the checkpoint interval, the end-of-day delay, the service window's lead,
+//!   moving a manual clock.
+//! - **Real time** is [`std::time::Duration`], as in tokio and reqwest: timeouts, deadlines,
+//!   backoff, rate-limit windows, measured fetch durations.
+//!
+//! So [`feed::Job::new`] takes a `time::Duration` and
+//! [`source::upstox::UpstoxConfig::request_timeout`] is a `std::time::Duration`. The feed
+//! converts between the two where it must (a job's fetch deadline is its interval in real time,
+//! see [`feed::FeedBuilder::fetch_deadlines`]).
+//!
 //! # Errors
 //!
 //! Each module has its own `thiserror` error (`SourceError`, `StoreError`, ...). An

@@ -315,6 +315,10 @@ impl PriceSource for UpstoxSource {
         self.shared.book.missing()
     }
 
+    fn with_deadline(&self, deadline: Duration) -> Option<Arc<dyn PriceSource>> {
+        Some(Arc::new(self.with_refresh_deadline(deadline)))
+    }
+
     async fn fetch(&self, instruments: &[Instrument]) -> Result<Fetched, SourceError> {
         if !self.shared.tokens.usable().await {
             return Err(SourceError::Unauthorized(request::REFUSED_BEFORE.into()));
