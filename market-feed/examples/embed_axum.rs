@@ -211,7 +211,7 @@ async fn hello() -> &'static str {
     "Hello from the host application; the market feed lives next door.\n"
 }
 
-/// `GET /prices/{symbol}`: the latest quote, in the wire form of PROTOCOL.md §1.
+/// `GET /prices/{symbol}`: the latest quote, in the wire form of docs/protocol.md §1.
 async fn price(State(state): State<AppState>, Path(symbol): Path<String>) -> Response {
     match state.hub.quote(&symbol) {
         Some(quote) => Json(quote).into_response(),

@@ -117,7 +117,6 @@ pub mod model;
 pub mod reference;
 mod report;
 pub mod source;
-/// Snapshot stores: closing prices and intraday checkpoints (memory, SQLite, PostgreSQL, yours).
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

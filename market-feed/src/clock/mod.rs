@@ -429,7 +429,7 @@ impl MarketClock {
         phase_change.min(live_change)
     }
 
-    /// The market status at `t` (PROTOCOL.md §2).
+    /// The market status at `t` (docs/protocol.md §2).
     ///
     /// ```
     /// # use market_feed::clock::{MarketClock, Phase};

@@ -7,7 +7,7 @@ use time::{Date, Duration, OffsetDateTime};
 
 use super::{ist::at_ist, session_times::SessionTimes};
 
-/// The market phase of PROTOCOL.md §2.
+/// The market phase of docs/protocol.md §2.
 ///
 /// ```
 /// use market_feed::clock::Phase;

@@ -1,5 +1,5 @@
 //! The end-of-day snapshot: one final refresh of every job after the close, saved through the
-//! store for that trading day, retried with backoff until stored (PROTOCOL.md §6).
+//! store for that trading day, retried with backoff until stored (`docs/feed.md`).
 //!
 //! It is the only source call allowed outside the service window, and it happens at most once
 //! per trading day and topic: a topic whose close for the day is already stored is skipped.

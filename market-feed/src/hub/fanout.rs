@@ -238,7 +238,7 @@ impl Hub {
 
     /// Publishes a market-status change to every subscriber as
     /// `{"event":"market_status", ...fields of status}` (fields in `status`'s order). If the
-    /// status has a boolean `live` field (PROTOCOL.md §2 does), the hub's live flag follows it,
+    /// status has a boolean `live` field (docs/protocol.md §2 does), the hub's live flag follows it,
     /// as with [`Hub::set_live`].
     ///
     /// # Errors
@@ -273,7 +273,7 @@ impl Hub {
 
     /// Publishes a change in one topic's source health to that topic's subscribers, and
     /// remembers it: a client subscribing while the topic is not ok gets it right after the
-    /// snapshot (PROTOCOL.md §6). Call it when the status changes.
+    /// snapshot (docs/protocol.md §3). Call it when the status changes.
     ///
     /// # Errors
     /// [`HubError::Serialize`] if the status cannot be serialized.
@@ -346,7 +346,7 @@ impl Hub {
         }
     }
 
-    /// Resolves a client's `symbols` list (symbols or keys, PROTOCOL.md §3) against the
+    /// Resolves a client's `symbols` list (symbols or keys, docs/protocol.md §3) against the
     /// `prices` directory into an interned [`Filter`], listing the entries that are unknown.
     /// Symbols match exactly, then upper-cased; keys match exactly.
     ///

@@ -129,7 +129,7 @@ impl Subscription {
     }
 
     /// Subscribes to more topics, or again to subscribed ones: each gets a new `snapshot`
-    /// (PROTOCOL.md §3). When `topics` contains `prices`, `filter` replaces the earlier symbol
+    /// (docs/protocol.md §3). When `topics` contains `prices`, `filter` replaces the earlier symbol
     /// filter (`None`: the whole topic); it applies from the next frame.
     ///
     /// ```

@@ -75,7 +75,7 @@ pub struct Fetched {
     /// a request that failed (then [`Fetched::errors`] says why).
     pub missing: Vec<InstrumentKey>,
     /// The failures of requests that stayed failed after retries while others succeeded. A
-    /// fetch with failures counts as failed (PROTOCOL.md §6), but its quotes are still good to
+    /// fetch with failures counts as failed (see `docs/feed.md`), but its quotes are still good to
     /// publish.
     pub errors: Vec<SourceError>,
 }

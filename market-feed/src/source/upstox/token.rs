@@ -90,7 +90,7 @@ enum Origin {
 
 /// Holds the current token and knows how to re-read it.
 ///
-/// The token file wins over the variable (PROTOCOL.md §5). Every change of the token bumps a
+/// The token file wins over the variable (docs/protocol.md §5). Every change of the token bumps a
 /// *generation* counter, so a caller can tell cheaply whether the token changed since it last
 /// looked ([`TokenProvider::generation`]); [`TokenProvider::reload`] re-reads the file (or the
 /// variable) and says whether the token changed.
