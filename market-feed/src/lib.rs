@@ -97,10 +97,11 @@
 //!
 //! # Errors
 //!
-//! Each module has its own `thiserror` error (`SourceError`, `StoreError`, ...). An
-//! underlying error (a driver's, an HTTP status, a decoding error) is the error's
-//! [`source`](std::error::Error::source) and is not repeated in its message; [`Report`] prints
-//! an error with its causes on one line, for logs.
+//! Each module has its own `thiserror` error (`SourceError`, `StoreError`, ...).
+//! [`source::SourceError`] and [`store::StoreError`] carry an underlying error (a driver's, an
+//! HTTP status, a decoding error) as their [`source`](std::error::Error::source) and do not
+//! repeat it in their message; [`Report`] prints an error with its causes on one line, for
+//! logs.
 //!
 //! # Cargo features
 //!
