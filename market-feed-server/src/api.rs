@@ -195,7 +195,7 @@ pub async fn closing(state: &AppState, day: &str, uri: &Uri) -> Response {
             ),
         ),
         Err(e) => {
-            tracing::error!(error = %e, "the store failed to load closing prices");
+            tracing::error!(error = %market_feed::Report::new(&e), "the store failed to load closing prices");
             error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "store_unavailable",

@@ -40,8 +40,6 @@ pub use crate::start_error::StartError;
 pub struct App {
     state: AppState,
     feed: Feed,
-    store: Arc<dyn SnapshotStore>,
-    retention_days: u32,
     listener: TcpListener,
     calendar: Arc<market_feed::reference::CalendarRefresher>,
     refresher: Option<UniverseRefresher>,
@@ -56,9 +54,9 @@ impl App {
     pub async fn build(config: &Config) -> Result<Self, StartError> {
         // A bad universe file is a configuration error, reported before the store is opened.
         let fixed = load_fixed_universe(config).await?;
-        let store = store::open(&config.store)
-            .await
-            .map_err(|e| StartError::Fatal(format!("error: --store: {e}")))?;
+        let store = store::open(&config.store).await.map_err(|e| {
+            StartError::Fatal(format!("error: --store: {}", market_feed::Report::new(&e)))
+        })?;
         let clock = config.clock.clone();
         // The stored and fresh broker holiday lists before the feed plans its first day.
         let calendar = crate::calendar_refresh::build(config, &store)?;
@@ -111,6 +109,7 @@ impl App {
                 prices,
             ))
             .checkpoint_interval(interval(config.checkpoint_interval))
+            .retention(config.retention_days)
             .universe(live.clone())
             .build();
         // Load the stored closes before accepting clients: the first snapshots show them.
@@ -148,8 +147,6 @@ impl App {
         Ok(Self {
             state,
             feed,
-            store,
-            retention_days: config.retention_days,
             listener,
             calendar,
             refresher,
@@ -173,8 +170,6 @@ impl App {
         let App {
             state,
             feed,
-            store,
-            retention_days,
             listener,
             calendar,
             refresher,
@@ -192,12 +187,6 @@ impl App {
         let calendar_task = tokio::spawn(calendar.run_daily(stop.clone()));
         let feed_task = tokio::spawn(feed.run(stop.clone()));
         let universe_task = refresher.map(|r| tokio::spawn(r.run(stop.clone())));
-        let prune_task = tokio::spawn(prune_loop(
-            store,
-            state.clock().clone(),
-            retention_days,
-            stop.clone(),
-        ));
         let serving = crate::server::serve(listener, state.clone(), async move {
             shutdown.await;
             stop.cancel();
@@ -213,7 +202,6 @@ impl App {
         if let Err(e) = feed_task.await {
             tracing::error!(error = %e, "the feed task failed");
         }
-        prune_task.abort();
         calendar_task.abort();
         if let Some(task) = universe_task {
             // Stops at its next await on shutdown; a download in flight is abandoned.
@@ -308,21 +296,11 @@ fn sources(
     universe: &Universe,
     clock: &MarketClock,
 ) -> Result<Sources, StartError> {
-    let speed = clock.time_source().speed().max(1.0);
-    // A fetch must end within its interval, measured in real time.
-    let deadline = |interval: StdDuration| {
-        interval
-            .div_f64(speed)
-            .mul_f64(0.9)
-            .max(StdDuration::from_millis(500))
-    };
     match config.source.kind {
         SourceKind::Upstox => {
-            let upstox = upstox_source(config, clock)?;
-            Ok((
-                Arc::new(upstox.with_refresh_deadline(deadline(config.indices_interval))),
-                Arc::new(upstox.with_refresh_deadline(deadline(config.prices_interval))),
-            ))
+            // The feed gives each job its own deadline, derived from the job's interval.
+            let upstox: Arc<dyn PriceSource> = Arc::new(upstox_source(config, clock)?);
+            Ok((upstox.clone(), upstox))
         }
         SourceKind::Simulated => {
             let sim: Arc<dyn PriceSource> =
@@ -335,28 +313,6 @@ fn sources(
             let indices =
                 IndicesFromStocks::new(stocks.clone(), universe.prices().to_vec(), clock.clone());
             Ok((Arc::new(indices), stocks))
-        }
-    }
-}
-
-/// Removes snapshots older than the retention, at start and every 6 hours.
-async fn prune_loop(
-    store: Arc<dyn SnapshotStore>,
-    clock: MarketClock,
-    days: u32,
-    stop: CancellationToken,
-) {
-    loop {
-        let today = market_feed::clock::ist_date(clock.now());
-        let cutoff = today - time::Duration::days(i64::from(days));
-        match store.prune(cutoff).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(removed = n, %cutoff, "pruned old closing snapshots"),
-            Err(e) => tracing::warn!(error = %e, "pruning old snapshots failed; will retry"),
-        }
-        tokio::select! {
-            () = tokio::time::sleep(StdDuration::from_secs(6 * 3600)) => {}
-            () = stop.cancelled() => return,
         }
     }
 }

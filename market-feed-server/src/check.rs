@@ -305,7 +305,7 @@ pub async fn run(config: &Config) -> Result<Report, StartError> {
         }
         Err(e) => {
             report.findings.push(Finding::StoreFailed {
-                detail: format!("--store: {e}"),
+                detail: format!("--store: {}", market_feed::Report::new(&e)),
             });
             // The rest of the check still runs: without a store nothing stored is known.
             Arc::new(market_feed::store::MemoryStore::new())
@@ -409,7 +409,7 @@ async fn refresh_both(
                 if let Some(e) = fetched.errors.first() {
                     report.findings.push(Finding::RequestsFailed {
                         topic,
-                        detail: e.to_string(),
+                        detail: market_feed::Report::new(e).to_string(),
                     });
                 }
             }
@@ -419,7 +419,7 @@ async fn refresh_both(
             }
             Err(e) => report.findings.push(Finding::RequestsFailed {
                 topic,
-                detail: e.to_string(),
+                detail: market_feed::Report::new(&e).to_string(),
             }),
         }
     }

@@ -105,7 +105,7 @@ impl Options {
 /// What the handlers share: the host application's own state would sit here too.
 #[derive(Debug, Clone)]
 struct AppState {
-    hub: Arc<Hub>,
+    hub: Hub,
 }
 
 #[tokio::main]
@@ -118,7 +118,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         TimeSource::from_spec(opts.clock),
     );
     let universe = Universe::bundled();
-    let hub = Arc::new(Hub::default());
+    let hub = Hub::default();
     let store: Arc<dyn SnapshotStore> = match &opts.sqlite {
         Some(path) => Arc::new(SqliteStore::open(path.clone()).await?),
         None => Arc::new(MemoryStore::new()),
@@ -211,7 +211,7 @@ async fn hello() -> &'static str {
     "Hello from the host application; the market feed lives next door.\n"
 }
 
-/// `GET /prices/{symbol}`: the latest quote, in the wire form of PROTOCOL.md §1.
+/// `GET /prices/{symbol}`: the latest quote, in the wire form of docs/protocol.md §1.
 async fn price(State(state): State<AppState>, Path(symbol): Path<String>) -> Response {
     match state.hub.quote(&symbol) {
         Some(quote) => Json(quote).into_response(),

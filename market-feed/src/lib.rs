@@ -79,6 +79,30 @@
 //! The reference server (`market-feed-server`) wires all of this behind a WebSocket endpoint,
 //! a REST API, metrics and a dashboard; `docs/` in the repository explains each part.
 //!
+//! # Durations
+//!
+//! Two duration types appear at the public API, by one rule:
+//!
+//! - **Clock time** is [`time::Duration`]: spans that are added to the market clock's
+//!   instants ([`time::OffsetDateTime`]) and run faster under a scaled clock: a job's refresh
+//!   interval, the checkpoint interval, the end-of-day delay, the service window's lead,
+//!   moving a manual clock.
+//! - **Real time** is [`std::time::Duration`], as in tokio and reqwest: timeouts, deadlines,
+//!   backoff, rate-limit windows, measured fetch durations.
+//!
+//! So [`feed::Job::new`] takes a `time::Duration` and
+//! [`source::upstox::UpstoxConfig::request_timeout`] is a `std::time::Duration`. The feed
+//! converts between the two where it must (a job's fetch deadline is its interval in real time,
+//! see [`feed::FeedBuilder::fetch_deadlines`]).
+//!
+//! # Errors
+//!
+//! Each module has its own `thiserror` error (`SourceError`, `StoreError`, ...).
+//! [`source::SourceError`] and [`store::StoreError`] carry an underlying error (a driver's, an
+//! HTTP status, a decoding error) as their [`source`](std::error::Error::source) and do not
+//! repeat it in their message; [`Report`] prints an error with its causes on one line, for
+//! logs.
+//!
 //! # Cargo features
 //!
 //! | feature | what it adds | default |
@@ -92,9 +116,11 @@ pub mod feed;
 pub mod hub;
 pub mod model;
 pub mod reference;
+mod report;
 pub mod source;
-/// Snapshot stores: closing prices and intraday checkpoints (memory, SQLite, PostgreSQL, yours).
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod universe;
+
+pub use report::Report;

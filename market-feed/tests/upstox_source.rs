@@ -254,7 +254,9 @@ async fn extra_entries_nulls_and_both_error_spellings_are_tolerated() {
             .fetch(&instruments)
             .await
             .unwrap_err();
-        assert!(e.to_string().contains(code), "{e}");
+        // The code is in the error's chain (a typed `HttpStatus` cause for the 503).
+        let text = market_feed::Report::new(&e).to_string();
+        assert!(text.contains(code), "{text}");
         assert!(e.is_retryable());
         assert_eq!(fake.request_count(), 4, "1 try + 3 retries");
     }

@@ -26,9 +26,9 @@ use serde::{Deserialize, Serialize};
 use time::{Date, Duration, Time, Weekday};
 
 use super::{
-    calendar::SessionTimes,
     exchange::Exchange,
     ist::{from_ms, ist_date, ist_time},
+    session_times::SessionTimes,
 };
 
 /// How long before a special session's start its pre-open begins (the broker gives only the

@@ -13,79 +13,17 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use time::{Date, Time, Weekday};
+use time::{Date, Weekday};
 
 use super::{
     exchange::Exchange,
     session::{DayKind, Session, SessionKind},
 };
 
+use super::session_times::SessionTimes;
+
 /// The bundled NSE/BSE calendar file.
 pub const BUNDLED_CALENDAR: &str = include_str!("../../data/calendar.toml");
-
-/// A calendar file that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum CalendarError {
-    /// The file could not be read.
-    #[error("cannot read calendar file {path}: {source}")]
-    Read {
-        /// The file.
-        path: String,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The file is not valid calendar TOML.
-    #[error("calendar {origin} is invalid: {message}")]
-    Parse {
-        /// The file, or "bundled calendar".
-        origin: String,
-        /// What is wrong, with the line where TOML says.
-        message: String,
-    },
-    /// An exchange other than NSE or BSE.
-    #[error("unknown exchange {0:?}: use \"NSE\" or \"BSE\"")]
-    UnknownExchange(String),
-}
-
-/// The IST wall-clock times of one session: pre-open, open, close and the end of post-close.
-///
-/// ```
-/// use market_feed::clock::SessionTimes;
-/// let t = SessionTimes::REGULAR;
-/// assert!(t.pre_open < t.open && t.open < t.close && t.close <= t.post_close_end);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionTimes {
-    /// Pre-open order entry starts (09:00 on a normal day).
-    pub pre_open: Time,
-    /// Continuous trading starts (09:15).
-    pub open: Time,
-    /// Continuous trading ends (15:30).
-    pub close: Time,
-    /// The post-close session ends (16:00); equal to `close` when there is none.
-    pub post_close_end: Time,
-}
-
-impl SessionTimes {
-    /// The regular NSE/BSE equity session: 09:00 / 09:15 / 15:30 / 16:00 IST.
-    pub const REGULAR: SessionTimes = SessionTimes {
-        pre_open: time::macros::time!(09:00),
-        open: time::macros::time!(09:15),
-        close: time::macros::time!(15:30),
-        post_close_end: time::macros::time!(16:00),
-    };
-
-    pub(super) fn validate(self, what: &str) -> Result<Self, String> {
-        if self.pre_open <= self.open && self.open < self.close && self.close <= self.post_close_end
-        {
-            Ok(self)
-        } else {
-            Err(format!(
-                "{what}: times must satisfy pre_open <= open < close <= post_close_end"
-            ))
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub(super) struct Holiday {

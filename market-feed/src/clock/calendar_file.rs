@@ -8,8 +8,10 @@ use serde::Deserialize;
 use time::{Date, Time, macros::format_description};
 
 use super::{
-    calendar::{BUNDLED_CALENDAR, Calendar, CalendarError, Holiday, SessionTimes, Special},
+    calendar::{BUNDLED_CALENDAR, Calendar, Holiday, Special},
+    calendar_error::CalendarError,
     exchange::Exchange,
+    session_times::SessionTimes,
 };
 
 #[derive(Debug, Deserialize)]

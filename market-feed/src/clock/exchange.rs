@@ -4,7 +4,7 @@ use std::{fmt, str::FromStr};
 
 use serde::{Deserialize, Serialize};
 
-use super::calendar::CalendarError;
+use super::calendar_error::CalendarError;
 
 /// An exchange whose equity segment the clock follows.
 ///

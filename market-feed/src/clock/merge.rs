@@ -11,7 +11,8 @@ use time::{Date, Weekday};
 
 use super::{
     broker_list::{BrokerDay, BrokerDays},
-    calendar::{Calendar, Holiday, SessionTimes, Special},
+    calendar::{Calendar, Holiday, Special},
+    session_times::SessionTimes,
 };
 
 /// A date on which the merged calendar differs from the calendar before the merge.

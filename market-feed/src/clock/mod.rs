@@ -20,6 +20,7 @@
 
 mod broker_list;
 mod calendar;
+mod calendar_error;
 mod calendar_file;
 mod coverage;
 mod daily;
@@ -27,6 +28,7 @@ mod exchange;
 mod ist;
 mod merge;
 mod session;
+mod session_times;
 mod shared;
 mod status;
 mod time_source;
@@ -38,7 +40,8 @@ use time::{Date, Duration, OffsetDateTime};
 pub use broker_list::{
     BrokerDay, BrokerDays, HolidayEntry, OpenWindow, SPECIAL_PRE_OPEN, parse_holiday_answer,
 };
-pub use calendar::{BUNDLED_CALENDAR, Calendar, CalendarError, Coverage, SessionTimes};
+pub use calendar::{BUNDLED_CALENDAR, Calendar, Coverage};
+pub use calendar_error::CalendarError;
 pub use coverage::{
     CoverageLine, CoverageReport, HORIZON, NEXT_HOLIDAYS, Severity, UpcomingHoliday,
     coverage_report, date_number,
@@ -48,6 +51,7 @@ pub use exchange::Exchange;
 pub use ist::{IST, at_ist, from_ms, ist_date, ist_time, to_ms};
 pub use merge::CalendarDifference;
 pub use session::{DayKind, Phase, ServiceWindow, Session, SessionKind};
+pub use session_times::SessionTimes;
 pub use status::{MarketStatus, format_date, parse_date};
 pub use time_source::{ClockSpec, ClockSpecError, ManualTime, TimeSource};
 
@@ -425,7 +429,7 @@ impl MarketClock {
         phase_change.min(live_change)
     }
 
-    /// The market status at `t` (PROTOCOL.md §2).
+    /// The market status at `t` (docs/protocol.md §2).
     ///
     /// ```
     /// # use market_feed::clock::{MarketClock, Phase};

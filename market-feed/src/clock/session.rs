@@ -5,9 +5,9 @@ use std::{fmt, sync::Arc};
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime};
 
-use super::{calendar::SessionTimes, ist::at_ist};
+use super::{ist::at_ist, session_times::SessionTimes};
 
-/// The market phase of PROTOCOL.md §2.
+/// The market phase of docs/protocol.md §2.
 ///
 /// ```
 /// use market_feed::clock::Phase;

@@ -1,4 +1,4 @@
-//! [`MarketStatus`]: the market status object of PROTOCOL.md §2.
+//! [`MarketStatus`]: the market status object of docs/protocol.md §2.
 
 use serde::{Serialize, Serializer};
 use time::{Date, macros::format_description};

@@ -1,5 +1,5 @@
 //! The end-of-day snapshot: one final refresh of every job after the close, saved through the
-//! store for that trading day, retried with backoff until stored (PROTOCOL.md §6).
+//! store for that trading day, retried with backoff until stored (`docs/feed.md`).
 //!
 //! It is the only source call allowed outside the service window, and it happens at most once
 //! per trading day and topic: a topic whose close for the day is already stored is skipped.
@@ -75,7 +75,10 @@ async fn attempt(ctx: &Ctx, day: Date, shutdown: &CancellationToken) -> Result<(
             Ok(Some(_)) => continue,
             Ok(None) => {}
             Err(e) => {
-                failures.push(format!("{topic}: cannot read the store: {e}"));
+                failures.push(format!(
+                    "{topic}: cannot read the store: {}",
+                    crate::Report::new(&e)
+                ));
                 continue;
             }
         }
@@ -113,7 +116,7 @@ async fn attempt(ctx: &Ctx, day: Date, shutdown: &CancellationToken) -> Result<(
                 ctx.stats.eod_last_day.store(day_number(day), Relaxed);
                 tracing::info!(%topic, %day, "end-of-day snapshot stored");
             }
-            Err(e) => failures.push(format!("{topic}: cannot save: {e}")),
+            Err(e) => failures.push(format!("{topic}: cannot save: {}", crate::Report::new(&e))),
         }
     }
     if failures.is_empty() {

@@ -1,4 +1,4 @@
-//! Source health per topic: the `feed_status` state machine of PROTOCOL.md §3 and §6.
+//! Source health per topic: the `feed_status` state machine of docs/protocol.md §3 and §6.
 //!
 //! ```text
 //!              success                      failure (< 3 intervals without success)
@@ -190,7 +190,7 @@ impl Health {
         )
     }
 
-    /// The service window ended: a degraded or stale topic is `ok` again (PROTOCOL.md §6:
+    /// The service window ended: a degraded or stale topic is `ok` again (`docs/feed.md`:
     /// outside the window a topic is ok unless unauthorized).
     ///
     /// ```

@@ -113,7 +113,7 @@ pub(super) async fn refresh(ctx: &Ctx, state: &JobState, grace: &CancellationTok
                 let why = fetched
                     .errors
                     .first()
-                    .map_or_else(String::new, ToString::to_string);
+                    .map_or_else(String::new, |e| crate::Report::new(e).to_string());
                 Outcome::Failed(why)
             } else {
                 Outcome::Ok(fetched)
@@ -126,7 +126,7 @@ pub(super) async fn refresh(ctx: &Ctx, state: &JobState, grace: &CancellationTok
         }
         Err(e) => {
             stats.failures.fetch_add(1, Relaxed);
-            Outcome::Failed(e.to_string())
+            Outcome::Failed(crate::Report::new(&e).to_string())
         }
     }
 }
@@ -245,7 +245,7 @@ async fn checkpoint(ctx: &Ctx, window: ServiceWindow) {
             }
             Err(e) => {
                 ctx.stats.checkpoint_failures.fetch_add(1, Relaxed);
-                tracing::warn!(%topic, error = %e, "cannot save a checkpoint; the next one will try again");
+                tracing::warn!(%topic, error = %crate::Report::new(&e), "cannot save a checkpoint; the next one will try again");
             }
         }
     }

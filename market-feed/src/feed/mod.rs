@@ -30,7 +30,7 @@
 //! let clock = MarketClock::fixed(datetime!(2026-01-31 10:00 +05:30)); // a Saturday
 //! let universe = Universe::bundled();
 //! let source = Arc::new(SimulatedSource::new(universe.clone(), 7, clock.clone()));
-//! let feed = Feed::builder(clock, Arc::new(Hub::default()), Arc::new(MemoryStore::new()))
+//! let feed = Feed::builder(clock, Hub::default(), Arc::new(MemoryStore::new()))
 //!     .job(Job::new(market_feed::model::Topic::Indices, universe.indices().to_vec(), Duration::seconds(5), source))
 //!     .build();
 //! let shutdown = tokio_util::sync::CancellationToken::new();
@@ -41,14 +41,16 @@
 //!
 //! See `docs/feed.md` for the timeline of one day.
 
+mod builder;
 mod eod;
 mod health;
 mod job;
+mod retention;
 mod stats;
 mod status;
 mod universe;
 
-use std::{sync::Arc, time::Duration as StdDuration};
+use std::sync::Arc;
 
 use time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -62,6 +64,9 @@ use crate::{
     universe::{Instrument, LiveUniverse},
 };
 
+use builder::Settings;
+
+pub use builder::FeedBuilder;
 pub use health::{Health, STALE_AFTER_INTERVALS};
 pub use stats::{DURATION_BUCKETS, FeedStats, Histogram, TopicStats};
 pub use status::describe_status;
@@ -114,134 +119,11 @@ impl Job {
     }
 }
 
-/// Timing settings of a [`Feed`] (clock time unless noted).
-#[derive(Debug, Clone)]
-struct Settings {
-    eod_delay: Duration,
-    checkpoint_interval: Duration,
-    eod_retry_initial: Duration,
-    eod_retry_max: Duration,
-    credential_check: Duration,
-    shutdown_grace: StdDuration,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            eod_delay: Duration::minutes(1),
-            checkpoint_interval: Duration::minutes(5),
-            eod_retry_initial: Duration::seconds(10),
-            eod_retry_max: Duration::minutes(5),
-            credential_check: Duration::seconds(5),
-            shutdown_grace: StdDuration::from_secs(5),
-        }
-    }
-}
-
-/// Builds a [`Feed`].
-///
-/// ```
-/// # use std::sync::Arc;
-/// # use market_feed::{clock::MarketClock, feed::Feed, hub::Hub, store::MemoryStore};
-/// let feed = Feed::builder(MarketClock::system(), Arc::new(Hub::default()), Arc::new(MemoryStore::new()))
-///     .eod_delay(time::Duration::minutes(2))
-///     .checkpoint_interval(time::Duration::minutes(10))
-///     .build();
-/// # let _ = feed;
-/// ```
-#[derive(Debug)]
-pub struct FeedBuilder {
-    clock: MarketClock,
-    hub: Arc<Hub>,
-    store: Arc<dyn SnapshotStore>,
-    jobs: Vec<Job>,
-    settings: Settings,
-    universe: Option<LiveUniverse>,
-}
-
-impl FeedBuilder {
-    /// Adds a job. Jobs may use different sources; a topic should have one job.
-    ///
-    /// See [`Feed`] for an example.
-    pub fn job(mut self, job: Job) -> Self {
-        self.jobs.push(job);
-        self
-    }
-
-    /// The service window's lead time before the open (default: the clock's, 2 minutes).
-    ///
-    /// ```
-    /// # use std::sync::Arc;
-    /// # use market_feed::{clock::MarketClock, feed::Feed, hub::Hub, store::MemoryStore};
-    /// let feed = Feed::builder(MarketClock::system(), Arc::new(Hub::default()), Arc::new(MemoryStore::new()))
-    ///     .lead(time::Duration::minutes(5))
-    ///     .build();
-    /// assert_eq!(feed.clock().lead(), time::Duration::minutes(5));
-    /// ```
-    pub fn lead(mut self, lead: Duration) -> Self {
-        self.clock = self.clock.with_lead(lead);
-        self
-    }
-
-    /// How long after the close the end-of-day snapshot is taken (default 1 minute).
-    ///
-    /// See [`FeedBuilder`] for an example.
-    pub fn eod_delay(mut self, delay: Duration) -> Self {
-        self.settings.eod_delay = delay.max(Duration::ZERO);
-        self
-    }
-
-    /// How often the latest quotes are checkpointed in the window (default 5 minutes).
-    ///
-    /// See [`FeedBuilder`] for an example.
-    pub fn checkpoint_interval(mut self, every: Duration) -> Self {
-        self.settings.checkpoint_interval = every.max(Duration::seconds(1));
-        self
-    }
-
-    /// A universe that can change (Upstox's daily instrument file): when a service window
-    /// opens, a universe staged in it replaces the jobs' instruments of each topic, the hub's
-    /// directories, and every subscriber gets a fresh snapshot. Changes never apply
-    /// mid-session.
-    ///
-    /// ```
-    /// # use std::sync::Arc;
-    /// # use market_feed::{clock::MarketClock, feed::Feed, hub::Hub, store::MemoryStore, universe::{LiveUniverse, Universe, UniverseOrigin}};
-    /// let live = LiveUniverse::new(Universe::bundled(), UniverseOrigin::Bundled, None);
-    /// let feed = Feed::builder(MarketClock::system(), Arc::new(Hub::default()), Arc::new(MemoryStore::new()))
-    ///     .universe(live)
-    ///     .build();
-    /// # let _ = feed;
-    /// ```
-    pub fn universe(mut self, universe: LiveUniverse) -> Self {
-        self.universe = Some(universe);
-        self
-    }
-
-    /// Builds the feed.
-    ///
-    /// See [`FeedBuilder`] for an example.
-    pub fn build(self) -> Feed {
-        Feed {
-            ctx: Arc::new(Ctx {
-                clock: self.clock,
-                hub: self.hub,
-                store: self.store,
-                jobs: self.jobs.into_iter().map(job::JobState::new).collect(),
-                settings: self.settings,
-                stats: Arc::new(FeedStats::default()),
-                prepared: std::sync::atomic::AtomicBool::new(false),
-                universe: self.universe,
-            }),
-        }
-    }
-}
-
 /// What the feed's tasks share.
 #[derive(Debug)]
 struct Ctx {
     clock: MarketClock,
-    hub: Arc<Hub>,
+    hub: Hub,
     store: Arc<dyn SnapshotStore>,
     jobs: Vec<job::JobState>,
     settings: Settings,
@@ -263,20 +145,25 @@ pub struct Feed {
 impl Feed {
     /// Starts building a feed over a clock, a hub and a store.
     ///
-    /// See [`FeedBuilder`] for an example.
+    /// The hub is taken by value: [`Hub`] is a cheap handle (an `Arc` inside), so pass a clone
+    /// and keep yours for subscribing. An `Arc<Hub>`, which earlier versions took, is still
+    /// accepted (the hub is cloned out of it).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use market_feed::{clock::MarketClock, feed::Feed, hub::Hub, store::MemoryStore};
+    /// let hub = Hub::default();
+    /// let feed = Feed::builder(MarketClock::system(), hub.clone(), Arc::new(MemoryStore::new())).build();
+    /// // Still accepted: an `Arc<Hub>`.
+    /// let _ = Feed::builder(MarketClock::system(), Arc::new(hub), Arc::new(MemoryStore::new()));
+    /// # let _ = feed;
+    /// ```
     pub fn builder(
         clock: MarketClock,
-        hub: Arc<Hub>,
+        hub: impl Into<Hub>,
         store: Arc<dyn SnapshotStore>,
     ) -> FeedBuilder {
-        FeedBuilder {
-            clock,
-            hub,
-            store,
-            jobs: Vec::new(),
-            settings: Settings::default(),
-            universe: None,
-        }
+        FeedBuilder::new(clock, hub.into(), store)
     }
 
     /// The feed's counters (shared; they keep counting while the feed runs).
@@ -284,7 +171,7 @@ impl Feed {
     /// ```
     /// # use std::sync::Arc;
     /// # use market_feed::{clock::MarketClock, feed::Feed, hub::Hub, store::MemoryStore};
-    /// let feed = Feed::builder(MarketClock::system(), Arc::new(Hub::default()), Arc::new(MemoryStore::new())).build();
+    /// let feed = Feed::builder(MarketClock::system(), Hub::default(), Arc::new(MemoryStore::new())).build();
     /// assert!(!feed.stats().is_ready());
     /// ```
     pub fn stats(&self) -> Arc<FeedStats> {
@@ -300,7 +187,7 @@ impl Feed {
     /// # use std::sync::Arc;
     /// # use market_feed::{clock::MarketClock, feed::Feed, hub::Hub, store::MemoryStore};
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let feed = Feed::builder(MarketClock::system(), Arc::new(Hub::default()), Arc::new(MemoryStore::new())).build();
+    /// let feed = Feed::builder(MarketClock::system(), Hub::default(), Arc::new(MemoryStore::new())).build();
     /// feed.prepare().await;
     /// assert!(feed.stats().is_ready());
     /// # }
@@ -334,10 +221,20 @@ impl Feed {
             ctx.start_up().await;
         }
         let status = tokio::spawn(status::run(ctx.clone(), next_status, shutdown.clone()));
+        let retention = ctx
+            .settings
+            .retention_days
+            .map(|days| tokio::spawn(retention::run(ctx.clone(), days, shutdown.clone())));
         ctx.daily_loop(&shutdown).await;
         eod::on_shutdown(&ctx).await;
         if let Err(e) = status.await {
             tracing::error!(error = %e, "the market-status task failed");
+        }
+        if let Some(Err(e)) = match retention {
+            Some(task) => Some(task.await),
+            None => None,
+        } {
+            tracing::error!(error = %e, "the retention task failed");
         }
         ctx.stats.set_ready(false);
         tracing::info!("feed stopped");
@@ -374,7 +271,7 @@ impl Ctx {
                 Ok(None) => tracing::info!(%topic, "no closing prices stored yet"),
                 Err(e) => {
                     loaded = false;
-                    tracing::error!(%topic, error = %e, "cannot load the latest closing prices; starting without them");
+                    tracing::error!(%topic, error = %crate::Report::new(&e), "cannot load the latest closing prices; starting without them");
                 }
             }
             if !trading_today {
@@ -391,7 +288,9 @@ impl Ctx {
                     );
                 }
                 Ok(_) => {}
-                Err(e) => tracing::warn!(%topic, error = %e, "cannot load the checkpoint"),
+                Err(e) => {
+                    tracing::warn!(%topic, error = %crate::Report::new(&e), "cannot load the checkpoint");
+                }
             }
         }
         self.stats.set_ready(loaded);
@@ -468,5 +367,7 @@ impl Ctx {
     }
 }
 
+#[cfg(test)]
+mod deadline_tests;
 #[cfg(test)]
 mod tests;

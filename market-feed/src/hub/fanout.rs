@@ -2,12 +2,8 @@
 //! published frame once and puts it in the broadcast ring.
 
 use std::{
-    collections::HashMap,
     fmt,
-    sync::{
-        Arc, Mutex, RwLock,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::{Arc, atomic::Ordering},
 };
 
 use serde::Serialize;
@@ -17,104 +13,17 @@ use tokio::sync::broadcast;
 use super::{
     HubConfig, HubError,
     event::{Batch, Event},
-    filter::{Filter, FilterResolution, Interner},
-    frame::{
-        Frame, FrameKind, encode_batch, encode_feed_status, encode_market_status, encode_snapshot,
-    },
+    filter::{Filter, FilterResolution},
+    frame::{Frame, FrameKind, encode_batch, encode_feed_status, encode_market_status},
     lock, read,
-    state::{TopicState, TopicView},
-    stats::{Counters, HubStats},
+    shared::Shared,
+    state::TopicView,
+    stats::HubStats,
     status::{FeedStatus, SnapshotMeta, Source},
     subscription::Subscription,
     write,
 };
 use crate::model::{InstrumentKey, Quote, Topic};
-
-/// The most filtered snapshots one topic caches per version (whole-topic snapshots are always
-/// cached): bounds memory when many distinct filters subscribe at once.
-const MAX_SNAPSHOTS_CACHED: usize = 64;
-
-/// The latest market status, with its frame and a version that grows with every change.
-#[derive(Default)]
-struct MarketEntry {
-    version: u64,
-    value: Option<serde_json::Value>,
-    frame: Option<Frame>,
-}
-
-/// Snapshot frames of one topic at one state version, keyed by filter id (0: whole topic).
-#[derive(Default)]
-struct SnapshotCache {
-    version: u64,
-    frames: HashMap<u64, Frame>,
-}
-
-/// Everything a [`Hub`] and its subscriptions share.
-pub(crate) struct Shared {
-    pub(crate) config: HubConfig,
-    pub(crate) tx: broadcast::Sender<Arc<Event>>,
-    pub(crate) topics: [RwLock<TopicState>; 2],
-    /// Serializes publishers of one topic, so `seq` and ring order agree; never held across
-    /// an `.await` (publishing is synchronous).
-    publishing: [Mutex<()>; 2],
-    snapshots: [Mutex<SnapshotCache>; 2],
-    market: RwLock<MarketEntry>,
-    filters: Mutex<Interner>,
-    pub(crate) counters: Counters,
-    pub(crate) closed: AtomicBool,
-}
-
-impl Shared {
-    pub(crate) fn topic(&self, topic: Topic) -> &RwLock<TopicState> {
-        &self.topics[topic.index()]
-    }
-
-    /// The current market-status version and frame.
-    pub(crate) fn market(&self) -> (u64, Option<Frame>) {
-        let m = read(&self.market);
-        (m.version, m.frame.clone())
-    }
-
-    /// A `snapshot` frame of `topic` as it is now, narrowed by `filter` (prices only). Cached
-    /// per state version, so thousands of subscribers joining or resyncing at once serialize
-    /// it once.
-    pub(crate) fn snapshot(
-        &self,
-        topic: Topic,
-        filter: Option<&Filter>,
-    ) -> Result<Frame, HubError> {
-        let filter = filter.filter(|_| topic == Topic::Prices);
-        let cache_key = filter.map_or(0, Filter::id);
-        let cache = &self.snapshots[topic.index()];
-        let (version, seq, live, meta, quotes) = {
-            let st = read(self.topic(topic));
-            let c = lock(cache);
-            if c.version == st.version {
-                if let Some(frame) = c.frames.get(&cache_key) {
-                    return Ok(frame.clone());
-                }
-            }
-            drop(c);
-            (st.version, st.seq, st.live, st.meta, st.quotes(filter))
-        };
-        // Serialized outside the state lock, so publishers are never held up by it.
-        let frame = encode_snapshot(topic, seq, live, &meta, &quotes)?;
-        let mut c = lock(cache);
-        if version > c.version {
-            c.version = version;
-            c.frames.clear();
-        }
-        if version == c.version && (cache_key == 0 || c.frames.len() < MAX_SNAPSHOTS_CACHED) {
-            c.frames.insert(cache_key, frame.clone());
-        }
-        Ok(frame)
-    }
-
-    fn send(&self, event: Event) {
-        // `send` fails only when no subscription exists; the event is then simply not needed.
-        let _ = self.tx.send(Arc::new(event));
-    }
-}
 
 /// The broadcast hub: one per process. Keeps the latest quote of every instrument per topic
 /// and fans published batches and status changes out to [`Subscription`]s.
@@ -160,6 +69,23 @@ impl Default for Hub {
     }
 }
 
+/// The hub inside an `Arc` (a handle on the same hub, not a copy): lets APIs that take a `Hub`
+/// accept the `Arc<Hub>` that earlier versions asked for.
+///
+/// ```
+/// use std::sync::Arc;
+/// use market_feed::hub::Hub;
+/// let shared = Arc::new(Hub::default());
+/// let hub = Hub::from(shared.clone());
+/// hub.set_live(true);
+/// assert!(shared.view(market_feed::model::Topic::Indices).live);
+/// ```
+impl From<Arc<Hub>> for Hub {
+    fn from(hub: Arc<Hub>) -> Self {
+        Hub::clone(&hub)
+    }
+}
+
 impl Hub {
     /// A hub with no instruments, `seq` 0 on both topics, not live, feeds `ok`.
     ///
@@ -172,17 +98,7 @@ impl Hub {
         let config = config.normalized();
         let (tx, _) = broadcast::channel(config.buffer);
         Self {
-            shared: Arc::new(Shared {
-                config,
-                tx,
-                topics: Topic::ALL.map(|t| RwLock::new(TopicState::new(t))),
-                publishing: [Mutex::new(()), Mutex::new(())],
-                snapshots: Default::default(),
-                market: RwLock::default(),
-                filters: Mutex::default(),
-                counters: Counters::default(),
-                closed: AtomicBool::new(false),
-            }),
+            shared: Arc::new(Shared::new(config, tx)),
         }
     }
 
@@ -322,7 +238,7 @@ impl Hub {
 
     /// Publishes a market-status change to every subscriber as
     /// `{"event":"market_status", ...fields of status}` (fields in `status`'s order). If the
-    /// status has a boolean `live` field (PROTOCOL.md §2 does), the hub's live flag follows it,
+    /// status has a boolean `live` field (docs/protocol.md §2 does), the hub's live flag follows it,
     /// as with [`Hub::set_live`].
     ///
     /// # Errors
@@ -357,7 +273,7 @@ impl Hub {
 
     /// Publishes a change in one topic's source health to that topic's subscribers, and
     /// remembers it: a client subscribing while the topic is not ok gets it right after the
-    /// snapshot (PROTOCOL.md §6). Call it when the status changes.
+    /// snapshot (docs/protocol.md §3). Call it when the status changes.
     ///
     /// # Errors
     /// [`HubError::Serialize`] if the status cannot be serialized.
@@ -430,7 +346,7 @@ impl Hub {
         }
     }
 
-    /// Resolves a client's `symbols` list (symbols or keys, PROTOCOL.md §3) against the
+    /// Resolves a client's `symbols` list (symbols or keys, docs/protocol.md §3) against the
     /// `prices` directory into an interned [`Filter`], listing the entries that are unknown.
     /// Symbols match exactly, then upper-cased; keys match exactly.
     ///

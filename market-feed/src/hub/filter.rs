@@ -9,7 +9,7 @@ use std::{
 
 use crate::model::{InstrumentKey, Quote};
 
-/// A symbol filter on the `prices` topic (PROTOCOL.md §3: `symbols` narrows `prices` only).
+/// A symbol filter on the `prices` topic (docs/protocol.md §3: `symbols` narrows `prices` only).
 ///
 /// Obtain one from [`Hub::resolve_filter`](super::Hub::resolve_filter), which maps symbols and
 /// keys to instrument keys and interns the result: two filters naming the same instruments, in
@@ -122,7 +122,7 @@ impl fmt::Debug for Filter {
 }
 
 /// The result of resolving a client's `symbols` list: the filter of the known instruments and
-/// the entries that matched none (for an `unknown_symbol` error, PROTOCOL.md §3).
+/// the entries that matched none (for an `unknown_symbol` error, docs/protocol.md §3).
 ///
 /// ```
 /// use market_feed::hub::{Hub, HubConfig};

@@ -1,5 +1,5 @@
 //! [`Frame`]: one server-to-client message, already serialized, and the encoders that build
-//! the hub's frames in the exact wire form of PROTOCOL.md §3.
+//! the hub's frames in the exact wire form of docs/protocol.md §3.
 //!
 //! Encoders write straight into a pre-sized `Vec<u8>` with `serde_json` and freeze it into
 //! [`Bytes`], so a frame is built once and every clone after that is a reference-count bump.
@@ -261,7 +261,7 @@ struct SnapshotWire<'a> {
     data: &'a [Quote],
 }
 
-/// The `snapshot` frame of PROTOCOL.md §3.
+/// The `snapshot` frame of docs/protocol.md §3.
 pub(crate) fn encode_snapshot(
     topic: Topic,
     seq: u64,
@@ -298,7 +298,7 @@ struct FeedStatusWire<'a> {
     last_success: Option<i64>,
 }
 
-/// The `feed_status` frame of PROTOCOL.md §3.
+/// The `feed_status` frame of docs/protocol.md §3.
 pub(crate) fn encode_feed_status(status: &FeedStatus) -> Result<Frame, HubError> {
     let wire = FeedStatusWire {
         event: FrameKind::FeedStatus.event(),

@@ -30,7 +30,7 @@
 //! gets a clone, which is a reference-count increment, and writes the same bytes to its socket.
 //! Publishing costs the same with 1 or 10,000 subscribers (see `docs/performance.md`).
 //!
-//! Subscribers with a symbol filter (`prices` only, PROTOCOL.md §3) cannot share the whole
+//! Subscribers with a symbol filter (`prices` only, docs/protocol.md §3) cannot share the whole
 //! frame. Filters are *interned* by [`Hub::resolve_filter`]: equal symbol lists, in any order
 //! or spelling (symbol or key), give the same [`Filter`]. The first subscriber of a shared
 //! filter to read a batch builds that filter's frame and caches it inside the batch's event;
@@ -53,7 +53,7 @@
 //! - **Lag detection for free.** A subscriber that has not read a slot before it is
 //!   overwritten gets `Lagged` on its next read.
 //!
-//! On `Lagged`, the subscription does what PROTOCOL.md §3 asks ("its pending updates are
+//! On `Lagged`, the subscription does what docs/protocol.md §3 asks ("its pending updates are
 //! replaced by one fresh snapshot"): it drops its position and takes a new one at the ring's
 //! tail (the backlog is discarded, not replayed), then yields one `snapshot` per subscribed
 //! topic, the topic's `feed_status` if it changed meanwhile, and the `market_status` if it
@@ -84,7 +84,7 @@
 //!   no topic) and sets the hub's `live` flag from the status's `live` field.
 //! - [`Hub::publish_feed_status`] sends `feed_status` to the subscribers of its topic; a
 //!   client subscribing while the topic is not `ok` gets it right after the snapshot
-//!   (PROTOCOL.md §6).
+//!   (docs/protocol.md §3).
 //! - [`Hub::load`] loads closing prices or a checkpoint without publishing (no `seq`, no
 //!   frame) and sets the snapshot's `source`, `trading_day`, `as_of`; [`Hub::publish`] makes
 //!   the source `live` and moves `as_of`; [`Hub::set_trading_day`] and [`Hub::set_live`]
@@ -132,6 +132,7 @@ mod event;
 mod fanout;
 mod filter;
 mod frame;
+mod shared;
 mod state;
 mod stats;
 mod status;

@@ -6,7 +6,7 @@ use time::Date;
 
 use crate::model::Topic;
 
-/// Where a topic's latest values come from, as announced in `snapshot.source` (PROTOCOL.md §3).
+/// Where a topic's latest values come from, as announced in `snapshot.source` (docs/protocol.md §3).
 ///
 /// ```
 /// use market_feed::hub::Source;
@@ -82,7 +82,7 @@ impl SnapshotMeta {
     }
 }
 
-/// A topic's source health, as sent in `feed_status.state` (PROTOCOL.md §3, §6).
+/// A topic's source health, as sent in `feed_status.state` (docs/protocol.md §3, §6).
 ///
 /// ```
 /// use market_feed::hub::FeedState;

@@ -4,6 +4,12 @@
 //! words of state: no queue of its own. Its backlog is the part of the ring it has not read
 //! yet, bounded by [`HubConfig::buffer`](super::HubConfig::buffer). Snapshots and status
 //! catch-ups are queued as *intentions* and built only when the stream is polled.
+//!
+//! The ring is read through `tokio_stream`'s [`BroadcastStream`], which is the receive loop
+//! this module needs (one reusable boxed `recv` future, `Lagged(n)` surfaced as an item). On
+//! `Lagged` the subscription replaces the stream with a new one at the ring's tail and queues
+//! the resynchronizing snapshots; the per-filter frame sharing happens in
+//! `Subscription::accept`, on the events the stream yields.
 
 use std::{
     collections::VecDeque,
@@ -14,21 +20,13 @@ use std::{
 };
 
 use futures::Stream;
-use tokio::sync::broadcast::{Receiver, error::RecvError};
-use tokio_util::sync::ReusableBoxFuture;
+use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 
 use super::{
-    event::Event, fanout::Shared, filter::Filter, frame::Frame, read, stats::Counters,
+    event::Event, filter::Filter, frame::Frame, read, shared::Shared, stats::Counters,
     status::FeedState,
 };
 use crate::model::Topic;
-
-type Recv = (Result<Arc<Event>, RecvError>, Receiver<Arc<Event>>);
-
-async fn recv(mut rx: Receiver<Arc<Event>>) -> Recv {
-    let result = rx.recv().await;
-    (result, rx)
-}
 
 /// Work queued for the next polls, built lazily from the hub's state at that moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +79,8 @@ enum Pending {
 /// ```
 pub struct Subscription {
     shared: Arc<Shared>,
-    rx: ReusableBoxFuture<'static, Recv>,
+    /// This subscriber's position in the ring.
+    ring: BroadcastStream<Arc<Event>>,
     subscribed: [bool; 2],
     filter: Option<Filter>,
     /// Per topic: batches up to this `seq` are covered by a snapshot already sent.
@@ -116,7 +115,7 @@ impl Subscription {
         let ended = shared.closed.load(Ordering::SeqCst);
         let mut sub = Self {
             shared,
-            rx: ReusableBoxFuture::new(recv(rx)),
+            ring: BroadcastStream::new(rx),
             subscribed: [false; 2],
             filter: None,
             delivered_seq: [0; 2],
@@ -130,7 +129,7 @@ impl Subscription {
     }
 
     /// Subscribes to more topics, or again to subscribed ones: each gets a new `snapshot`
-    /// (PROTOCOL.md §3). When `topics` contains `prices`, `filter` replaces the earlier symbol
+    /// (docs/protocol.md §3). When `topics` contains `prices`, `filter` replaces the earlier symbol
     /// filter (`None`: the whole topic); it applies from the next frame.
     ///
     /// ```
@@ -315,7 +314,7 @@ impl Subscription {
         let c = &self.shared.counters;
         Counters::add(&c.lagged, 1);
         Counters::add(&c.frames_discarded, missed);
-        self.rx.set(recv(self.shared.tx.subscribe()));
+        self.ring = BroadcastStream::new(self.shared.tx.subscribe());
         if self.shared.closed.load(Ordering::SeqCst) {
             self.ended = true;
             return;
@@ -346,22 +345,17 @@ impl Stream for Subscription {
                 }
                 continue;
             }
-            let (result, rx) = match this.rx.poll(cx) {
-                Poll::Ready(r) => r,
+            match Pin::new(&mut this.ring).poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
-            };
-            match result {
-                Ok(event) => {
-                    this.rx.set(recv(rx));
+                Poll::Ready(Some(Ok(event))) => {
                     if let Some(frame) = this.accept(&event) {
                         return Poll::Ready(Some(frame));
                     }
                 }
-                Err(RecvError::Lagged(missed)) => {
-                    drop(rx);
+                Poll::Ready(Some(Err(BroadcastStreamRecvError::Lagged(missed)))) => {
                     this.resync(missed);
                 }
-                Err(RecvError::Closed) => {
+                Poll::Ready(None) => {
                     this.ended = true;
                 }
             }

@@ -1,6 +1,6 @@
 //! The data model shared by every part: instrument keys, topics and quotes.
 //!
-//! These types are the wire contract of PROTOCOL.md §1 in Rust form: a [`Quote`] serializes to
+//! These types are the wire contract of docs/protocol.md §1 in Rust form: a [`Quote`] serializes to
 //! exactly the JSON object clients receive, so the hub can serialize a batch once and send the
 //! same bytes to everybody.
 

@@ -1,4 +1,4 @@
-//! [`Quote`]: one instrument's price at one instant, in the exact wire form of PROTOCOL.md §1.
+//! [`Quote`]: one instrument's price at one instant, in the exact wire form of docs/protocol.md §1.
 
 use std::sync::Arc;
 
@@ -19,7 +19,7 @@ pub fn round2(x: f64) -> f64 {
 
 /// One instrument's latest price, as sent to clients.
 ///
-/// Its JSON form is exactly PROTOCOL.md §1: `key`, `symbol`, `ltp` and `ts` are always present;
+/// Its JSON form is exactly docs/protocol.md §1: `key`, `symbol`, `ltp` and `ts` are always present;
 /// the other fields are `null` when the source does not know them. Build quotes with
 /// [`Quote::new`] and the `with_*` setters: they round prices to 2 decimals and derive `change`
 /// and `change_pct` from `prev_close`, so the invariants hold by construction.

@@ -213,7 +213,7 @@ impl CalendarRefresher {
             Ok(Some(doc)) => doc,
             Ok(None) => return false,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot read the stored holiday list");
+                tracing::warn!(error = %crate::Report::new(&e), "cannot read the stored holiday list");
                 return false;
             }
         };
@@ -272,7 +272,7 @@ impl CalendarRefresher {
                 .save_reference(source.store_name(), &ReferenceDoc::new(now, body))
                 .await
             {
-                tracing::warn!(error = %e, "cannot keep the broker's holiday list in the store; a restart without the network will not know it");
+                tracing::warn!(error = %crate::Report::new(&e), "cannot keep the broker's holiday list in the store; a restart without the network will not know it");
             }
         }
         Ok(count)

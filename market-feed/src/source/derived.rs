@@ -70,6 +70,19 @@ impl PriceSource for IndicesFromStocks {
         "indices-from-stocks"
     }
 
+    /// The same indices over the stock source's handle with that deadline, if it has one.
+    fn with_deadline(
+        &self,
+        deadline: std::time::Duration,
+    ) -> Option<std::sync::Arc<dyn PriceSource>> {
+        let stocks = self.stocks.with_deadline(deadline)?;
+        Some(std::sync::Arc::new(IndicesFromStocks::new(
+            stocks,
+            self.basket.clone(),
+            self.clock.clone(),
+        )))
+    }
+
     /// The stock source's credentials are this source's: it is unauthorized when they are.
     async fn credentials_usable(&self) -> bool {
         self.stocks.credentials_usable().await

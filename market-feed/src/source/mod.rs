@@ -38,7 +38,7 @@ pub mod replay;
 mod simulated;
 pub mod upstox;
 
-use std::collections::HashSet;
+use std::{collections::HashSet, sync::Arc};
 
 use async_trait::async_trait;
 
@@ -48,7 +48,7 @@ use crate::{
 };
 
 pub use derived::IndicesFromStocks;
-pub use error::{EXCERPT_CHARS, SourceError};
+pub use error::{Cause, EXCERPT_CHARS, HttpStatus, SourceError};
 pub use levels::{INDEX_LEVELS, bundled_prev_close};
 pub use missing::{MissingInstrument, MissingReason};
 pub use replay::ReplaySource;
@@ -75,7 +75,7 @@ pub struct Fetched {
     /// a request that failed (then [`Fetched::errors`] says why).
     pub missing: Vec<InstrumentKey>,
     /// The failures of requests that stayed failed after retries while others succeeded. A
-    /// fetch with failures counts as failed (PROTOCOL.md §6), but its quotes are still good to
+    /// fetch with failures counts as failed (see `docs/feed.md`), but its quotes are still good to
     /// publish.
     pub errors: Vec<SourceError>,
 }
@@ -142,7 +142,8 @@ impl Fetched {
 ///    until the token changes).
 /// 6. **Bounded time**: a fetch finishes within the source's own deadline (for
 ///    [`upstox::UpstoxSource`], [`upstox::UpstoxConfig::refresh_deadline`]), so a refresh never
-///    outlives its interval. Dropping the future cancels the fetch.
+///    outlives its interval. The feed sets that deadline per job through
+///    [`PriceSource::with_deadline`]. Dropping the future cancels the fetch.
 /// 7. An empty request returns an empty `Ok` without calling the broker.
 ///
 /// # Push-based sources
@@ -226,6 +227,24 @@ pub trait PriceSource: Send + Sync + std::fmt::Debug {
     /// ```
     fn missing(&self) -> Vec<MissingInstrument> {
         Vec::new()
+    }
+
+    /// A handle on this source whose fetches end within `deadline` (real time), for sources
+    /// that bound a fetch themselves ([contract](PriceSource#contract) item 6). The
+    /// [`Feed`](crate::feed::Feed) calls it once per job when it is built, with a deadline
+    /// derived from the job's interval, and uses the handle it gets for that job; `None` (the
+    /// default) keeps this source as it is. [`upstox::UpstoxSource`] answers a clone sharing
+    /// its client, token and rate limiter; [`IndicesFromStocks`] passes it on to its stock
+    /// source.
+    ///
+    /// ```
+    /// # use market_feed::{clock::MarketClock, source::{PriceSource, SimulatedSource}, universe::Universe};
+    /// let s = SimulatedSource::new(Universe::bundled(), 1, MarketClock::system());
+    /// assert!(s.with_deadline(std::time::Duration::from_secs(4)).is_none());
+    /// ```
+    fn with_deadline(&self, deadline: std::time::Duration) -> Option<Arc<dyn PriceSource>> {
+        let _ = deadline;
+        None
     }
 }
 

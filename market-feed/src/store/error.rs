@@ -12,6 +12,10 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 /// is meant. A failed save never loses what was stored before: see the `# Contract` of
 /// [`SnapshotStore`](super::SnapshotStore).
 ///
+/// The driver's or file system's error is the variant's `source` ([`std::error::Error::source`])
+/// and is not repeated in the message, so error reporters print it once; log the whole chain
+/// with [`Report`](crate::Report).
+///
 /// ```
 /// use market_feed::store::StoreError;
 ///
@@ -33,7 +37,7 @@ pub enum StoreError {
     /// The database could not be opened or created (missing directory, not writable, not a
     /// database file).
     #[error(
-        "cannot open the store at {location}: {source}: check that the path (or server) exists and is writable, or choose another one"
+        "cannot open the store at {location}: check that the path (or server) exists and is writable, or choose another one"
     )]
     Open {
         /// The path or redacted URL.
@@ -56,7 +60,7 @@ pub enum StoreError {
     },
     /// The database server cannot be reached (down, restarting, refusing connections).
     #[error(
-        "the store at {location} is unavailable: {source}: check that the database server is running; the operation can be retried"
+        "the store at {location} is unavailable: check that the database server is running; the operation can be retried"
     )]
     Unavailable {
         /// The redacted URL.
@@ -66,7 +70,7 @@ pub enum StoreError {
         source: BoxError,
     },
     /// The database reported an error while running a statement; the transaction was rolled back.
-    #[error("database error in the store at {location}: {source}")]
+    #[error("database error in the store at {location}; the transaction was rolled back")]
     Database {
         /// The path or redacted URL.
         location: String,
@@ -179,5 +183,16 @@ mod tests {
             msg.contains("/nope/feed.db") && msg.contains("writable"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn causes_are_printed_once_by_a_reporter() {
+        let e = StoreError::Database {
+            location: "feed.db".into(),
+            source: "disk I/O error".into(),
+        };
+        assert!(!e.to_string().contains("disk I/O error"));
+        let line = crate::Report::new(&e).to_string();
+        assert_eq!(line.matches("disk I/O error").count(), 1, "{line}");
     }
 }

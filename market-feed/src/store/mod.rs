@@ -44,8 +44,6 @@ mod sqlite_schema;
 
 #[cfg(feature = "postgres")]
 mod postgres;
-#[cfg(feature = "postgres")]
-mod postgres_schema;
 
 #[cfg(feature = "testing")]
 pub mod conformance;

@@ -1,5 +1,5 @@
 //! [`Instrument`]: one tradable thing a feed serves (a stock or an index), as clients see it in
-//! `GET /api/v1/instruments` (PROTOCOL.md §4).
+//! `GET /api/v1/instruments` (docs/protocol.md §4).
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use crate::model::InstrumentKey;
 
 /// One instrument: its broker key, the symbol users know it by, its name, ISIN and segment.
 ///
-/// Serializes as `{"key","symbol","name","isin","segment"}` (PROTOCOL.md §4). Cloning is cheap
+/// Serializes as `{"key","symbol","name","isin","segment"}` (docs/protocol.md §4). Cloning is cheap
 /// (every string is reference-counted).
 ///
 /// ```

@@ -295,7 +295,7 @@ impl Universe {
         slot.map(|&slot| self.at(slot))
     }
 
-    /// The instrument named by a symbol or a key, as clients may write either (PROTOCOL.md §3).
+    /// The instrument named by a symbol or a key, as clients may write either (docs/protocol.md §3).
     ///
     /// ```
     /// # use market_feed::universe::Universe;

@@ -232,7 +232,10 @@ async fn load_stored(store: &dyn SnapshotStore) -> Option<stored::StoredUniverse
         },
         Ok(None) => None,
         Err(e) => {
-            tracing::warn!("universe: cannot read the stored copy: {e}");
+            tracing::warn!(
+                "universe: cannot read the stored copy: {}",
+                crate::Report::new(&e)
+            );
             None
         }
     }
@@ -250,7 +253,8 @@ async fn save(store: &dyn SnapshotStore, universe: &Universe, fetched_at: i64) {
     let doc = ReferenceDoc::new(fetched_at, body);
     if let Err(e) = store.save_reference(REFERENCE_NAME, &doc).await {
         tracing::warn!(
-            "universe: cannot keep the new universe in the store (a restart without the network will use an older one): {e}"
+            "universe: cannot keep the new universe in the store (a restart without the network will use an older one): {}",
+            crate::Report::new(&e)
         );
     }
 }

@@ -18,7 +18,10 @@ use super::{
     QuoteEndpoint, Shared, UpstoxConfig, UpstoxToken,
     response::{Decoded, decode_quotes, error_code},
 };
-use crate::{source::SourceError, universe::Instrument};
+use crate::{
+    source::{HttpStatus, SourceError},
+    universe::Instrument,
+};
 
 /// The error code Upstox gives for an invalid or expired access token.
 pub(super) const TOKEN_INVALID: &str = "UDAPI100050";
@@ -104,7 +107,7 @@ pub(super) async fn fetch_batch(
                 if Instant::now() + pause >= deadline {
                     return Err(e.into());
                 }
-                tracing::debug!(error = %e, attempt, ?pause, "Upstox request failed; retrying");
+                tracing::debug!(error = %crate::Report::new(&e), attempt, ?pause, "Upstox request failed; retrying");
                 tokio::time::sleep(pause).await;
                 attempt += 1;
             }
@@ -144,7 +147,7 @@ async fn attempt_once(
             ))
             .into());
         }
-        Ok(Err(e)) => return Err(transport_error(&e).into()),
+        Ok(Err(e)) => return Err(transport_error(e).into()),
         Ok(Ok(answer)) => answer,
     };
     if status == StatusCode::OK {
@@ -161,12 +164,17 @@ async fn attempt_once(
 
 /// Maps an error answer to what the caller should do.
 fn classify(status: StatusCode, endpoint: QuoteEndpoint, body: &[u8]) -> BatchError {
-    let code = error_code(body);
-    let detail = match &code {
+    let answer = error_code(body);
+    let detail = match &answer {
         Some((code, message)) => format!("HTTP {} {code}: {message}", status.as_u16()),
         None => format!("HTTP {}", status.as_u16()),
     };
-    let code = code.map(|(c, _)| c);
+    let (code, message) = answer.map_or((None, None), |(c, m)| (Some(c), Some(m)));
+    let http = |message: Option<String>| HttpStatus {
+        status: status.as_u16(),
+        code: code.clone(),
+        message,
+    };
     if status == StatusCode::UNAUTHORIZED || code.as_deref() == Some(TOKEN_INVALID) {
         return SourceError::Unauthorized(detail).into();
     }
@@ -179,23 +187,25 @@ fn classify(status: StatusCode, endpoint: QuoteEndpoint, body: &[u8]) -> BatchEr
         )),
         // Not a token problem: a 403 often comes from the CDN in front of the API (with an
         // HTML page). Retried like a 5xx; the feed keeps running.
-        403 => SourceError::Transient(format!(
-            "{detail}: access to {} denied (often the CDN in front of Upstox); retrying",
-            endpoint.path()
-        )),
+        403 => SourceError::Http(http(message.clone().or_else(|| {
+            Some(format!(
+                "access to {} denied (often the CDN in front of Upstox)",
+                endpoint.path()
+            ))
+        }))),
         429 => SourceError::RateLimited(detail),
         404 | 405 => SourceError::Config(format!(
-            "{detail} for {}: check --upstox-base-url",
+            "{detail} for {}: check the Upstox base URL",
             endpoint.path()
         )),
-        408 | 500..=599 => SourceError::Transient(detail),
+        408 | 500..=599 => SourceError::Http(http(message.clone())),
         _ if code.is_some() => SourceError::bad_response(detail, body),
         _ => SourceError::bad_response(format!("unexpected HTTP {}", status.as_u16()), body),
     };
     e.into()
 }
 
-fn transport_error(e: &reqwest::Error) -> SourceError {
+fn transport_error(e: reqwest::Error) -> SourceError {
     let what = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -205,11 +215,8 @@ fn transport_error(e: &reqwest::Error) -> SourceError {
     } else {
         "the request failed"
     };
-    // The message names the cause, not the URL (the keys are not secret, but it keeps logs short).
-    let source = std::error::Error::source(e)
-        .map(|s| format!(": {s}"))
-        .unwrap_or_default();
-    SourceError::Transient(format!("{what}{source}"))
+    // The cause without the URL (the keys are not secret, but it keeps logs short).
+    SourceError::network(what, e.without_url())
 }
 
 /// `base + path + ?instrument_key=k1,k2,...`, each key percent-encoded (`|` → `%7C`, space →
@@ -318,6 +325,16 @@ mod tests {
             envelope("UDAPI10005").as_bytes(),
         ));
         assert!(e.to_string().contains("UDAPI10005"), "{e}");
+        let e = failed(classify(
+            StatusCode::SERVICE_UNAVAILABLE,
+            QuoteEndpoint::LtpV3,
+            envelope("UDAPI100500").as_bytes(),
+        ));
+        let status = e.http_status().expect("a typed status");
+        assert_eq!(
+            (status.status, status.code.as_deref()),
+            (503, Some("UDAPI100500"))
+        );
     }
 
     #[test]

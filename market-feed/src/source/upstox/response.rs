@@ -117,7 +117,7 @@ pub fn decode_quotes(
     ts: i64,
 ) -> Result<Decoded, SourceError> {
     let parsed: Body<'_> = serde_json::from_slice(body)
-        .map_err(|e| SourceError::bad_response(format!("not the expected JSON: {e}"), body))?;
+        .map_err(|e| SourceError::undecodable("not the expected JSON", body, e))?;
     // `partial_success` answers some keys: a success for those (the rest are missing).
     if !matches!(
         parsed.status.as_deref(),

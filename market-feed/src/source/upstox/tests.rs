@@ -75,3 +75,17 @@ fn endpoint_per_segment() {
         "{dbg}"
     );
 }
+
+#[test]
+fn a_deadline_handle_shares_everything_but_the_deadline() {
+    let s = source("http://127.0.0.1:9");
+    let bounded = s
+        .with_deadline(Duration::from_secs(7))
+        .expect("Upstox takes a deadline");
+    assert_eq!(bounded.name(), "upstox");
+    // The original keeps its own deadline.
+    assert_eq!(s.config().refresh_deadline, Duration::from_millis(500));
+    let sub = s.with_refresh_deadline(Duration::from_secs(7));
+    assert_eq!(sub.config().refresh_deadline, Duration::from_secs(7));
+    assert!(Arc::ptr_eq(&sub.shared, &s.shared));
+}

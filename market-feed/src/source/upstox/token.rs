@@ -90,7 +90,7 @@ enum Origin {
 
 /// Holds the current token and knows how to re-read it.
 ///
-/// The token file wins over the variable (PROTOCOL.md §5). Every change of the token bumps a
+/// The token file wins over the variable (docs/protocol.md §5). Every change of the token bumps a
 /// *generation* counter, so a caller can tell cheaply whether the token changed since it last
 /// looked ([`TokenProvider::generation`]); [`TokenProvider::reload`] re-reads the file (or the
 /// variable) and says whether the token changed.
@@ -345,7 +345,7 @@ fn read_env() -> Result<UpstoxToken, SourceError> {
     match std::env::var(TOKEN_ENV) {
         Ok(v) => UpstoxToken::new(&v),
         Err(_) => Err(SourceError::Config(format!(
-            "{TOKEN_ENV} is not set: export the Upstox access token or pass --upstox-token-file"
+            "{TOKEN_ENV} is not set and no token file was given: export the Upstox access token or name a token file"
         ))),
     }
 }

@@ -7,6 +7,11 @@
 //! multi-row `INSERT ... SELECT FROM UNNEST(arrays) ON CONFLICT DO UPDATE` inside a transaction,
 //! which keeps a 2,200-quote save to one round trip.
 
+mod error;
+mod rows;
+mod schema;
+mod sql;
+
 use std::{fmt, str::FromStr, time::Duration};
 
 use async_trait::async_trait;
@@ -16,11 +21,14 @@ use tokio_postgres::{NoTls, Row, types::ToSql};
 
 use super::{
     Checkpoint, ClosingSnapshot, ReferenceDoc, SnapshotStore, StoreError,
-    postgres_schema::{self, quote_ident, valid_schema_name},
     quotes::{as_of, dedup_last},
-    redact_url, validate_quote, validate_reference_name,
+    redact_url, validate_reference_name,
 };
-use crate::model::{InstrumentKey, Quote, Topic};
+use crate::model::{Quote, Topic};
+use error::pg_err;
+use rows::{Columns, read_quote};
+use schema::{quote_ident, valid_schema_name};
+use sql::Sql;
 
 /// Connections kept by the pool: the feed saves a few times per hour, the server reads at start.
 const POOL_SIZE: usize = 4;
@@ -118,7 +126,7 @@ impl PostgresStore {
             schema,
         };
         let mut client = store.client().await?;
-        postgres_schema::migrate(&mut client, &store.schema, &store.location).await?;
+        schema::migrate(&mut client, &store.schema, &store.location).await?;
         Ok(store)
     }
 
@@ -152,23 +160,6 @@ impl PostgresStore {
     }
 }
 
-/// Classifies a driver error: errors the server reported are `Database`, everything else
-/// (refused, closed, timed out) means the server is not reachable.
-pub(crate) fn pg_err(location: &str, e: tokio_postgres::Error) -> StoreError {
-    let location = location.to_owned();
-    if e.as_db_error().is_some() {
-        StoreError::Database {
-            location,
-            source: Box::new(e),
-        }
-    } else {
-        StoreError::Unavailable {
-            location,
-            source: Box::new(e),
-        }
-    }
-}
-
 /// Removes `schema=NAME` from the URL's query (tokio-postgres rejects unknown parameters).
 fn split_schema(url: &str) -> Result<(String, String), String> {
     let mut parsed = url::Url::parse(url).map_err(|e| format!("{e}"))?;
@@ -195,189 +186,6 @@ fn split_schema(url: &str) -> Result<(String, String), String> {
         parsed.query_pairs_mut().extend_pairs(others);
     }
     Ok((parsed.into(), schema))
-}
-
-fn read_quote(row: &Row, location: &str) -> Result<Quote, StoreError> {
-    let corrupt = |detail: String| StoreError::Corrupt {
-        location: location.to_owned(),
-        detail,
-    };
-    let col = |e: tokio_postgres::Error| corrupt(e.to_string());
-    let raw_key: String = row.try_get(0).map_err(col)?;
-    let key = InstrumentKey::new(&raw_key).map_err(|e| corrupt(e.to_string()))?;
-    let volume: Option<i64> = row.try_get(9).map_err(col)?;
-    let volume = volume
-        .map(|v| u64::try_from(v).map_err(|_| corrupt(format!("{raw_key}: negative volume {v}"))))
-        .transpose()?;
-    let symbol: String = row.try_get(1).map_err(col)?;
-    Ok(Quote {
-        key,
-        symbol: symbol.into(),
-        ltp: row.try_get(2).map_err(col)?,
-        prev_close: row.try_get(3).map_err(col)?,
-        change: row.try_get(4).map_err(col)?,
-        change_pct: row.try_get(5).map_err(col)?,
-        open: row.try_get(6).map_err(col)?,
-        high: row.try_get(7).map_err(col)?,
-        low: row.try_get(8).map_err(col)?,
-        volume,
-        ts: row.try_get(10).map_err(col)?,
-    })
-}
-
-/// The quotes of one save as column arrays for `UNNEST`, validated and deduplicated.
-struct Columns<'a> {
-    key: Vec<&'a str>,
-    symbol: Vec<&'a str>,
-    ltp: Vec<f64>,
-    prev_close: Vec<Option<f64>>,
-    change: Vec<Option<f64>>,
-    change_pct: Vec<Option<f64>>,
-    open: Vec<Option<f64>>,
-    high: Vec<Option<f64>>,
-    low: Vec<Option<f64>>,
-    volume: Vec<Option<i64>>,
-    ts: Vec<i64>,
-}
-
-impl<'a> Columns<'a> {
-    fn new(quotes: &[&'a Quote]) -> Result<Self, StoreError> {
-        quotes.iter().try_for_each(|q| validate_quote(q))?;
-        let col = |f: fn(&Quote) -> Option<f64>| quotes.iter().map(|q| f(q)).collect();
-        Ok(Self {
-            key: quotes.iter().map(|q| q.key.as_str()).collect(),
-            symbol: quotes.iter().map(|q| q.symbol.as_ref()).collect(),
-            ltp: quotes.iter().map(|q| q.ltp).collect(),
-            prev_close: col(|q| q.prev_close),
-            change: col(|q| q.change),
-            change_pct: col(|q| q.change_pct),
-            open: col(|q| q.open),
-            high: col(|q| q.high),
-            low: col(|q| q.low),
-            // validate_quote guarantees every volume fits an i64.
-            volume: quotes
-                .iter()
-                .map(|q| q.volume.and_then(|v| i64::try_from(v).ok()))
-                .collect(),
-            ts: quotes.iter().map(|q| q.ts).collect(),
-        })
-    }
-
-    /// The 11 quote columns as statement parameters, in the statements' column order
-    /// (key, symbol, ltp, prev_close, change, change_pct, open, high, low, volume, ts).
-    fn params(&self) -> [&(dyn ToSql + Sync); 11] {
-        [
-            &self.key,
-            &self.symbol,
-            &self.ltp,
-            &self.prev_close,
-            &self.change,
-            &self.change_pct,
-            &self.open,
-            &self.high,
-            &self.low,
-            &self.volume,
-            &self.ts,
-        ]
-    }
-}
-
-/// The statements, with the schema name filled in once.
-struct Sql {
-    upsert_close: String,
-    load_close: String,
-    latest: String,
-    days: String,
-    checkpoint_header: String,
-    checkpoint_clear: String,
-    checkpoint_insert: String,
-    checkpoint_load_header: String,
-    checkpoint_load_quotes: String,
-    prune_count: String,
-    /// Closes, then checkpoint quotes, then checkpoint headers, each with `$1` = cut-off.
-    prune: [String; 3],
-    reference_save: String,
-    reference_load: String,
-}
-
-/// The 11 quote columns, in the order [`read_quote`] expects.
-const COLS: &str = "key, symbol, ltp, prev_close, change, change_pct, open, high, low, volume, ts";
-/// `UNNEST` of the 11 quote column arrays (in [`COLS`] order), numbered from `$first`.
-fn unnest(first: usize) -> String {
-    let types = [
-        "text", "text", "float8", "float8", "float8", "float8", "float8", "float8", "float8",
-        "int8", "int8",
-    ];
-    let args: Vec<String> = types
-        .iter()
-        .enumerate()
-        .map(|(i, t)| format!("${}::{t}[]", first + i))
-        .collect();
-    format!("UNNEST({})", args.join(", "))
-}
-
-impl Sql {
-    fn new(s: &str) -> Self {
-        let (unnest3, unnest2) = (unnest(3), unnest(2));
-        Self {
-            upsert_close: format!(
-                "INSERT INTO {s}.closes (trading_day, topic, {COLS}) \
-                 SELECT $1::date, $2::text, u.* FROM {unnest3} AS u \
-                 ON CONFLICT (trading_day, topic, key) DO UPDATE SET symbol = EXCLUDED.symbol, \
-                 ltp = EXCLUDED.ltp, prev_close = EXCLUDED.prev_close, change = EXCLUDED.change, \
-                 change_pct = EXCLUDED.change_pct, open = EXCLUDED.open, high = EXCLUDED.high, \
-                 low = EXCLUDED.low, volume = EXCLUDED.volume, ts = EXCLUDED.ts"
-            ),
-            load_close: format!(
-                "SELECT {COLS} FROM {s}.closes WHERE topic = $1 AND trading_day = $2"
-            ),
-            // The window runs before DISTINCT ON: the newest day over all rows of the topic.
-            latest: format!(
-                "SELECT DISTINCT ON (key) {COLS}, MAX(trading_day) OVER () AS newest \
-                 FROM {s}.closes WHERE topic = $1 ORDER BY key, trading_day DESC"
-            ),
-            days: format!(
-                "SELECT DISTINCT trading_day FROM {s}.closes WHERE topic = $1 \
-                 AND trading_day BETWEEN $2 AND $3 ORDER BY trading_day"
-            ),
-            checkpoint_header: format!(
-                "INSERT INTO {s}.checkpoints (topic, trading_day, as_of) VALUES ($1, $2, $3) \
-                 ON CONFLICT (topic) DO UPDATE SET trading_day = EXCLUDED.trading_day, \
-                 as_of = EXCLUDED.as_of"
-            ),
-            checkpoint_clear: format!("DELETE FROM {s}.checkpoint_quotes WHERE topic = $1"),
-            checkpoint_insert: format!(
-                "INSERT INTO {s}.checkpoint_quotes (topic, {COLS}) \
-                 SELECT $1::text, u.* FROM {unnest2} AS u"
-            ),
-            checkpoint_load_header: format!(
-                "SELECT trading_day FROM {s}.checkpoints WHERE topic = $1"
-            ),
-            checkpoint_load_quotes: format!(
-                "SELECT {COLS} FROM {s}.checkpoint_quotes WHERE topic = $1"
-            ),
-            prune_count: format!(
-                "SELECT COUNT(*) FROM (SELECT DISTINCT topic, trading_day FROM {s}.closes \
-                 WHERE trading_day < $1) d"
-            ),
-            prune: [
-                format!("DELETE FROM {s}.closes WHERE trading_day < $1"),
-                format!(
-                    "DELETE FROM {s}.checkpoint_quotes WHERE topic IN \
-                     (SELECT topic FROM {s}.checkpoints WHERE trading_day < $1)"
-                ),
-                format!("DELETE FROM {s}.checkpoints WHERE trading_day < $1"),
-            ],
-            reference_save: format!(
-                "INSERT INTO {s}.reference_docs (name, fetched_at, body) VALUES ($1, $2, $3) \
-                 ON CONFLICT (name) DO UPDATE SET fetched_at = EXCLUDED.fetched_at, \
-                 body = EXCLUDED.body"
-            ),
-            reference_load: format!(
-                "SELECT fetched_at, body FROM {s}.reference_docs WHERE name = $1"
-            ),
-        }
-    }
 }
 
 #[async_trait]

@@ -8,7 +8,7 @@
 
 use deadpool_postgres::Client;
 
-use super::StoreError;
+use crate::store::StoreError;
 
 /// Version 1: closing quotes per (trading day, topic, key) and one checkpoint per topic.
 const V1: &str = r#"
@@ -73,7 +73,7 @@ pub(crate) async fn migrate(
     schema: &str,
     location: &str,
 ) -> Result<(), StoreError> {
-    let err = |e: tokio_postgres::Error| super::postgres::pg_err(location, e);
+    let err = |e: tokio_postgres::Error| super::error::pg_err(location, e);
     let quoted = quote_ident(schema);
     let tx = client.transaction().await.map_err(err)?;
     tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&schema])
