@@ -184,8 +184,8 @@ impl Health {
     pub fn unauthorized(&mut self, _now: OffsetDateTime) -> Option<FeedStatus> {
         self.set(
             FeedState::Unauthorized,
-            "the broker refused the access token: replace it (token file or UPSTOX_ACCESS_TOKEN); \
-             no calls are made until it changes or the next session"
+            "the broker refused the access token: the operator must replace it; no calls are made \
+             until it changes or the next session"
                 .to_owned(),
         )
     }
