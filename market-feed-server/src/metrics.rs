@@ -10,7 +10,7 @@ use market_feed::{clock::Phase, feed::DURATION_BUCKETS, hub::FeedState, model::T
 
 use crate::{
     state::AppState,
-    ws::{CloseReason, Event, Rejection},
+    stats::{CloseReason, Event, Rejection},
 };
 
 fn head(out: &mut String, name: &str, kind: &str, help: &str) {
