@@ -13,7 +13,6 @@
 
 use std::{future::Future, time::Duration};
 
-use axum::extract::ConnectInfo;
 use hyper::{body::Incoming, server::conn::http1, service::service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::{
@@ -82,10 +81,8 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
         };
         let conn_state = state.clone();
         let app = app.clone();
-        let service = service_fn(move |mut req: http::Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo(peer));
-            app.clone().oneshot(req)
-        });
+        // The peer address is on the connection's span (below), not in each request.
+        let service = service_fn(move |req: http::Request<Incoming>| app.clone().oneshot(req));
         let io = TokioIo::new(crate::head_guard::HeadGuard::new(stream));
         let conn = builder.serve_connection(io, service).with_upgrades();
         let draining = draining.clone();
