@@ -1,6 +1,6 @@
 //! The REST handlers (docs/protocol.md §4): market status, indices, quotes, instruments (and
 //! those the broker cannot quote), closing prices. They are leaves: the route table
-//! ([`crate::router`]) calls them after the access check.
+//! ([`mod@crate::router`]) calls them after the access check.
 //!
 //! Every handler reads the hub's latest values (never the broker); closing prices come from the
 //! store through [`crate::closing_cache`]. Errors are [`ApiError`]s.

@@ -12,7 +12,7 @@
 //! - [`server`]: the reference binary's accept loop (connection limits, header timeout,
 //!   graceful shutdown) around the router;
 //! - [`head_guard`]: JSON bodies for the 400/414/431 answers hyper sends by itself;
-//! - [`router`]: the route table, access on the matched route, and [`router::router`], the
+//! - [`mod@router`]: the route table, access on the matched route, and [`router::router`], the
 //!   whole service as an axum router an application can mount;
 //! - [`path`]: canonical request paths and query parameters;
 //! - [`request_limits`]: the JSON 414/431 of oversized request heads;

@@ -7,9 +7,9 @@
 //! built-in default". Every bad option, variable, key or value is reported as one line that
 //! names it, and the process exits with code 2 ([`ConfigError::exit_code`]).
 //!
-//! - [`cli`]: the options ([`Cli`]) and [`parse_args`];
-//! - [`file`]: the `--config` TOML file, read as clap defaults;
-//! - [`validate`]: from parsed options to a [`Config`] ([`Config::from_cli`]).
+//! - `cli`: the options ([`Cli`]) and [`parse_args`];
+//! - `file`: the `--config` TOML file, read as clap defaults;
+//! - `validate`: from parsed options to a [`Config`] ([`Config::from_cli`]).
 
 mod cli;
 mod file;
