@@ -3,7 +3,8 @@
 //! Tokens are compared in constant time and never logged; a refused request gets a JSON error
 //! that says what to send.
 
-use http::{HeaderMap, HeaderValue, Uri, header};
+use axum::{body::Body, response::Response};
+use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 
 use crate::config::Secret;
 
@@ -128,5 +129,54 @@ impl Access {
             .iter()
             .any(|o| o == s)
             .then(|| origin.clone())
+    }
+
+    /// The answer to a CORS preflight (`OPTIONS` with `Access-Control-Request-Method`) on an
+    /// API route: 204 with the allowed origin, methods (`GET, HEAD, OPTIONS`) and headers.
+    /// Answered before the token check: browsers send preflights without credentials.
+    ///
+    /// ```
+    /// # use market_feed_server::access::Access;
+    /// let r = Access::default().preflight(&http::HeaderMap::new());
+    /// assert_eq!(r.status(), 204);
+    /// assert_eq!(r.headers()["access-control-allow-methods"], "GET, HEAD, OPTIONS");
+    /// ```
+    pub fn preflight(&self, headers: &HeaderMap) -> Response {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::NO_CONTENT;
+        let h = r.headers_mut();
+        if let Some(origin) = self.cors_origin(headers) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        }
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, HEAD, OPTIONS"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("Authorization, Content-Type"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+        r
+    }
+
+    /// Adds the CORS headers of an API response to a request from `headers`' `Origin`.
+    ///
+    /// ```
+    /// # use market_feed_server::access::Access;
+    /// let mut r = axum::response::Response::new(axum::body::Body::empty());
+    /// Access::default().add_cors(&http::HeaderMap::new(), &mut r);
+    /// assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    /// ```
+    pub fn add_cors(&self, headers: &HeaderMap, response: &mut Response) {
+        if let Some(origin) = self.cors_origin(headers) {
+            let h = response.headers_mut();
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            h.insert(header::VARY, HeaderValue::from_static("Origin"));
+        }
     }
 }

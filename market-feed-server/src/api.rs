@@ -1,11 +1,12 @@
-//! The REST API (PROTOCOL.md §4): market status, indices, quotes, instruments (and those the
-//! broker cannot quote), closing prices, and the paths kept for clients of the original
-//! application.
+//! The REST handlers (docs/protocol.md §4): market status, indices, quotes, instruments (and
+//! those the broker cannot quote), closing prices. They are leaves: the route table
+//! ([`mod@crate::router`]) calls them after the access check.
 //!
 //! Every handler reads the hub's latest values (never the broker); closing prices come from the
-//! store. Errors are `{"error":{"code":..,"message":..}}` with a fitting status.
+//! store through [`crate::closing_cache`]. Errors are [`ApiError`]s.
 
-use http::{Method, StatusCode, Uri};
+use axum::response::Response;
+use http::{StatusCode, Uri};
 use market_feed::{
     clock::parse_date,
     model::{Quote, Topic},
@@ -13,12 +14,17 @@ use market_feed::{
 use serde::Serialize;
 
 use crate::{
-    http::{Body, error, json},
-    route::Route,
+    error::ApiError,
+    path::query_param,
+    reply::{json, with_body},
     state::AppState,
 };
 
-type Response = http::Response<Body>;
+/// What a handler answers.
+pub type ApiResult = Result<Response, ApiError>;
+
+/// The most symbols one `GET /api/v1/quotes` may ask for (as one WebSocket subscription).
+pub const MAX_SYMBOLS: usize = crate::ws::protocol::MAX_SYMBOLS;
 
 /// The body of `/api/v1/indices` and `/api/v1/quotes`.
 #[derive(Debug, Serialize)]
@@ -30,43 +36,39 @@ struct QuotesBody {
     unknown: Vec<String>,
 }
 
-fn query_param<'a>(uri: &'a Uri, name: &str) -> Option<std::borrow::Cow<'a, str>> {
-    uri.query()?
-        .split('&')
-        .filter_map(|kv| kv.split_once('=').or(Some((kv, ""))))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| decode(v))
-}
-
-fn decode(s: &str) -> std::borrow::Cow<'_, str> {
-    // '+' is a space in query strings; keys such as "NSE_INDEX|Nifty 50" arrive either way.
-    if s.contains('+') {
-        let spaced = s.replace('+', " ");
-        std::borrow::Cow::Owned(
-            percent_encoding::percent_decode_str(&spaced)
-                .decode_utf8_lossy()
-                .into_owned(),
-        )
-    } else {
-        percent_encoding::percent_decode_str(s).decode_utf8_lossy()
-    }
-}
-
-/// The `?topic=` parameter: `Ok(None)` when absent, `Err(text)` when not a topic.
-fn topic_param(uri: &Uri) -> Result<Option<Topic>, String> {
+/// The `?topic=` parameter: `Ok(None)` when absent.
+fn topic_param(uri: &Uri) -> Result<Option<Topic>, ApiError> {
     match query_param(uri, "topic") {
         None => Ok(None),
-        Some(t) => t
-            .parse()
-            .map(Some)
-            .map_err(|_| format!("unknown topic {t:?}: use ?topic=indices or ?topic=prices")),
+        Some(t) => t.parse().map(Some).map_err(|_| {
+            ApiError::bad_request(format!(
+                "unknown topic {t:?}: use ?topic=indices or ?topic=prices"
+            ))
+        }),
     }
+}
+
+/// `GET /api/v1/market/status`.
+///
+/// ```
+/// # use market_feed_server::{api, state::AppState};
+/// let state = AppState::for_tests(market_feed::clock::MarketClock::system());
+/// assert_eq!(api::market_status(&state).unwrap().status(), 200);
+/// ```
+pub fn market_status(state: &AppState) -> ApiResult {
+    Ok(json(StatusCode::OK, &state.clock().status()))
 }
 
 /// `GET /api/v1/indices` (and `/indices/all`).
-pub fn indices(state: &AppState) -> Response {
+///
+/// ```
+/// # use market_feed_server::{api, state::AppState};
+/// let state = AppState::for_tests(market_feed::clock::MarketClock::system());
+/// assert_eq!(api::indices(&state).unwrap().status(), 200);
+/// ```
+pub fn indices(state: &AppState) -> ApiResult {
     let view = state.hub().view(Topic::Indices);
-    json(
+    Ok(json(
         StatusCode::OK,
         &QuotesBody {
             live: view.live,
@@ -74,33 +76,39 @@ pub fn indices(state: &AppState) -> Response {
             data: view.data,
             unknown: Vec::new(),
         },
-    )
+    ))
 }
 
 /// `GET /api/v1/quotes?symbols=RELIANCE,TCS`.
-pub fn quotes(state: &AppState, uri: &Uri) -> Response {
-    let Some(list) = query_param(uri, "symbols").filter(|s| !s.trim().is_empty()) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "missing ?symbols=: give symbols or keys separated by commas, e.g. ?symbols=RELIANCE,TCS",
-        );
-    };
+///
+/// ```
+/// # use market_feed_server::{api, state::AppState};
+/// let state = AppState::for_tests(market_feed::clock::MarketClock::system());
+/// let err = api::quotes(&state, &"/api/v1/quotes".parse().unwrap()).unwrap_err();
+/// assert_eq!(err.code(), "bad_request");
+/// ```
+pub fn quotes(state: &AppState, uri: &Uri) -> ApiResult {
+    let list = query_param(uri, "symbols")
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "missing ?symbols=: give symbols or keys separated by commas, e.g. ?symbols=RELIANCE,TCS",
+            )
+        })?;
     let asked: Vec<&str> = list
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .collect();
-    if asked.len() > crate::ws::protocol::MAX_SYMBOLS {
-        return error(
+    if asked.len() > MAX_SYMBOLS {
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "too_many_symbols",
-            &format!(
-                "{} symbols; ask for at most {} at once",
-                asked.len(),
-                crate::ws::protocol::MAX_SYMBOLS
+            format!(
+                "{} symbols; ask for at most {MAX_SYMBOLS} at once",
+                asked.len()
             ),
-        );
+        ));
     }
     let hub = state.hub();
     let mut data = Vec::with_capacity(asked.len());
@@ -113,16 +121,12 @@ pub fn quotes(state: &AppState, uri: &Uri) -> Response {
         }
     }
     if data.is_empty() {
-        return error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            &format!(
-                "no quote for {}: check the symbols (GET /api/v1/instruments lists them)",
-                unknown.join(", ")
-            ),
-        );
+        return Err(ApiError::not_found(format!(
+            "no quote for {}: check the symbols (GET /api/v1/instruments lists them)",
+            unknown.join(", ")
+        )));
     }
-    json(
+    Ok(json(
         StatusCode::OK,
         &QuotesBody {
             live: state.clock().is_live_at(state.clock().now()),
@@ -130,111 +134,89 @@ pub fn quotes(state: &AppState, uri: &Uri) -> Response {
             data,
             unknown,
         },
-    )
+    ))
 }
 
 /// `GET /api/v1/quotes/{symbol or key}` (and `/stocks/detail/{symbol}`); `wanted` is decoded.
-pub fn quote(state: &AppState, wanted: &str) -> Response {
+///
+/// ```
+/// # use market_feed_server::{api, state::AppState};
+/// let state = AppState::for_tests(market_feed::clock::MarketClock::system());
+/// assert_eq!(api::quote(&state, "NOPE").unwrap_err().status(), 404);
+/// ```
+pub fn quote(state: &AppState, wanted: &str) -> ApiResult {
     match state.hub().quote(wanted) {
-        Some(q) => json(StatusCode::OK, &q),
-        None => error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            &format!(
-                "no quote for {wanted:?}: check the symbol or key (GET /api/v1/instruments lists them)"
-            ),
-        ),
+        Some(q) => Ok(json(StatusCode::OK, &q)),
+        None => Err(ApiError::not_found(format!(
+            "no quote for {wanted:?}: check the symbol or key (GET /api/v1/instruments lists them)"
+        ))),
     }
 }
 
 /// `GET /api/v1/instruments?topic=prices`.
-pub fn instruments(state: &AppState, uri: &Uri) -> Response {
+///
+/// ```
+/// # use market_feed_server::{api, state::AppState};
+/// let state = AppState::for_tests(market_feed::clock::MarketClock::system());
+/// let uri = "/api/v1/instruments?topic=indices".parse().unwrap();
+/// assert_eq!(api::instruments(&state, &uri).unwrap().status(), 200);
+/// ```
+pub fn instruments(state: &AppState, uri: &Uri) -> ApiResult {
     // The universe served now: a refreshed one shows from the session it applies to.
     let universe = state.universe();
-    match topic_param(uri) {
-        Err(why) => error(StatusCode::BAD_REQUEST, "bad_request", &why),
-        Ok(Some(topic)) => json(StatusCode::OK, universe.instruments(topic)),
-        Ok(None) => {
+    Ok(match topic_param(uri)? {
+        Some(topic) => json(StatusCode::OK, universe.instruments(topic)),
+        None => {
             let all: Vec<_> = universe.iter().map(|(_, i)| i).collect();
             json(StatusCode::OK, &all)
         }
-    }
+    })
+}
+
+/// `GET /api/v1/instruments/missing`: the instruments the broker cannot quote now.
+///
+/// ```
+/// # use market_feed_server::{api, state::AppState};
+/// let state = AppState::for_tests(market_feed::clock::MarketClock::system());
+/// assert_eq!(api::missing_instruments(&state).unwrap().status(), 200);
+/// ```
+pub fn missing_instruments(state: &AppState) -> ApiResult {
+    Ok(json(StatusCode::OK, &state.missing_instruments()))
 }
 
 /// `GET /api/v1/closing/{YYYY-MM-DD}?topic=indices|prices`.
-pub async fn closing(state: &AppState, day: &str, uri: &Uri) -> Response {
-    let Some(date) = parse_date(day) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            &format!(
-                "{day:?} is not a date: use YYYY-MM-DD, e.g. /api/v1/closing/2026-01-29?topic=prices"
-            ),
-        );
-    };
-    let topic = match topic_param(uri) {
-        Err(why) => return error(StatusCode::BAD_REQUEST, "bad_request", &why),
-        Ok(Some(t)) => t,
-        Ok(None) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                "missing ?topic=: use ?topic=indices or ?topic=prices",
-            );
-        }
-    };
+///
+/// ```
+/// # use market_feed_server::{api, state::AppState};
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// let state = AppState::for_tests(market_feed::clock::MarketClock::system());
+/// let uri = "/api/v1/closing/yesterday?topic=prices".parse().unwrap();
+/// assert_eq!(api::closing(&state, "yesterday", &uri).await.unwrap_err().status(), 400);
+/// # });
+/// ```
+pub async fn closing(state: &AppState, day: &str, uri: &Uri) -> ApiResult {
+    let date = parse_date(day).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "{day:?} is not a date: use YYYY-MM-DD, e.g. /api/v1/closing/2026-01-29?topic=prices"
+        ))
+    })?;
+    let topic = topic_param(uri)?.ok_or_else(|| {
+        ApiError::bad_request("missing ?topic=: use ?topic=indices or ?topic=prices")
+    })?;
     let today = market_feed::clock::ist_date(state.clock().now());
     let cache = state.closing_cache();
     match cache.get(&**state.store(), topic, date, today).await {
-        Ok(Some(body)) => crate::http::with_body(StatusCode::OK, "application/json", body),
-        Ok(None) => error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            &format!(
-                "no {topic} closing prices stored for {day}: it was not a trading day, or is before the store's first snapshot"
-            ),
-        ),
+        Ok(Some(body)) => Ok(with_body(StatusCode::OK, "application/json", body)),
+        Ok(None) => Err(ApiError::not_found(format!(
+            "no {topic} closing prices stored for {day}: it was not a trading day, or is before the store's first snapshot"
+        ))),
         Err(e) => {
             tracing::error!(error = %market_feed::Report::new(&e), "the store failed to load closing prices");
-            error(
+            Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "store_unavailable",
                 "the snapshot store is not answering; try again shortly",
-            )
+            ))
         }
     }
-}
-
-/// Answers a REST route ([`Route::is_api`]); `None` for other routes.
-pub async fn route(
-    state: &AppState,
-    method: &Method,
-    route: &Route,
-    uri: &Uri,
-) -> Option<Response> {
-    if !route.is_api() {
-        return None;
-    }
-    let path = uri.path();
-    if method != Method::GET && method != Method::HEAD {
-        return Some(error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            &format!("{method} is not allowed on {path}: the API is read-only, use GET"),
-        ));
-    }
-    Some(match route {
-        Route::MarketStatus => json(StatusCode::OK, &state.clock().status()),
-        Route::Indices => indices(state),
-        Route::Quotes => quotes(state, uri),
-        Route::Quote(s) => quote(state, s),
-        Route::Instruments => instruments(state, uri),
-        Route::MissingInstruments => json(StatusCode::OK, &state.missing_instruments()),
-        Route::Closing(day) => closing(state, day, uri).await,
-        _ => error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            &format!("no API path {path}: see docs/protocol.md for the list"),
-        ),
-    })
 }

@@ -28,9 +28,8 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     access::Access,
     config::{Config, SourceKind, UniverseChoice},
-    server::HttpSettings,
+    settings::{HttpSettings, WsSettings},
     state::{AppState, Parts},
-    ws::WsSettings,
 };
 
 pub use crate::start_error::StartError;

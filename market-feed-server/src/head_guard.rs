@@ -13,7 +13,10 @@ use std::{
     task::{Context, Poll},
 };
 
+use http::StatusCode;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::error::ApiError;
 
 /// A socket wrapper that turns hyper's bodiless 400/414/431 answers into JSON errors.
 ///
@@ -56,19 +59,19 @@ pub fn json_for(bytes: &[u8]) -> Option<Vec<u8>> {
     }
     let (status, code, message) = if bytes.starts_with(b"HTTP/1.1 431 ") {
         (
-            "431 Request Header Fields Too Large",
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "headers_too_large",
             "the request headers are too large: send fewer or shorter headers",
         )
     } else if bytes.starts_with(b"HTTP/1.1 414 ") {
         (
-            "414 URI Too Long",
+            StatusCode::URI_TOO_LONG,
             "uri_too_long",
             "the request target is too long: send a shorter path and query",
         )
     } else if bytes.starts_with(b"HTTP/1.1 400 ") {
         (
-            "400 Bad Request",
+            StatusCode::BAD_REQUEST,
             "bad_request",
             "not an HTTP/1.1 request this server can parse",
         )
@@ -79,14 +82,7 @@ pub fn json_for(bytes: &[u8]) -> Option<Vec<u8>> {
     if !head.contains("\r\ncontent-length: 0\r\n") {
         return None;
     }
-    let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
-    Some(
-        format!(
-            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes(),
-    )
+    Some(ApiError::new(status, code, message).raw_response(""))
 }
 
 impl<S: AsyncWrite + Unpin> HeadGuard<S> {

@@ -9,17 +9,27 @@
 //! - [`start_error`]: why the server could not start (exit codes 1 and 2);
 //! - [`calendar_refresh`]: the broker's holiday list and the calendar's coverage warnings;
 //! - [`check`]: `market-feed-server check`, a configuration checked without serving;
-//! - [`server`]: the hyper accept loop and graceful shutdown;
-//! - [`http`]: routing, JSON responses, CORS;
-//! - [`head_guard`]: JSON bodies for the 414/431 answers hyper sends by itself;
-//! - [`route`]: resolving a path into the route it serves (and whether it is guarded);
+//! - [`server`]: the reference binary's accept loop (connection limits, header timeout,
+//!   graceful shutdown) around the router;
+//! - [`head_guard`]: JSON bodies for the 400/414/431 answers hyper sends by itself;
+//! - [`mod@router`]: the route table, access on the matched route, and [`router::router`], the
+//!   whole service as an axum router an application can mount;
+//! - [`path`]: canonical request paths and query parameters;
+//! - [`request_limits`]: the JSON 414/431 of oversized request heads;
 //! - [`api`]: the REST handlers;
+//! - [`error`]: [`error::ApiError`], the one JSON error shape;
+//! - [`reply`]: JSON and static responses;
 //! - [`closing_cache`]: stored closes served from memory;
 //! - [`ws`]: the WebSocket endpoint (protocol, flood control, slow consumers, heartbeats);
-//! - [`access`]: client tokens and origins;
+//! - [`access`]: client tokens, origins and CORS;
 //! - [`metrics`]: the Prometheus exposition;
 //! - [`dashboard`]: the built-in page;
+//! - [`settings`] and [`stats`]: connection limits and counters;
 //! - [`state`]: what the handlers share.
+//!
+//! Modules depend downwards only: `server` → `router` → handlers (`api`, `ws`, `metrics`,
+//! `dashboard`) → `state` → `access`, `settings`, `stats`, `closing_cache`; `error` and
+//! `reply` sit below every handler.
 #![warn(missing_docs)]
 
 pub mod access;
@@ -30,11 +40,18 @@ pub mod check;
 pub mod closing_cache;
 pub mod config;
 pub mod dashboard;
+pub mod error;
 pub mod head_guard;
-pub mod http;
 pub mod metrics;
-pub mod route;
+pub mod path;
+pub mod reply;
+pub mod request_limits;
+pub mod router;
 pub mod server;
+pub mod settings;
 pub mod start_error;
 pub mod state;
+pub mod stats;
 pub mod ws;
+
+pub use router::router;

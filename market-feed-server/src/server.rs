@@ -11,79 +11,28 @@
 //! once (a WebSocket connection leaves it at the upgrade and counts against the WebSocket
 //! limit instead); one more gets a JSON 503 and is closed.
 
-use std::{
-    future::Future,
-    sync::atomic::{AtomicU64, Ordering::Relaxed},
-    time::Duration,
-};
+use std::{future::Future, time::Duration};
 
-use hyper::{server::conn::http1, service::service_fn};
+use hyper::{body::Incoming, server::conn::http1, service::service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::{
     io::AsyncWriteExt,
     net::{TcpListener, TcpStream},
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tower::ServiceExt;
+use tracing::Instrument;
 
-use crate::{http::handle, state::AppState};
+use crate::{error::ApiError, router::router, state::AppState};
+pub use crate::{settings::HttpSettings, stats::HttpStats};
 
 /// How long shutdown waits for open HTTP requests before it gives up on them.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// hyper's read buffer limit: above the largest head [`crate::http`] answers itself, so
+/// hyper's read buffer limit: above the largest head [`crate::request_limits`] allows, so
 /// oversized heads normally get its JSON 414/431 (beyond this, [`crate::head_guard`] turns
 /// hyper's own bodiless answers into JSON).
 const MAX_BUF: usize = 64 * 1024;
-
-/// HTTP connection limits.
-///
-/// ```
-/// use market_feed_server::server::HttpSettings;
-/// let s = HttpSettings::default();
-/// assert_eq!(s.header_timeout, std::time::Duration::from_secs(30));
-/// assert_eq!(s.max_connections, 10_000);
-/// ```
-#[derive(Debug, Clone)]
-pub struct HttpSettings {
-    /// A connection that has not completed a request's headers within this is closed.
-    pub header_timeout: Duration,
-    /// Connections in their HTTP phase at once; more get a JSON 503 and are closed.
-    pub max_connections: usize,
-}
-
-impl Default for HttpSettings {
-    fn default() -> Self {
-        Self {
-            header_timeout: Duration::from_secs(30),
-            max_connections: 10_000,
-        }
-    }
-}
-
-/// HTTP connection counters (for `/metrics`).
-///
-/// ```
-/// use market_feed_server::server::HttpStats;
-/// let s = HttpStats::default();
-/// assert_eq!((s.over_limit(), s.header_timeouts()), (0, 0));
-/// ```
-#[derive(Debug, Default)]
-pub struct HttpStats {
-    over_limit: AtomicU64,
-    header_timeouts: AtomicU64,
-}
-
-impl HttpStats {
-    /// Connections refused with 503 for the HTTP connection limit.
-    pub fn over_limit(&self) -> u64 {
-        self.over_limit.load(Relaxed)
-    }
-
-    /// Connections closed for not completing a request head in time.
-    pub fn header_timeouts(&self) -> u64 {
-        self.header_timeouts.load(Relaxed)
-    }
-}
 
 /// Serves HTTP and WebSocket on `listener` until `shutdown` completes.
 ///
@@ -102,6 +51,7 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
         .header_read_timeout(state.http().header_timeout)
         .max_buf_size(MAX_BUF);
     let limit = state.http_connections().clone();
+    let app = router(state.clone());
     let draining = CancellationToken::new();
     let tasks = TaskTracker::new();
     tokio::pin!(shutdown);
@@ -125,17 +75,19 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
         };
         let _ = stream.set_nodelay(true);
         let Ok(permit) = limit.clone().try_acquire_owned() else {
-            state.http_stats().over_limit.fetch_add(1, Relaxed);
+            state.http_stats().refused_over_limit();
             tasks.spawn(refuse_over_limit(stream));
             continue;
         };
         let conn_state = state.clone();
-        let service_state = state.clone();
-        let service = service_fn(move |req| handle(service_state.clone(), req));
+        let app = app.clone();
+        // The peer address is on the connection's span (below), not in each request.
+        let service = service_fn(move |req: http::Request<Incoming>| app.clone().oneshot(req));
         let io = TokioIo::new(crate::head_guard::HeadGuard::new(stream));
         let conn = builder.serve_connection(io, service).with_upgrades();
         let draining = draining.clone();
-        tasks.spawn(async move {
+        let span = tracing::debug_span!("connection", %peer);
+        let task = async move {
             tokio::pin!(conn);
             let result = tokio::select! {
                 r = conn.as_mut() => r,
@@ -147,14 +99,12 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
             drop(permit);
             if let Err(e) = result {
                 if e.is_timeout() {
-                    conn_state
-                        .http_stats()
-                        .header_timeouts
-                        .fetch_add(1, Relaxed);
+                    conn_state.http_stats().timed_out();
                 }
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
+                tracing::debug!(error = %e, "connection ended with an error");
             }
-        });
+        };
+        tasks.spawn(task.instrument(span));
     }
     drop(listener);
     state.shutdown().cancel();
@@ -172,17 +122,10 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
 /// Answers a connection over the HTTP connection limit with a JSON 503 and closes it (at
 /// most one second spent on it).
 async fn refuse_over_limit(mut stream: TcpStream) {
-    let body = serde_json::json!({"error": {
-        "code": "too_many_connections",
-        "message": "the server is at its HTTP connection limit: retry later with backoff",
-    }})
-    .to_string();
-    let response = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\r\n{body}",
-        body.len()
-    );
+    let response =
+        ApiError::too_many_connections("HTTP connection limit").raw_response("retry-after: 1\r\n");
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        stream.write_all(response.as_bytes()).await?;
+        stream.write_all(&response).await?;
         stream.shutdown().await
     })
     .await;

@@ -16,9 +16,8 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use crate::{
     access::Access,
     closing_cache::ClosingCache,
-    server::{HttpSettings, HttpStats},
-    ws::WsSettings,
-    ws::WsStats,
+    settings::{HttpSettings, WsSettings},
+    stats::{HttpStats, WsStats},
 };
 
 /// The server's shared state; cheap to clone.

@@ -1,5 +1,7 @@
 //! Tests of option parsing, the config file and precedence.
 
+use clap::Parser;
+
 use super::*;
 
 fn parse(args: &[&str]) -> Result<Config, ConfigError> {

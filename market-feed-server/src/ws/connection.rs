@@ -33,13 +33,15 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    CloseReason, Event,
     progress::{Progress, ProgressIo},
     protocol::{self, ClientOp, ErrorCode, Refusal},
     rate::{Limiter, Verdict},
     reader::{FrameReader, Incoming, ReadError},
 };
-use crate::state::AppState;
+use crate::{
+    state::AppState,
+    stats::{CloseReason, Event},
+};
 
 type Io = ProgressIo<TokioIo<Upgraded>>;
 type Reader = FrameReader<ReadHalf<Io>>;

@@ -1,4 +1,5 @@
-//! Counters of the WebSocket endpoint, for `/metrics`.
+//! Counters of the WebSocket endpoint and of HTTP connections, for `/metrics`: relaxed atomics,
+//! one add per event on the hot path, read at scrape time.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -33,7 +34,7 @@ impl Event {
     /// The wire name.
     ///
     /// ```
-    /// use market_feed_server::ws::Event;
+    /// use market_feed_server::stats::Event;
     /// assert_eq!(Event::Welcome.name(), "welcome");
     /// ```
     pub fn name(self) -> &'static str {
@@ -227,5 +228,40 @@ impl WsStats {
     /// Client messages refused with an `error` event.
     pub fn refusals(&self) -> u64 {
         self.refusals.load(Relaxed)
+    }
+}
+
+/// HTTP connection counters (for `/metrics`).
+///
+/// ```
+/// use market_feed_server::stats::HttpStats;
+/// let s = HttpStats::default();
+/// assert_eq!((s.over_limit(), s.header_timeouts()), (0, 0));
+/// ```
+#[derive(Debug, Default)]
+pub struct HttpStats {
+    over_limit: AtomicU64,
+    header_timeouts: AtomicU64,
+}
+
+impl HttpStats {
+    /// Connections refused with 503 for the HTTP connection limit.
+    pub fn over_limit(&self) -> u64 {
+        self.over_limit.load(Relaxed)
+    }
+
+    /// Connections closed for not completing a request head in time.
+    pub fn header_timeouts(&self) -> u64 {
+        self.header_timeouts.load(Relaxed)
+    }
+
+    /// Counts a connection refused for the limit.
+    pub(crate) fn refused_over_limit(&self) {
+        self.over_limit.fetch_add(1, Relaxed);
+    }
+
+    /// Counts a connection closed for its header timeout.
+    pub(crate) fn timed_out(&self) {
+        self.header_timeouts.fetch_add(1, Relaxed);
     }
 }

@@ -1,0 +1,133 @@
+//! Validation: from parsed options to the [`Config`] the server runs with (the calendar
+//! loaded, the clock built, the source chosen, limits checked).
+
+use std::sync::Arc;
+
+use market_feed::clock::{Calendar, Exchange, MarketClock, TimeSource};
+
+use super::{Cli, Config, ConfigError, OnOff, Secret, SourceChoice, SourceKind, UpstoxSettings};
+
+impl Config {
+    /// Validates parsed options: loads the calendar, builds the clock, chooses the source.
+    /// `clock_given` says whether `--clock` was set (demo mode brings its own clock otherwise);
+    /// `upstox_token` is the value of `UPSTOX_ACCESS_TOKEN`.
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// use market_feed_server::config::{Cli, Config, SourceKind};
+    /// let cli = Cli::parse_from(["market-feed-server", "--clock", "at:2026-01-29T10:00:00+05:30"]);
+    /// let config = Config::from_cli(cli, true, None).unwrap();
+    /// assert_eq!(config.clock.status().phase.as_str(), "open");
+    /// assert_eq!(config.source.kind, SourceKind::Simulated);
+    /// ```
+    pub fn from_cli(
+        cli: Cli,
+        clock_given: bool,
+        upstox_token: Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let calendar = Arc::new(match &cli.calendar {
+            Some(path) => Calendar::from_path(path, Exchange::Nse)?,
+            None => Calendar::bundled(Exchange::Nse),
+        });
+        let token = upstox_token
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| Secret::new(t.trim()));
+        let has_token = token.is_some() || cli.upstox_token_file.is_some();
+        let source = match (cli.source, cli.demo) {
+            (Some(SourceKind::Upstox), true) => {
+                return Err(ConfigError::Conflict(
+                    "--demo plays recorded and simulated prices: drop --source upstox or --demo".into(),
+                ))
+            }
+            (Some(kind), _) => SourceChoice {
+                kind,
+                reason: "chosen with --source".into(),
+            },
+            (None, true) => SourceChoice {
+                kind: SourceKind::Replay,
+                reason: "demo mode: the recorded trading day of 2026-01-29 for stocks, indices derived from them".into(),
+            },
+            (None, false) if has_token => SourceChoice {
+                kind: SourceKind::Upstox,
+                reason: "an Upstox access token is configured".into(),
+            },
+            (None, false) => SourceChoice {
+                kind: SourceKind::Simulated,
+                reason: "no UPSTOX_ACCESS_TOKEN or --upstox-token-file is set, so prices are simulated".into(),
+            },
+        };
+        if source.kind == SourceKind::Upstox && !has_token {
+            return Err(ConfigError::Conflict(
+                "--source upstox needs a token: set UPSTOX_ACCESS_TOKEN or --upstox-token-file"
+                    .into(),
+            ));
+        }
+        check_limits(&cli)?;
+        let time = if cli.demo && !clock_given {
+            demo_time_source(&calendar)
+        } else {
+            TimeSource::from_spec(cli.clock)
+        };
+        let clock = MarketClock::new(calendar, time);
+        let calendar_refresh = match cli.calendar_refresh {
+            Some(choice) => choice == OnOff::On,
+            None => source.kind == SourceKind::Upstox,
+        };
+        Ok(Config {
+            listen: cli.listen,
+            clock,
+            source,
+            upstox: UpstoxSettings {
+                base_url: cli.upstox_base_url,
+                token,
+                token_file: cli.upstox_token_file,
+            },
+            store: cli.store,
+            universe: cli.universe.unwrap_or_default(),
+            upstox_assets_url: cli.upstox_assets_url,
+            calendar_refresh,
+            demo: cli.demo,
+            indices_interval: cli.indices_interval,
+            prices_interval: cli.prices_interval,
+            checkpoint_interval: cli.checkpoint_interval,
+            retention_days: cli.retention_days,
+            auth_tokens: cli.auth_tokens.into_iter().map(Secret::new).collect(),
+            allowed_origins: cli.allowed_origins,
+            cors_origins: cli.cors_origins,
+            max_connections: cli.max_connections,
+            max_http_connections: cli.max_http_connections,
+            header_timeout: cli.header_timeout,
+            heartbeat_interval: cli.heartbeat_interval,
+            slow_consumer_timeout: cli.slow_consumer_timeout,
+            log_format: cli.log_format,
+        })
+    }
+}
+
+/// Client tokens must not be empty, and connection limits must fit a semaphore.
+fn check_limits(cli: &Cli) -> Result<(), ConfigError> {
+    if cli.auth_tokens.iter().any(|t| t.trim().is_empty()) {
+        return Err(ConfigError::Conflict(
+            "--auth-token (or MARKET_FEED_AUTH_TOKENS): a client token is empty, which would leave the server open; give a non-empty token or none".into(),
+        ));
+    }
+    let max = tokio::sync::Semaphore::MAX_PERMITS;
+    for (name, n) in [
+        ("--max-connections", cli.max_connections),
+        ("--max-http-connections", cli.max_http_connections),
+    ] {
+        if n == 0 || n > max {
+            return Err(ConfigError::Conflict(format!(
+                "{name} {n}: give a number from 1 to {max}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The demo clock: 3 minutes (clock time) before the next service window opens, at 60x.
+fn demo_time_source(calendar: &Arc<Calendar>) -> TimeSource {
+    let probe = MarketClock::new(calendar.clone(), TimeSource::System);
+    let window = probe.window_at_or_after(time::OffsetDateTime::now_utc());
+    TimeSource::scaled(window.start - time::Duration::minutes(3), 60.0)
+}
