@@ -43,7 +43,7 @@ pub enum LoadError {
 /// The wire protocol the load tool speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Protocol {
-    /// market-feed's `/ws` protocol (PROTOCOL.md §3).
+    /// market-feed's `/ws` protocol (`docs/protocol.md` §3).
     MarketFeed,
     /// Socket.IO v5 over Engine.IO v4 on a WebSocket transport.
     Socketio,

@@ -1,5 +1,5 @@
 //! The benchmark workload: a realistic universe of 9 indices and ~2,100 stocks whose prices walk
-//! randomly, serialized exactly as `market-feed` puts them on the wire (PROTOCOL.md §1, §3).
+//! randomly, serialized exactly as `market-feed` puts them on the wire (`docs/protocol.md` §1, §3).
 //!
 //! The floor server publishes these frames; the peers in `benches/peers/` generate the same shape
 //! (same fields, similar symbol and number lengths) so every server moves the same bytes.

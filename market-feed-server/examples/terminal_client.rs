@@ -1,6 +1,6 @@
 //! A terminal client of `market-feed-server`: a live table of the indices, over WebSocket.
 //!
-//! It connects to the server's `/ws` endpoint, subscribes to `indices` (PROTOCOL.md §3), and
+//! It connects to the server's `/ws` endpoint, subscribes to `indices` (`docs/protocol.md` §3), and
 //! redraws a table (symbol, level, change, change %; green up, red down) on every `snapshot`
 //! and `indices_update`, under a header with the market phase and `live` flag from `welcome`
 //! and `market_status`. A dropped connection (server restart, network) is retried with
@@ -68,7 +68,7 @@ const ONCE_ATTEMPTS: u32 = 6;
 
 type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// The market status fields the header shows (PROTOCOL.md §2).
+/// The market status fields the header shows (`docs/protocol.md` §2).
 #[derive(Debug, Clone, Deserialize)]
 struct MarketStatus {
     exchange: String,

@@ -1,4 +1,4 @@
-//! Who may use what: client tokens, WebSocket origins and CORS (PROTOCOL.md §3-§5).
+//! Who may use what: client tokens, WebSocket origins and CORS (`docs/protocol.md` §3-§5).
 //!
 //! Tokens are compared in constant time and never logged; a refused request gets a JSON error
 //! that says what to send.

@@ -1,7 +1,7 @@
 //! The built-in live dashboard page (`GET /`): plain HTML, CSS and JavaScript embedded in the
 //! binary at compile time, so the server needs no files beside it and there is no build step.
 //!
-//! The page speaks only the WebSocket protocol of PROTOCOL.md §3 (plus one load of instrument
+//! The page speaks only the WebSocket protocol of `docs/protocol.md` §3 (plus one load of instrument
 //! names for search); its sources live in `market-feed-server/assets/`.
 
 /// The HTML page.

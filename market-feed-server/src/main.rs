@@ -1,7 +1,7 @@
 //! The `market-feed-server` binary: parse options, start logging, serve until SIGINT/SIGTERM;
 //! or, as `market-feed-server check [options]`, check the configuration and exit.
 //!
-//! Exit codes (PROTOCOL.md §5): 0 after a clean shutdown, 2 for bad options or config values
+//! Exit codes (`docs/protocol.md` §5): 0 after a clean shutdown, 2 for bad options or config values
 //! (one line naming the option), 1 for a fatal runtime error (the message names the path or
 //! URL).
 

@@ -34,7 +34,7 @@ fn parse_store(s: &str) -> Result<String, String> {
     version,
     about,
     long_about = None,
-    after_help = "`market-feed-server check [OPTIONS]` checks these options without serving: store, universe, one refresh of both topics at the broker, market status; exit 0 when all is well, 1 when not."
+    after_help = "`market-feed-server check [OPTIONS]` checks these options without serving: store, trading calendar (the broker's holiday list, coverage, next holidays), universe, one refresh of both topics at the broker, market status; exit 0 when all is well, 1 when not, 2 for bad options."
 )]
 pub struct Cli {
     /// A TOML file with any of these options (keys are the long names, e.g. prices-interval).

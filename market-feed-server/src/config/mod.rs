@@ -1,5 +1,5 @@
 //! Configuration: command-line options, environment variables and an optional TOML file
-//! (PROTOCOL.md §5), in that order of precedence.
+//! (`docs/protocol.md` §5), in that order of precedence.
 //!
 //! The file given by `--config` uses the long option names as keys (`listen = "0.0.0.0:8080"`,
 //! `prices-interval = "2m"`, `auth-token = ["a", "b"]`). Its values become clap *defaults*, so

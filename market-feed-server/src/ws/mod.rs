@@ -1,4 +1,4 @@
-//! The WebSocket endpoint `GET /ws` (PROTOCOL.md §3).
+//! The WebSocket endpoint `GET /ws` (`docs/protocol.md` §3).
 //!
 //! [`upgrade`] checks the request (client token → 401, origin → 403, connection limit → 503,
 //! each with a JSON error body), answers `101 Switching Protocols`, and spawns the connection

@@ -1,6 +1,6 @@
 //! [`ProgressIo`]: an I/O wrapper that remembers when the peer last accepted bytes.
 //!
-//! The slow-consumer rule (PROTOCOL.md §3) is about a socket that "accepts no bytes for 30 s",
+//! The slow-consumer rule (`docs/protocol.md` §3) is about a socket that "accepts no bytes for 30 s",
 //! not about a large frame that takes long to deliver to a slow but reading client; timing the
 //! whole write would confuse the two. Each successful write records the instant.
 

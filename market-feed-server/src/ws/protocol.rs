@@ -1,4 +1,4 @@
-//! The client side of the WebSocket protocol (PROTOCOL.md §3): parsing `op` messages, and the
+//! The client side of the WebSocket protocol (`docs/protocol.md` §3): parsing `op` messages, and the
 //! server messages that are not hub frames (`welcome`, `pong`, `error`).
 //!
 //! Parsing is strict and total: any text becomes either a [`ClientOp`] or a [`Refusal`] whose
@@ -10,10 +10,10 @@ use market_feed::{clock::MarketStatus, model::Topic};
 use serde::Serialize;
 use serde_json::Value;
 
-/// At most this many symbols in one `subscribe` (PROTOCOL.md §3).
+/// At most this many symbols in one `subscribe` (`docs/protocol.md` §3).
 pub const MAX_SYMBOLS: usize = 500;
 
-/// An `error` code of PROTOCOL.md §3.
+/// An `error` code of `docs/protocol.md` §3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {

@@ -1,4 +1,4 @@
-//! Flood control for client messages (PROTOCOL.md §3: more than 20 messages per second,
+//! Flood control for client messages (`docs/protocol.md` §3: more than 20 messages per second,
 //! sustained, gets `rate_limited`; continued abuse closes the connection with 1008).
 //!
 //! Every client frame counts as one message here: text and binary messages, each fragment of a
