@@ -133,8 +133,22 @@ pub(crate) async fn build(clock: MarketClock) -> Embedded {
     });
     let app = Router::new()
         .route("/hello", get(hello))
+        // axum's nest serves `/feed` and `/feed/...` but not the bare `/feed/`, where the
+        // dashboard lives (the service redirects `/feed` there): serve its page.
+        .route("/feed/", get(dashboard_page))
         .nest("/feed", market_feed_server::router(state.clone()));
     Embedded { app, feed, state }
+}
+
+/// The dashboard's page at `/feed/`.
+async fn dashboard_page() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match market_feed_server::dashboard::asset("/") {
+        Some((content_type, body)) => {
+            ([(axum::http::header::CONTENT_TYPE, content_type)], body).into_response()
+        }
+        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// The host application's own route.

@@ -198,6 +198,36 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
     response
 }
 
+/// A page of the built-in dashboard.
+fn asset(path: &str, method: &Method, uri: &http::Uri) -> api::ApiResult {
+    match dashboard::asset(path) {
+        Some((content_type, body)) => Ok(reply::with_body(
+            StatusCode::OK,
+            content_type,
+            bytes::Bytes::from_static(body),
+        )),
+        None => Err(not_found(method, uri)),
+    }
+}
+
+/// Mounted under a prefix (`/feed`), the page's relative URLs (`app.js`, `ws`) need the
+/// trailing slash: `/feed` is redirected to `/feed/` (308), its query kept.
+fn slash_redirect(req: &http::request::Parts) -> Option<Response> {
+    let original = req.extensions.get::<axum::extract::OriginalUri>()?;
+    let path = original.0.path();
+    if path.ends_with('/') {
+        return None;
+    }
+    let target = match original.0.query() {
+        Some(q) => format!("{path}/?{q}"),
+        None => format!("{path}/"),
+    };
+    let location = HeaderValue::from_str(&target).ok()?;
+    let mut r = StatusCode::PERMANENT_REDIRECT.into_response();
+    r.headers_mut().insert(header::LOCATION, location);
+    Some(r)
+}
+
 /// The table: which handler answers which route and method.
 async fn handle(state: &AppState, route: &Route, req: &http::request::Parts) -> api::ApiResult {
     let method = &req.method;
@@ -224,14 +254,11 @@ async fn handle(state: &AppState, route: &Route, req: &http::request::Parts) -> 
             "text/plain; version=0.0.4; charset=utf-8",
             crate::metrics::render(state).into(),
         )),
-        Route::Asset(path) if get => match dashboard::asset(path) {
-            Some((content_type, body)) => Ok(reply::with_body(
-                StatusCode::OK,
-                content_type,
-                bytes::Bytes::from_static(body),
-            )),
-            None => Err(not_found(method, uri)),
+        Route::Asset(path) if get && path == "/" => match slash_redirect(req) {
+            Some(redirect) => Ok(redirect),
+            None => asset(path, method, uri),
         },
+        Route::Asset(path) if get => asset(path, method, uri),
         Route::MarketStatus => api::market_status(state),
         Route::Indices => api::indices(state),
         Route::Quotes => api::quotes(state, uri),

@@ -58,6 +58,22 @@ async fn hello_the_feed_api_and_a_websocket_under_the_prefix() {
         reqwest::get(url("/feed/healthz")).await.unwrap().status(),
         200
     );
+    // The dashboard under the prefix: `/feed` is redirected to `/feed/` (its relative URLs
+    // need the slash), which serves the page; its assets resolve under the prefix.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let bare = no_redirects.get(url("/feed?token=t")).send().await.unwrap();
+    assert_eq!(bare.status(), 308);
+    assert_eq!(bare.headers()["location"], "/feed/?token=t");
+    let page = reqwest::get(url("/feed/")).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("app.js"));
+    assert_eq!(
+        reqwest::get(url("/feed/app.js")).await.unwrap().status(),
+        200
+    );
     // Outside the prefix the feed is not served.
     assert_eq!(
         reqwest::get(url("/api/v1/indices")).await.unwrap().status(),
