@@ -155,6 +155,18 @@ impl PostgresStore {
         move |e| pg_err(&self.location, e)
     }
 
+    /// One statement outside a transaction: a pooled connection, the cached prepared
+    /// statement, the rows.
+    async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(sql).await.map_err(self.err())?;
+        client.query(&stmt, params).await.map_err(self.err())
+    }
+
     fn read_quotes(&self, rows: &[Row]) -> Result<Vec<Quote>, StoreError> {
         rows.iter().map(|r| read_quote(r, &self.location)).collect()
     }
@@ -218,29 +230,15 @@ impl SnapshotStore for PostgresStore {
         topic: Topic,
         day: Date,
     ) -> Result<Option<ClosingSnapshot>, StoreError> {
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(&self.sql.load_close)
-            .await
-            .map_err(self.err())?;
-        let rows = client
-            .query(&stmt, &[&topic.as_str(), &day])
-            .await
-            .map_err(self.err())?;
+        let rows = self
+            .query(&self.sql.load_close, &[&topic.as_str(), &day])
+            .await?;
         let quotes = self.read_quotes(&rows)?;
         Ok((!quotes.is_empty()).then(|| ClosingSnapshot::new(topic, day, quotes)))
     }
 
     async fn latest_closes(&self, topic: Topic) -> Result<Option<ClosingSnapshot>, StoreError> {
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(&self.sql.latest)
-            .await
-            .map_err(self.err())?;
-        let rows = client
-            .query(&stmt, &[&topic.as_str()])
-            .await
-            .map_err(self.err())?;
+        let rows = self.query(&self.sql.latest, &[&topic.as_str()]).await?;
         let Some(first) = rows.first() else {
             return Ok(None);
         };
@@ -261,15 +259,9 @@ impl SnapshotStore for PostgresStore {
         from: Date,
         to: Date,
     ) -> Result<Vec<Date>, StoreError> {
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(&self.sql.days)
-            .await
-            .map_err(self.err())?;
-        let rows = client
-            .query(&stmt, &[&topic.as_str(), &from, &to])
-            .await
-            .map_err(self.err())?;
+        let rows = self
+            .query(&self.sql.days, &[&topic.as_str(), &from, &to])
+            .await?;
         rows.iter()
             .map(|r| r.try_get(0).map_err(self.err()))
             .collect()
@@ -361,30 +353,19 @@ impl SnapshotStore for PostgresStore {
 
     async fn save_reference(&self, name: &str, doc: &ReferenceDoc) -> Result<(), StoreError> {
         validate_reference_name(name)?;
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(&self.sql.reference_save)
-            .await
-            .map_err(self.err())?;
-        client
-            .execute(&stmt, &[&name, &doc.fetched_at, &doc.body])
-            .await
-            .map_err(self.err())?;
+        self.query(
+            &self.sql.reference_save,
+            &[&name, &doc.fetched_at, &doc.body],
+        )
+        .await?;
         Ok(())
     }
 
     async fn load_reference(&self, name: &str) -> Result<Option<ReferenceDoc>, StoreError> {
         validate_reference_name(name)?;
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(&self.sql.reference_load)
-            .await
-            .map_err(self.err())?;
-        let row = client
-            .query_opt(&stmt, &[&name])
-            .await
-            .map_err(self.err())?;
-        row.map(|r| Ok(ReferenceDoc::new(r.try_get(0)?, r.try_get(1)?)))
+        let rows = self.query(&self.sql.reference_load, &[&name]).await?;
+        rows.first()
+            .map(|r| Ok(ReferenceDoc::new(r.try_get(0)?, r.try_get(1)?)))
             .transpose()
             .map_err(self.err())
     }
