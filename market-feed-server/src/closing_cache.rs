@@ -241,52 +241,12 @@ impl ClosingCache {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    };
+    use std::sync::Arc;
 
-    use market_feed::store::{Checkpoint, ClosingSnapshot, MemoryStore};
+    use market_feed::testing::CountingStore;
     use time::macros::date;
 
     use super::*;
-
-    /// A memory store that counts `load_close` calls.
-    #[derive(Debug, Default)]
-    struct Counting {
-        inner: MemoryStore,
-        loads: AtomicUsize,
-    }
-
-    #[async_trait::async_trait]
-    impl SnapshotStore for Counting {
-        async fn save_close(&self, t: Topic, d: Date, q: &[Quote]) -> Result<(), StoreError> {
-            self.inner.save_close(t, d, q).await
-        }
-        async fn load_close(
-            &self,
-            t: Topic,
-            d: Date,
-        ) -> Result<Option<ClosingSnapshot>, StoreError> {
-            self.loads.fetch_add(1, Ordering::SeqCst);
-            self.inner.load_close(t, d).await
-        }
-        async fn latest_closes(&self, t: Topic) -> Result<Option<ClosingSnapshot>, StoreError> {
-            self.inner.latest_closes(t).await
-        }
-        async fn trading_days(&self, t: Topic, f: Date, to: Date) -> Result<Vec<Date>, StoreError> {
-            self.inner.trading_days(t, f, to).await
-        }
-        async fn save_checkpoint(&self, t: Topic, d: Date, q: &[Quote]) -> Result<(), StoreError> {
-            self.inner.save_checkpoint(t, d, q).await
-        }
-        async fn load_checkpoint(&self, t: Topic) -> Result<Option<Checkpoint>, StoreError> {
-            self.inner.load_checkpoint(t).await
-        }
-        async fn prune(&self, older: Date) -> Result<u64, StoreError> {
-            self.inner.prune(older).await
-        }
-    }
 
     fn quote(ts: i64) -> Quote {
         let key = "NSE_EQ|INE002A01018".parse().unwrap();
@@ -295,7 +255,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn past_days_are_read_once_missing_and_current_days_expire() {
-        let store = Arc::new(Counting::default());
+        let store = Arc::new(CountingStore::default());
         let cache = ClosingCache::new(Duration::from_secs(5), 1 << 20);
         let (past, today) = (date!(2026 - 01 - 28), date!(2026 - 01 - 29));
         store
@@ -309,7 +269,7 @@ mod tests {
                 .unwrap();
             assert!(body.is_some_and(|b| b.starts_with(b"{\"trading_day\":\"2026-01-28\"")));
         }
-        assert_eq!(store.loads.load(Ordering::SeqCst), 1);
+        assert_eq!(store.close_loads(), 1);
 
         // Today: not stored yet, cached briefly; once stored it shows after the TTL.
         for _ in 0..100 {
@@ -321,7 +281,7 @@ mod tests {
                     .is_none()
             );
         }
-        assert_eq!(store.loads.load(Ordering::SeqCst), 2);
+        assert_eq!(store.close_loads(), 2);
         store
             .save_close(Topic::Prices, today, &[quote(2)])
             .await
@@ -334,18 +294,18 @@ mod tests {
                 .unwrap()
                 .is_some()
         );
-        assert_eq!(store.loads.load(Ordering::SeqCst), 3);
+        assert_eq!(store.close_loads(), 3);
         // The past day is still a memory read.
         cache
             .get(&*store, Topic::Prices, past, today)
             .await
             .unwrap();
-        assert_eq!(store.loads.load(Ordering::SeqCst), 3);
+        assert_eq!(store.close_loads(), 3);
     }
 
     #[tokio::test(start_paused = true)]
     async fn the_cache_is_bounded_in_bytes() {
-        let store = Counting::default();
+        let store = CountingStore::default();
         let today = date!(2026 - 02 - 27);
         let days: Vec<Date> = (1..=20)
             .map(|d| date!(2026 - 02 - 01).replace_day(d).unwrap())
@@ -363,11 +323,11 @@ mod tests {
         let held = cache.entries.lock().unwrap().found.bytes;
         assert!(held <= 2048, "{held}");
         // The oldest were evicted: asking again reads the store.
-        let before = store.loads.load(Ordering::SeqCst);
+        let before = store.close_loads();
         cache
             .get(&store, Topic::Prices, days[0], today)
             .await
             .unwrap();
-        assert_eq!(store.loads.load(Ordering::SeqCst), before + 1);
+        assert_eq!(store.close_loads(), before + 1);
     }
 }

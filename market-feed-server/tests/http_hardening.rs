@@ -7,21 +7,14 @@
 
 mod support;
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use market_feed::{
     model::{Quote, Topic},
-    store::{Checkpoint, ClosingSnapshot, MemoryStore, SnapshotStore, StoreError},
+    store::SnapshotStore,
 };
 use serde_json::Value;
 use support::inproc::TestServer;
-use time::Date;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -356,43 +349,10 @@ async fn oversized_heads_get_json_414_and_431() {
     server.stop().await;
 }
 
-/// A memory store that counts `load_close` calls.
-#[derive(Debug, Default)]
-struct Counting {
-    inner: MemoryStore,
-    loads: AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl SnapshotStore for Counting {
-    async fn save_close(&self, t: Topic, d: Date, q: &[Quote]) -> Result<(), StoreError> {
-        self.inner.save_close(t, d, q).await
-    }
-    async fn load_close(&self, t: Topic, d: Date) -> Result<Option<ClosingSnapshot>, StoreError> {
-        self.loads.fetch_add(1, Ordering::SeqCst);
-        self.inner.load_close(t, d).await
-    }
-    async fn latest_closes(&self, t: Topic) -> Result<Option<ClosingSnapshot>, StoreError> {
-        self.inner.latest_closes(t).await
-    }
-    async fn trading_days(&self, t: Topic, f: Date, to: Date) -> Result<Vec<Date>, StoreError> {
-        self.inner.trading_days(t, f, to).await
-    }
-    async fn save_checkpoint(&self, t: Topic, d: Date, q: &[Quote]) -> Result<(), StoreError> {
-        self.inner.save_checkpoint(t, d, q).await
-    }
-    async fn load_checkpoint(&self, t: Topic) -> Result<Option<Checkpoint>, StoreError> {
-        self.inner.load_checkpoint(t).await
-    }
-    async fn prune(&self, older: Date) -> Result<u64, StoreError> {
-        self.inner.prune(older).await
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_closes_are_served_from_memory() {
     use market_feed_server::state::{AppState, Parts};
-    let store = Arc::new(Counting::default());
+    let store = Arc::new(market_feed::testing::CountingStore::default());
     let past = time::macros::date!(2026 - 01 - 28);
     let key = "NSE_EQ|INE002A01018".parse().unwrap();
     store
@@ -432,17 +392,13 @@ async fn stored_closes_are_served_from_memory() {
         assert_eq!(v["trading_day"], "2026-01-28");
         assert_eq!(v["data"][0]["symbol"], "RELIANCE");
     }
-    assert_eq!(
-        store.loads.load(Ordering::SeqCst),
-        1,
-        "one store read for 50 requests"
-    );
+    assert_eq!(store.close_loads(), 1, "one store read for 50 requests");
     // A day not stored: 404, and a flood of them is one read per cache period.
     for _ in 0..20 {
         let (status, _) = get(addr, "/api/v1/closing/2026-01-27?topic=prices", "").await;
         assert_eq!(status, 404);
     }
-    assert_eq!(store.loads.load(Ordering::SeqCst), 2);
+    assert_eq!(store.close_loads(), 2);
     let _ = stop.send(());
     tokio::time::timeout(PATIENCE, task).await.unwrap().unwrap();
 }

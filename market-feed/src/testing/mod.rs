@@ -6,10 +6,14 @@
 //!   [`UpstoxSource`](crate::source::upstox::UpstoxSource) without an Upstox account; it also
 //!   serves the market-holiday list (`/v2/market/holidays`, [`FakeUpstox::set_holidays`]).
 //!   It also serves the daily instrument file (`NSE.json.gz`), settable per test ([`FileReply`]).
+//! - [`CountingStore`]: a memory store that counts its closing-price reads.
 //! - `MockPriceSource` (in [`crate::source`]): a `mockall` double of
 //!   [`PriceSource`](crate::source::PriceSource).
 
+mod counting_store;
 mod fake_upstox;
+
+pub use counting_store::CountingStore;
 
 pub use fake_upstox::{
     FakeInstrument, FakeReply, FakeUpstox, FileReply, FileRequest, HolidayReply, RecordedRequest,
