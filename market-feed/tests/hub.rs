@@ -594,3 +594,94 @@ async fn close_ends_every_subscription_after_the_frames_already_published() {
     let mut late = hub.subscribe(&[Topic::Prices], None);
     assert!(late.next().await.is_none());
 }
+
+/// A prices batch large enough to be held back behind small frames (50 quotes, over 4 KiB).
+fn large_prices(ltp: f64, ts: i64) -> Vec<Quote> {
+    prices(0..50, ltp, ts)
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_index_update_published_after_a_large_prices_batch_is_handed_out_first() {
+    let hub = hub_with(50, 16);
+    let mut sub = hub.subscribe(&[Topic::Indices, Topic::Prices], None);
+    next(&mut sub).await;
+    next(&mut sub).await;
+    // Both published before the subscriber reads: prices first, then indices.
+    hub.publish(Topic::Prices, large_prices(1.0, 1)).unwrap();
+    hub.publish(Topic::Indices, indices(1.0, 1)).unwrap();
+    let first = next(&mut sub).await;
+    assert_eq!((first.kind(), first.seq()), (FrameKind::IndicesUpdate, Some(1)));
+    let second = next(&mut sub).await;
+    assert_eq!((second.kind(), second.seq()), (FrameKind::PricesBatch, Some(1)));
+    assert!(second.len() >= 4096, "the test batch must count as large");
+    assert_idle(&mut sub);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_small_frame_published_while_the_subscriber_holds_a_large_one_still_goes_first() {
+    let hub = hub_with(50, 16);
+    let mut sub = hub.subscribe(&[Topic::Indices, Topic::Prices], None);
+    next(&mut sub).await;
+    next(&mut sub).await;
+    hub.publish(Topic::Prices, large_prices(1.0, 1)).unwrap();
+    // The subscriber takes the batch from the ring but yields once before handing it out ...
+    assert!(futures::poll!(sub.next()).is_pending());
+    // ... so an index update (and a status change) published meanwhile overtake it.
+    hub.publish(Topic::Indices, indices(1.0, 1)).unwrap();
+    hub.publish_market_status(&serde_json::json!({"phase": "open", "live": true}))
+        .unwrap();
+    assert_eq!(next(&mut sub).await.kind(), FrameKind::IndicesUpdate);
+    assert_eq!(next(&mut sub).await.kind(), FrameKind::MarketStatus);
+    assert_eq!(next(&mut sub).await.kind(), FrameKind::PricesBatch);
+    assert_idle(&mut sub);
+}
+
+#[tokio::test(start_paused = true)]
+async fn held_large_batches_keep_their_seq_order_and_small_prices_batches_are_not_held() {
+    let hub = hub_with(50, 16);
+    let mut sub = hub.subscribe(&[Topic::Indices, Topic::Prices], None);
+    next(&mut sub).await;
+    next(&mut sub).await;
+    hub.publish(Topic::Prices, large_prices(1.0, 1)).unwrap();
+    hub.publish(Topic::Indices, indices(1.0, 1)).unwrap();
+    hub.publish(Topic::Prices, large_prices(2.0, 2)).unwrap();
+    hub.publish(Topic::Indices, indices(2.0, 2)).unwrap();
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        let f = next(&mut sub).await;
+        got.push((f.kind(), f.seq().unwrap()));
+    }
+    assert_eq!(
+        got,
+        [
+            (FrameKind::IndicesUpdate, 1),
+            (FrameKind::PricesBatch, 1),
+            (FrameKind::IndicesUpdate, 2),
+            (FrameKind::PricesBatch, 2),
+        ]
+    );
+    // A small prices batch (one quote) is not held: it comes in ring order.
+    hub.publish(Topic::Prices, prices(0..1, 3.0, 3)).unwrap();
+    hub.publish(Topic::Indices, indices(3.0, 3)).unwrap();
+    assert_eq!(next(&mut sub).await.kind(), FrameKind::PricesBatch);
+    assert_eq!(next(&mut sub).await.kind(), FrameKind::IndicesUpdate);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_held_batch_is_delivered_before_the_stream_ends_and_dropped_on_unsubscribe() {
+    let hub = hub_with(50, 16);
+    let mut sub = hub.subscribe(&[Topic::Prices], None);
+    next(&mut sub).await;
+    hub.publish(Topic::Prices, large_prices(1.0, 1)).unwrap();
+    assert!(futures::poll!(sub.next()).is_pending());
+    sub.unsubscribe(&[Topic::Prices]);
+    assert_idle(&mut sub);
+
+    let mut sub = hub.subscribe(&[Topic::Prices], None);
+    next(&mut sub).await;
+    hub.publish(Topic::Prices, large_prices(2.0, 2)).unwrap();
+    assert!(futures::poll!(sub.next()).is_pending());
+    hub.close();
+    assert_eq!(next(&mut sub).await.seq(), Some(2));
+    assert!(sub.next().await.is_none());
+}

@@ -10,6 +10,15 @@
 //! `Lagged` the subscription replaces the stream with a new one at the ring's tail and queues
 //! the resynchronizing snapshots; the per-filter frame sharing happens in
 //! `Subscription::accept`, on the events the stream yields.
+//!
+//! **Small frames first.** A large `prices_batch` taken from the ring is *held* rather than
+//! handed out at once: the subscription first drains whatever else the ring already has ready
+//! (an `indices_update`, a status change) and hands those out, then yields its task once (so
+//! that every other subscriber woken by the same publishes gets its small frames out too), and
+//! only then hands out the held batch. So an index update published at the same instant as a
+//! 400 KB prices batch, in either order, never waits behind that batch on any connection
+//! whose write of it has not started. At most one frame is held; per topic, `seq` order is
+//! unchanged (only frames of different topics or status frames overtake the held batch).
 
 use std::{
     collections::VecDeque,
@@ -23,7 +32,10 @@ use futures::Stream;
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 
 use super::{
-    event::Event, filter::Filter, frame::Frame, read, shared::Shared, stats::Counters,
+    event::Event,
+    filter::Filter,
+    frame::{Frame, FrameKind},
+    read, shared::Shared, stats::Counters,
     status::FeedState,
 };
 use crate::model::Topic;
@@ -90,7 +102,19 @@ pub struct Subscription {
     /// The market-status version the client knows.
     market_known: u64,
     pending: VecDeque<Pending>,
+    /// A large frame taken from the ring and held back while smaller ready frames go first.
+    held: Option<Frame>,
+    /// Whether the task already yielded once since `held` was taken.
+    yielded: bool,
     ended: bool,
+}
+
+/// The smallest `prices_batch` that is held back behind smaller frames (see the module docs).
+pub(crate) const LARGE_FRAME: usize = 4096;
+
+/// Whether `frame` is a large frame that small frames may overtake.
+fn is_large(frame: &Frame) -> bool {
+    frame.kind() == FrameKind::PricesBatch && frame.len() >= LARGE_FRAME
 }
 
 impl fmt::Debug for Subscription {
@@ -122,6 +146,8 @@ impl Subscription {
             feed_known: [(0, FeedState::Ok); 2],
             market_known,
             pending: VecDeque::new(),
+            held: None,
+            yielded: false,
             ended,
         };
         sub.subscribe(topics, filter);
@@ -177,6 +203,9 @@ impl Subscription {
             self.subscribed[topic.index()] = false;
             if topic == Topic::Prices {
                 self.filter = None;
+            }
+            if self.held.as_ref().is_some_and(|f| f.topic() == Some(topic)) {
+                self.held = None;
             }
             self.pending
                 .retain(|p| !matches!(p, Pending::Snapshot { topic: t, .. } | Pending::FeedStatus(t) if *t == topic));
@@ -313,7 +342,9 @@ impl Subscription {
     fn resync(&mut self, missed: u64) {
         let c = &self.shared.counters;
         Counters::add(&c.lagged, 1);
-        Counters::add(&c.frames_discarded, missed);
+        Counters::add(&c.frames_discarded, missed + u64::from(self.held.is_some()));
+        // A held batch is older than the snapshot that replaces the backlog.
+        self.held = None;
         self.ring = BroadcastStream::new(self.shared.tx.subscribe());
         if self.shared.closed.load(Ordering::SeqCst) {
             self.ended = true;
@@ -337,19 +368,46 @@ impl Stream for Subscription {
         let this = self.get_mut();
         loop {
             if this.ended {
-                return Poll::Ready(None);
+                return Poll::Ready(this.held.take());
             }
-            if let Some(pending) = this.pending.pop_front() {
-                if let Some(frame) = this.build(pending) {
+            if !this.pending.is_empty() {
+                // A queued snapshot must not overtake an older batch of its topic.
+                if let Some(frame) = this.held.take() {
                     return Poll::Ready(Some(frame));
+                }
+                if let Some(pending) = this.pending.pop_front() {
+                    if let Some(frame) = this.build(pending) {
+                        return Poll::Ready(Some(frame));
+                    }
                 }
                 continue;
             }
             match Pin::new(&mut this.ring).poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    let Some(frame) = this.held.take() else {
+                        return Poll::Pending;
+                    };
+                    if !this.yielded {
+                        // Yield once before the large frame: other subscribers woken by the
+                        // same publishes hand out their small frames first, and a small frame
+                        // published right after this one still overtakes it.
+                        this.yielded = true;
+                        this.held = Some(frame);
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                    return Poll::Ready(Some(frame));
+                }
                 Poll::Ready(Some(Ok(event))) => {
-                    if let Some(frame) = this.accept(&event) {
+                    let Some(frame) = this.accept(&event) else {
+                        continue;
+                    };
+                    if !is_large(&frame) {
                         return Poll::Ready(Some(frame));
+                    }
+                    this.yielded = false;
+                    if let Some(older) = this.held.replace(frame) {
+                        return Poll::Ready(Some(older));
                     }
                 }
                 Poll::Ready(Some(Err(BroadcastStreamRecvError::Lagged(missed)))) => {
