@@ -1,6 +1,7 @@
 //! The dashboard in a real browser: the server in demo mode, headless Chromium driven over
 //! WebDriver, and assertions on what a user sees (index values move, LIVE shows while the market
-//! is live, search filters the stock table). A screenshot is saved to
+//! is live, search filters the stock table, and Chromium negotiates permessage-deflate and gets
+//! the same stocks in compressed snapshots). A screenshot is saved to
 //! `target/test-artifacts/dashboard.png` (and `dashboard-failure.png` when an assertion fails).
 //!
 //! Why WebDriver through `fantoccini` and Debian's `chromedriver`, not CDP (`chromiumoxide`):
@@ -169,6 +170,64 @@ async fn table_rows(c: &Client) -> Result<Vec<(String, String)>, String> {
     Ok(serde_json::from_value(v).unwrap_or_default())
 }
 
+/// Chromium offers permessage-deflate on its own: a socket opened from the page negotiates it
+/// (as the dashboard's own socket does), and the compressed snapshots it receives hold every
+/// stock the table shows.
+async fn deflate_negotiated_with_the_same_data(
+    c: &Client,
+    rows: &[(String, String)],
+) -> Result<(), String> {
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        const url = new URL('ws', location.href);
+        url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+        url.search = '';
+        const token = new URLSearchParams(location.search).get('token');
+        if (token) url.searchParams.set('token', token);
+        const ws = new WebSocket(url.href);
+        const out = {extensions: null, indices: null, prices: null};
+        ws.onopen = () => {
+          out.extensions = ws.extensions;
+          ws.send(JSON.stringify({op: 'subscribe', topics: ['indices', 'prices']}));
+        };
+        ws.onmessage = (ev) => {
+          const m = JSON.parse(ev.data);
+          if (m.event !== 'snapshot') return;
+          out[m.topic] = m.data.map((q) => q.symbol);
+          if (out.indices && out.prices) { ws.close(); done(out); }
+        };
+        ws.onerror = () => done({error: 'the socket failed'});
+    "#;
+    let probe = c
+        .execute_async(script, vec![])
+        .await
+        .map_err(|e| format!("the deflate probe failed: {e}"))?;
+    let extensions = probe["extensions"].as_str().unwrap_or_default();
+    if !extensions.contains("permessage-deflate") {
+        return Err(format!(
+            "Chromium did not negotiate permessage-deflate: extensions {extensions:?}, probe {probe}"
+        ));
+    }
+    let prices: Vec<&str> = probe["prices"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let indices = probe["indices"].as_array().map_or(0, Vec::len);
+    if indices == 0 || prices.len() < rows.len() {
+        return Err(format!(
+            "the compressed snapshots hold {indices} indices and {} stocks, the table {} rows",
+            prices.len(),
+            rows.len()
+        ));
+    }
+    if let Some((missing, _)) = rows.iter().find(|(s, _)| !prices.contains(&s.as_str())) {
+        return Err(format!(
+            "the table shows {missing}, absent from the compressed snapshot"
+        ));
+    }
+    Ok(())
+}
+
 /// The assertions, in the order a user would notice them. Returns a message on failure.
 async fn check_dashboard(c: &Client, url: &str) -> Result<(), String> {
     c.goto(url)
@@ -255,6 +314,7 @@ async fn check_dashboard(c: &Client, url: &str) -> Result<(), String> {
     )
     .await?;
     save_screenshot(c, "dashboard.png").await;
+    deflate_negotiated_with_the_same_data(c, &before).await?;
 
     // (c) Typing a symbol prefix filters the rows to matching ones.
     let symbol = &before[0].0;

@@ -610,9 +610,15 @@ async fn an_index_update_published_after_a_large_prices_batch_is_handed_out_firs
     hub.publish(Topic::Prices, large_prices(1.0, 1)).unwrap();
     hub.publish(Topic::Indices, indices(1.0, 1)).unwrap();
     let first = next(&mut sub).await;
-    assert_eq!((first.kind(), first.seq()), (FrameKind::IndicesUpdate, Some(1)));
+    assert_eq!(
+        (first.kind(), first.seq()),
+        (FrameKind::IndicesUpdate, Some(1))
+    );
     let second = next(&mut sub).await;
-    assert_eq!((second.kind(), second.seq()), (FrameKind::PricesBatch, Some(1)));
+    assert_eq!(
+        (second.kind(), second.seq()),
+        (FrameKind::PricesBatch, Some(1))
+    );
     assert!(second.len() >= 4096, "the test batch must count as large");
     assert_idle(&mut sub);
 }

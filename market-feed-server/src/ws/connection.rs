@@ -20,12 +20,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use bytes::Bytes;
-use fastwebsockets::{Frame, OpCode, Payload, WebSocketWrite};
 use futures::StreamExt;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
-use market_feed::{hub::Subscription, model::Topic};
+use market_feed::{
+    hub::{self, Subscription},
+    model::Topic,
+};
 use tokio::{
     io::{ReadHalf, WriteHalf},
     sync::{OwnedSemaphorePermit, mpsc},
@@ -37,6 +38,7 @@ use super::{
     protocol::{self, ClientOp, ErrorCode, Refusal},
     rate::{Limiter, Verdict},
     reader::{FrameReader, Incoming, ReadError},
+    writer::{FrameWriter, OpCode},
 };
 use crate::{
     state::AppState,
@@ -45,7 +47,7 @@ use crate::{
 
 type Io = ProgressIo<TokioIo<Upgraded>>;
 type Reader = FrameReader<ReadHalf<Io>>;
-type Writer = WebSocketWrite<WriteHalf<Io>>;
+type Writer = FrameWriter<WriteHalf<Io>>;
 
 /// What the reader tells the writer.
 #[derive(Debug)]
@@ -74,30 +76,26 @@ struct Shared {
 }
 
 /// Runs one connection to its end; the permit counts it against the connection limit.
+/// `deflate`: permessage-deflate was negotiated.
 pub(super) async fn run(
     state: AppState,
     upgraded: TokioIo<Upgraded>,
     permit: OwnedSemaphorePermit,
+    deflate: bool,
 ) {
     let stats = state.ws_stats();
     stats.opened();
     let progress = Progress::new();
     let (read, write) = tokio::io::split(ProgressIo::new(upgraded, progress.clone()));
-    // fastwebsockets writes (one vectored write per frame, from the shared bytes); reads go
-    // through our buffer-less `FrameReader`, so its read half gets an empty stream and is
-    // dropped at once (its buffer is never touched).
-    let (unused, writer) = fastwebsockets::after_handshake_split(
-        tokio::io::empty(),
-        write,
-        fastwebsockets::Role::Server,
-    );
-    drop(unused);
-    let reader = FrameReader::new(read, state.ws().max_message);
+    // Both halves are buffer-less: frames are written from the hub's shared bytes with one
+    // vectored write each, and client frames are read with exact reads.
+    let writer = FrameWriter::new(write);
+    let reader = FrameReader::new(read, state.ws().max_message).with_deflate(deflate);
     let (tx, rx) = mpsc::channel(32);
     let shared = Arc::new(Shared::default());
     let closing = CancellationToken::new();
     let mut reading = tokio::spawn(read_loop(reader, tx, shared.clone(), closing.clone()));
-    let reason = write_loop(&state, writer, rx, progress, shared).await;
+    let reason = write_loop(&state, writer, rx, progress, shared, deflate).await;
     // Counted when the close frame is sent: draining is the socket's epilogue.
     stats.closed(reason);
     if reason != CloseReason::Client {
@@ -253,12 +251,12 @@ enum WriteFailure {
 /// Writes one frame, giving up when the socket accepts no bytes for the slow-consumer timeout.
 async fn write(
     writer: &mut Writer,
-    frame: Frame<'_>,
+    (opcode, rsv1, payload): (OpCode, bool, &[u8]),
     progress: &Progress,
     timeout: Duration,
 ) -> Result<(), WriteFailure> {
     progress.reset();
-    let fut = writer.write_frame(frame);
+    let fut = writer.write(opcode, rsv1, payload);
     tokio::pin!(fut);
     let check = (timeout / 10).max(Duration::from_millis(10));
     loop {
@@ -281,21 +279,42 @@ struct Session<'a> {
     writer: Writer,
     progress: Progress,
     sub: Subscription,
+    /// permessage-deflate was negotiated: hub frames go compressed when they are large enough.
+    deflate: bool,
 }
 
 impl Session<'_> {
+    /// Sends a message built for this connection alone (`welcome`, `pong`, `error`): small, so
+    /// never compressed.
     async fn send(&mut self, event: Event, bytes: &[u8]) -> Result<(), CloseReason> {
+        self.send_text(event, bytes, None).await
+    }
+
+    /// Sends a hub frame: its shared compressed bytes when the client negotiated deflate and
+    /// the frame is worth compressing, else its JSON.
+    async fn send_frame(&mut self, frame: &hub::Frame) -> Result<(), CloseReason> {
+        let event = Event::Hub(frame.kind());
+        match frame.deflated().filter(|_| self.deflate) {
+            Some(z) => self.send_text(event, frame.bytes(), Some(z)).await,
+            None => self.send_text(event, frame.bytes(), None).await,
+        }
+    }
+
+    /// Writes a text message: `json`, or its compressed form `deflated` with RSV1 set.
+    async fn send_text(
+        &mut self,
+        event: Event,
+        json: &[u8],
+        deflated: Option<&[u8]>,
+    ) -> Result<(), CloseReason> {
         let timeout = self.state.ws().slow_consumer_timeout;
-        match write(
-            &mut self.writer,
-            Frame::text(Payload::Borrowed(bytes)),
-            &self.progress,
-            timeout,
-        )
-        .await
-        {
+        let wire = match deflated {
+            Some(z) => (OpCode::Text, true, z),
+            None => (OpCode::Text, false, json),
+        };
+        match write(&mut self.writer, wire, &self.progress, timeout).await {
             Ok(()) => {
-                self.state.ws_stats().sent(event, bytes.len());
+                self.state.ws_stats().sent(event, json.len());
                 Ok(())
             }
             Err(WriteFailure::Slow) => {
@@ -310,8 +329,7 @@ impl Session<'_> {
 
     async fn close(&mut self, code: u16, reason: &str) {
         // Best effort: a peer that does not read cannot receive it anyway.
-        let frame = Frame::close(code, reason.as_bytes());
-        let _ = tokio::time::timeout(Duration::from_secs(1), self.writer.write_frame(frame)).await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.writer.close(code, reason)).await;
     }
 
     async fn refuse(&mut self, refusal: &Refusal) -> Result<(), CloseReason> {
@@ -363,6 +381,7 @@ async fn write_loop(
     mut rx: mpsc::Receiver<Command>,
     progress: Progress,
     shared: Arc<Shared>,
+    deflate: bool,
 ) -> CloseReason {
     let sub = state.hub().subscribe(&[], None);
     let mut s = Session {
@@ -370,6 +389,7 @@ async fn write_loop(
         writer,
         progress,
         sub,
+        deflate,
     };
     let welcome = protocol::welcome(state.clock().now_ms(), &state.clock().status());
     if let Err(reason) = s.send(Event::Welcome, &welcome).await {
@@ -398,8 +418,9 @@ async fn write_loop(
                 }
                 Some(Command::Pong) => {
                     let payload = shared.ping.lock().unwrap_or_else(|p| p.into_inner()).take();
-                    let frame = Frame::pong(Payload::Owned(payload.unwrap_or_default()));
-                    write(&mut s.writer, frame, &s.progress, state.ws().slow_consumer_timeout)
+                    let payload = payload.unwrap_or_default();
+                    let pong = (OpCode::Pong, false, &payload[..]);
+                    write(&mut s.writer, pong, &s.progress, state.ws().slow_consumer_timeout)
                         .await
                         .map_err(|_| CloseReason::Client)
                 }
@@ -407,10 +428,7 @@ async fn write_loop(
                 Some(Command::Op(op)) => s.apply(*op).await,
             },
             frame = s.sub.next() => match frame {
-                Some(frame) => {
-                    let bytes: Bytes = frame.bytes().clone();
-                    s.send(Event::Hub(frame.kind()), &bytes).await
-                }
+                Some(frame) => s.send_frame(&frame).await,
                 None => {
                     s.close(1001, "server shutting down").await;
                     return CloseReason::Shutdown;
@@ -421,8 +439,8 @@ async fn write_loop(
                     s.close(1008, "no answer to two heartbeats").await;
                     return CloseReason::Heartbeat;
                 }
-                let frame = Frame::new(true, OpCode::Ping, None, Payload::Borrowed(b"hb"));
-                write(&mut s.writer, frame, &s.progress, state.ws().slow_consumer_timeout)
+                let ping = (OpCode::Ping, false, &b"hb"[..]);
+                write(&mut s.writer, ping, &s.progress, state.ws().slow_consumer_timeout)
                     .await
                     .map_err(|_| CloseReason::Client)
             }

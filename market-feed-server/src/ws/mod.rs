@@ -2,17 +2,20 @@
 //!
 //! [`upgrade`] checks the request (client token → 401, origin → 403, connection limit → 503,
 //! each with a JSON error body), answers `101 Switching Protocols`, and spawns the connection
-//! ([`connection`]): a reader task and a writer task per client. Writes use `fastwebsockets`:
-//! it writes a large frame with one vectored write straight from the hub's shared bytes, so a
-//! 450 KB `prices_batch` is never copied per client (see docs/architecture.md for the
-//! measurement behind the choice). Client frames are read by a small buffer-less reader
-//! (`reader`), since clients only send small messages.
+//! ([`connection`]): a reader task and a writer task per client. `fastwebsockets` answers the handshake; frames are written by a small buffer-less writer
+//! (`writer`) with one vectored write straight from the hub's shared bytes, so a 450 KB
+//! `prices_batch` is never copied per client, and read by a small buffer-less reader
+//! (`reader`), since clients only send small messages. permessage-deflate ([`deflate`]) is
+//! negotiated when offered: hub frames then go out in the compressed form the hub computed once
+//! for every connection (`Frame::deflated`).
 
 mod connection;
+pub mod deflate;
 mod progress;
 pub mod protocol;
 pub mod rate;
 mod reader;
+mod writer;
 
 use axum::{body::Body, response::Response};
 use http::{Request, StatusCode};
@@ -62,17 +65,24 @@ pub fn upgrade<B>(state: &AppState, mut req: Request<B>) -> Result<Response, Api
             return Err(ApiError::bad_request(format!("bad WebSocket upgrade: {e}")));
         }
     };
+    let extension = deflate::negotiate(req.headers());
     let state2 = state.clone();
     // The connection keeps the request's span (and so its peer address) in its logs.
     let task = async move {
         match fut.await {
-            Ok(ws) => connection::run(state2, ws.into_inner(), permit).await,
+            Ok(ws) => connection::run(state2, ws.into_inner(), permit, extension.is_some()).await,
             Err(e) => tracing::debug!(error = %e, "WebSocket upgrade did not complete"),
         }
     };
     state
         .tasks()
         .spawn(task.instrument(tracing::Span::current()));
-    let (parts, _) = response.into_parts();
+    let (mut parts, _) = response.into_parts();
+    if let Some(value) = extension {
+        parts.headers.insert(
+            http::header::SEC_WEBSOCKET_EXTENSIONS,
+            http::HeaderValue::from_static(value),
+        );
+    }
     Ok(Response::from_parts(parts, Body::empty()))
 }

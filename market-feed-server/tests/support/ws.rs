@@ -179,6 +179,20 @@ impl Raw {
     /// Like [`Raw::connect`], with a small socket receive buffer when given (so a client
     /// that does not read stalls the server's writes sooner).
     pub async fn connect_with(addr: SocketAddr, recv_buffer: Option<u32>) -> Raw {
+        Self::connect_full(addr, recv_buffer, "").await.0
+    }
+
+    /// Like [`Raw::connect`], sending `extra` header lines (each ending in `\r\n`); returns
+    /// the response head too.
+    pub async fn connect_headers(addr: SocketAddr, extra: &str) -> (Raw, String) {
+        Self::connect_full(addr, None, extra).await
+    }
+
+    async fn connect_full(
+        addr: SocketAddr,
+        recv_buffer: Option<u32>,
+        extra: &str,
+    ) -> (Raw, String) {
         let socket = TcpSocket::new_v4().unwrap();
         if let Some(size) = recv_buffer {
             socket.set_recv_buffer_size(size).unwrap();
@@ -186,7 +200,7 @@ impl Raw {
         let mut stream = socket.connect(addr).await.unwrap();
         let request = format!(
             "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
         );
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut buf = Vec::new();
@@ -206,7 +220,7 @@ impl Raw {
         let head = String::from_utf8_lossy(&buf[..end]).into_owned();
         assert!(head.starts_with("HTTP/1.1 101"), "not upgraded: {head}");
         buf.drain(..end);
-        Raw { stream, buf }
+        (Raw { stream, buf }, head)
     }
 
     /// The bytes of one client frame (masked, with an all-zero key so the payload is sent as
@@ -251,10 +265,17 @@ impl Raw {
 
     /// Reads one server frame: `(opcode, payload)`, or `None` at EOF or reset. Never answers.
     pub async fn read_frame(&mut self) -> Option<(u8, Vec<u8>)> {
+        let (first, payload) = self.read_frame_head().await?;
+        assert_eq!(first & 0x70, 0, "no reserved bit without an extension");
+        Some((first & 0x0f, payload))
+    }
+
+    /// Reads one server frame: `(its first header byte (FIN, RSV1-3, opcode), payload)`.
+    pub async fn read_frame_head(&mut self) -> Option<(u8, Vec<u8>)> {
         if !self.fill(2).await {
             return None;
         }
-        let opcode = self.buf[0] & 0x0f;
+        let first = self.buf[0];
         assert_eq!(self.buf[1] & 0x80, 0, "server frames are not masked");
         let (len, header) = match self.buf[1] & 0x7f {
             126 => {
@@ -281,7 +302,7 @@ impl Raw {
         }
         let payload = self.buf[header..header + len].to_vec();
         self.buf.drain(..header + len);
-        Some((opcode, payload))
+        Some((first, payload))
     }
 
     /// Sends `bytes` while reading, then reads until a close frame or the end of the

@@ -4,6 +4,8 @@
 //! Encoders write straight into a pre-sized `Vec<u8>` with `serde_json` and freeze it into
 //! [`Bytes`], so a frame is built once and every clone after that is a reference-count bump.
 
+use std::sync::{Arc, OnceLock};
+
 use bytes::Bytes;
 use serde::Serialize;
 
@@ -86,13 +88,26 @@ impl FrameKind {
 /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
 /// # }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Frame {
     kind: FrameKind,
     topic: Option<Topic>,
     seq: Option<u64>,
     bytes: Bytes,
+    /// The permessage-deflate form of `bytes`, computed on first use and shared by every
+    /// clone of this frame (so by every connection that gets it).
+    deflated: Arc<OnceLock<Option<Bytes>>>,
 }
+
+/// Frames are equal when they carry the same message (the compression cache is not compared).
+impl PartialEq for Frame {
+    fn eq(&self, other: &Self) -> bool {
+        (self.kind, self.topic, self.seq, &self.bytes)
+            == (other.kind, other.topic, other.seq, &other.bytes)
+    }
+}
+
+impl Eq for Frame {}
 
 impl Frame {
     pub(crate) fn new(
@@ -106,7 +121,34 @@ impl Frame {
             topic,
             seq,
             bytes,
+            deflated: Arc::default(),
         }
+    }
+
+    /// The message compressed for permessage-deflate (RFC 7692, without context takeover),
+    /// or `None` when it goes uncompressed (under 1 KiB, or it would not shrink). Computed
+    /// once, on first call, and shared by every clone of the frame: the connections that get
+    /// the same frame send the same compressed bytes. See [`deflate_message`](super::deflate_message).
+    ///
+    /// ```
+    /// # use market_feed::hub::{Frame, deflate_message};
+    /// # use market_feed::model::{InstrumentKey, Quote, Topic};
+    /// let quotes: Vec<Quote> = (0..20)
+    ///     .map(|i| Quote::new(InstrumentKey::new(&format!("NSE_EQ|INE{i:07}")).unwrap(), format!("S{i}"), 100.0 + i as f64, 1))
+    ///     .collect();
+    /// let frame = Frame::batch(Topic::Prices, 1, &quotes)?;
+    /// let copy = frame.clone();
+    /// let z = frame.deflated().expect("a 20-quote batch compresses");
+    /// assert!(z.len() < frame.len() / 2);
+    /// // The clone shares the compressed bytes (the same allocation).
+    /// assert_eq!(copy.deflated().unwrap().as_ptr(), z.as_ptr());
+    /// assert_eq!(Some(z), deflate_message(frame.bytes()).as_ref());
+    /// # Ok::<(), market_feed::hub::HubError>(())
+    /// ```
+    pub fn deflated(&self) -> Option<&Bytes> {
+        self.deflated
+            .get_or_init(|| super::deflate::deflate_message(&self.bytes))
+            .as_ref()
     }
 
     /// Serializes a batch into an `indices_update` / `prices_batch` frame, exactly as

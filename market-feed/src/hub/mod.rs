@@ -128,6 +128,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockW
 
 use serde::Deserialize;
 
+mod deflate;
 mod event;
 mod fanout;
 mod filter;
@@ -138,6 +139,7 @@ mod stats;
 mod status;
 mod subscription;
 
+pub use deflate::{DEFLATE_LEVEL, MIN_DEFLATE_LEN, deflate_message, deflate_with_level};
 pub use fanout::Hub;
 pub use filter::{Filter, FilterResolution};
 pub use frame::{Frame, FrameKind};

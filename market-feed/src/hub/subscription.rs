@@ -35,7 +35,9 @@ use super::{
     event::Event,
     filter::Filter,
     frame::{Frame, FrameKind},
-    read, shared::Shared, stats::Counters,
+    read,
+    shared::Shared,
+    stats::Counters,
     status::FeedState,
 };
 use crate::model::Topic;

@@ -13,8 +13,16 @@
 //! UTF-8 ([`ReadError::InvalidUtf8`], close 1007); a close frame must have no payload or a
 //! valid code with a UTF-8 reason. Each non-final data frame is reported
 //! ([`Incoming::Fragment`]) so the caller can count it against the flood limit.
+//!
+//! With permessage-deflate negotiated ([`FrameReader::with_deflate`]), RSV1 may be set on the
+//! first frame of a data message: the whole message is then inflated (RFC 7692 §6.2) and the
+//! size limit applies to the inflated bytes (and to the compressed ones as they arrive). RSV1
+//! on a control or continuation frame, RSV2/RSV3, or RSV1 without the extension are protocol
+//! violations.
 
 use tokio::io::{AsyncRead, AsyncReadExt};
+
+use super::deflate::{InflateError, inflate};
 
 /// The most payload bytes allocated at once: payloads grow as their bytes arrive.
 const CHUNK: usize = 4096;
@@ -60,13 +68,24 @@ fn valid_close_code(code: u16) -> bool {
     matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999)
 }
 
+/// A data message being assembled from fragments.
+#[derive(Debug, Default)]
+struct Partial {
+    text: bool,
+    /// RSV1 was set on its first frame: `bytes` are DEFLATE data.
+    compressed: bool,
+    bytes: Vec<u8>,
+}
+
 /// Reads frames from the client half of a connection.
 #[derive(Debug)]
 pub(crate) struct FrameReader<R> {
     io: R,
     max: usize,
-    /// A fragmented message being assembled: (is text, bytes so far).
-    partial: Option<(bool, Vec<u8>)>,
+    /// Whether permessage-deflate was negotiated (RSV1 marks a compressed message).
+    deflate: bool,
+    /// A fragmented message being assembled.
+    partial: Option<Partial>,
     /// False while a frame is being read, and after a read was cancelled mid-frame.
     between_frames: bool,
 }
@@ -77,15 +96,22 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         Self {
             io,
             max,
+            deflate: false,
             partial: None,
             between_frames: true,
         }
     }
 
+    /// Accepts compressed messages (permessage-deflate was negotiated).
+    pub(crate) fn with_deflate(mut self, deflate: bool) -> Self {
+        self.deflate = deflate;
+        self
+    }
+
     /// Bytes held for a message being assembled (its allocation).
     #[cfg(test)]
     pub(crate) fn held(&self) -> usize {
-        self.partial.as_ref().map_or(0, |(_, b)| b.capacity())
+        self.partial.as_ref().map_or(0, |p| p.bytes.capacity())
     }
 
     /// Appends `len` payload bytes to `buf`, unmasked, growing it as they arrive.
@@ -143,7 +169,8 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         self.io.read_exact(&mut head).await?;
         let fin = head[0] & 0x80 != 0;
         let opcode = head[0] & 0x0F;
-        if head[0] & 0x70 != 0 {
+        let rsv1 = head[0] & 0x40 != 0;
+        if head[0] & 0x30 != 0 || (rsv1 && !(self.deflate && matches!(opcode, 0x1 | 0x2))) {
             return Err(ReadError::Protocol("reserved bits are set"));
         }
         if head[1] & 0x80 == 0 {
@@ -176,7 +203,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             }
             _ => {}
         }
-        let so_far = self.partial.as_ref().map_or(0, |(_, b)| b.len());
+        let so_far = self.partial.as_ref().map_or(0, |p| p.bytes.len());
         let len = usize::try_from(len).map_err(|_| ReadError::TooBig)?;
         if !control && len.saturating_add(so_far) > self.max {
             return Err(ReadError::TooBig);
@@ -185,15 +212,15 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         self.io.read_exact(&mut mask).await?;
         if opcode == 0x0 {
             // Appended in place: no allocation per fragment.
-            let (text, mut buf) = self.partial.take().unwrap_or_default();
-            let read = self.read_payload(&mut buf, len, mask).await;
-            self.partial = Some((text, buf));
+            let mut partial = self.partial.take().unwrap_or_default();
+            let read = self.read_payload(&mut partial.bytes, len, mask).await;
+            self.partial = Some(partial);
             read?;
             if !fin {
                 return Ok(Incoming::Fragment);
             }
-            let (text, buf) = self.partial.take().unwrap_or_default();
-            return Self::message(text, buf);
+            let partial = self.partial.take().unwrap_or_default();
+            return self.message(partial);
         }
         let mut payload = Vec::new();
         self.read_payload(&mut payload, len, mask).await?;
@@ -202,18 +229,35 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             0x9 => Ok(Incoming::Ping(payload)),
             0xA => Ok(Incoming::Pong),
             _ => {
-                let text = opcode == 0x1;
+                let partial = Partial {
+                    text: opcode == 0x1,
+                    compressed: rsv1,
+                    bytes: payload,
+                };
                 if fin {
-                    Self::message(text, payload)
+                    self.message(partial)
                 } else {
-                    self.partial = Some((text, payload));
+                    self.partial = Some(partial);
                     Ok(Incoming::Fragment)
                 }
             }
         }
     }
 
-    fn message(text: bool, bytes: Vec<u8>) -> Result<Incoming, ReadError> {
+    fn message(&self, partial: Partial) -> Result<Incoming, ReadError> {
+        let Partial {
+            text,
+            compressed,
+            mut bytes,
+        } = partial;
+        if compressed {
+            bytes = inflate(&bytes, self.max).map_err(|e| match e {
+                InflateError::TooBig => ReadError::TooBig,
+                InflateError::Corrupt => {
+                    ReadError::Protocol("a compressed message that does not inflate")
+                }
+            })?;
+        }
         if !text {
             return Ok(Incoming::Binary(bytes));
         }

@@ -285,3 +285,100 @@ proptest! {
         prop_assert_eq!(items, expected);
     }
 }
+
+/// Raw DEFLATE of `data` as a permessage-deflate sender produces it (tail removed).
+fn deflated(data: &[u8]) -> Vec<u8> {
+    let mut z = flate2::Compress::new(flate2::Compression::default(), false);
+    let mut out = Vec::with_capacity(data.len() + 64);
+    z.compress_vec(data, &mut out, flate2::FlushCompress::Sync)
+        .unwrap();
+    out.truncate(out.len() - 4);
+    out
+}
+
+async fn read_deflate(bytes: Vec<u8>, max: usize) -> Vec<Result<Incoming, ReadError>> {
+    let mut r = FrameReader::new(&bytes[..], max).with_deflate(true);
+    let mut out = Vec::new();
+    loop {
+        let item = r.next().await;
+        let stop = item.is_err();
+        out.push(item);
+        if stop {
+            return out;
+        }
+    }
+}
+
+#[tokio::test]
+async fn compressed_messages_whole_and_fragmented_are_inflated() {
+    let msg = br#"{"op":"subscribe","topics":["indices","prices"]}"#;
+    let z = deflated(msg);
+    let mut bytes = frame(true, 0x1, &z);
+    bytes[0] |= 0x40;
+    // Fragmented: RSV1 on the first frame only.
+    let mut first = frame(false, 0x1, &z[..3]);
+    first[0] |= 0x40;
+    bytes.extend(first);
+    bytes.extend(frame(true, 0x0, &z[3..]));
+    // An uncompressed message on the same connection.
+    bytes.extend(frame(true, 0x1, b"{}"));
+    let got = read_deflate(bytes, 16 * 1024).await;
+    assert_eq!(
+        got,
+        vec![
+            Ok(Incoming::Text(msg.to_vec())),
+            Ok(Incoming::Fragment),
+            Ok(Incoming::Text(msg.to_vec())),
+            Ok(Incoming::Text(b"{}".to_vec())),
+            Err(ReadError::Gone),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn compressed_messages_are_limited_after_inflating_and_rsv1_is_checked() {
+    let max = 16 * 1024;
+    let mut bomb = frame(true, 0x1, &deflated(&vec![b' '; max + 1]));
+    bomb[0] |= 0x40;
+    assert_eq!(read_deflate(bomb, max).await[0], Err(ReadError::TooBig));
+    let mut garbage = frame(true, 0x1, &[0xff, 0xff, 0xff]);
+    garbage[0] |= 0x40;
+    assert!(matches!(
+        read_deflate(garbage, max).await[0],
+        Err(ReadError::Protocol(_))
+    ));
+    // Compressed text must still be UTF-8.
+    let mut latin1 = frame(true, 0x1, &deflated(&[0xe9; 8]));
+    latin1[0] |= 0x40;
+    assert_eq!(
+        read_deflate(latin1, max).await[0],
+        Err(ReadError::InvalidUtf8)
+    );
+    // RSV1 without the extension, on a continuation or a control frame: protocol errors.
+    let mut no_ext = frame(true, 0x1, &deflated(b"{}"));
+    no_ext[0] |= 0x40;
+    assert!(matches!(
+        read_all(no_ext, max).await[0],
+        Err(ReadError::Protocol(_))
+    ));
+    let mut cont = frame(false, 0x1, b"{");
+    let mut tail = frame(true, 0x0, b"}");
+    tail[0] |= 0x40;
+    cont.extend(tail);
+    assert!(matches!(
+        read_deflate(cont, max).await[1],
+        Err(ReadError::Protocol(_))
+    ));
+    let mut ping = frame(true, 0x9, b"x");
+    ping[0] |= 0x40;
+    assert!(matches!(
+        read_deflate(ping, max).await[0],
+        Err(ReadError::Protocol(_))
+    ));
+    let mut rsv2 = frame(true, 0x1, b"{}");
+    rsv2[0] |= 0x20;
+    assert!(matches!(
+        read_deflate(rsv2, max).await[0],
+        Err(ReadError::Protocol(_))
+    ));
+}
