@@ -10,7 +10,7 @@ use std::{future::Future, sync::Arc, time::Duration as StdDuration};
 use market_feed::{
     clock::MarketClock,
     feed::{Feed, Job},
-    hub::Hub,
+    hub::{Hub, HubConfig},
     model::Topic,
     source::{
         IndicesFromStocks, PriceSource, ReplaySource, SimulatedSource,
@@ -68,7 +68,9 @@ impl App {
             }
         };
         let universe = live.current();
-        let hub = Arc::new(Hub::default());
+        let hub = Arc::new(Hub::new(
+            HubConfig::default().with_resume_window(config.resume_window),
+        ));
         let (indices, prices) = sources(config, &universe, &clock)?;
         let job_sources = vec![indices.clone(), prices.clone()];
         tracing::info!(

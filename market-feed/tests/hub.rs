@@ -6,7 +6,8 @@ use std::{sync::Arc, time::Duration};
 
 use futures::{FutureExt, StreamExt};
 use market_feed::hub::{
-    FeedState, FeedStatus, Frame, FrameKind, Hub, HubConfig, SnapshotMeta, Source, Subscription,
+    FeedState, FeedStatus, Frame, FrameKind, Hub, HubConfig, ResumeFrom, SnapshotMeta, Source,
+    Subscription,
 };
 use market_feed::model::{InstrumentKey, Quote, Topic};
 use serde_json::Value;
@@ -690,4 +691,160 @@ async fn a_held_batch_is_delivered_before_the_stream_ends_and_dropped_on_unsubsc
     hub.close();
     assert_eq!(next(&mut sub).await.seq(), Some(2));
     assert!(sub.next().await.is_none());
+}
+
+/// A subscription of `topics` resuming each from `seq` in the hub's own epoch.
+fn resumed(
+    hub: &Hub,
+    topics: &[Topic],
+    filter: Option<market_feed::hub::Filter>,
+    seq: u64,
+) -> Subscription {
+    let mut sub = hub.subscribe(&[], None);
+    let from: Vec<_> = topics
+        .iter()
+        .map(|&t| ResumeFrom::new(t, hub.epoch(), seq))
+        .collect();
+    sub.subscribe_resuming(topics, filter, &from);
+    sub
+}
+
+#[tokio::test(start_paused = true)]
+async fn resume_replays_the_missed_batches_in_order_then_carries_on_live() {
+    let hub = hub_with(3, 16);
+    let mut seen = hub.subscribe(&[Topic::Indices], None);
+    let snap = next(&mut seen).await;
+    assert_eq!(
+        json(&snap)["epoch"],
+        hub.epoch(),
+        "snapshots carry the epoch"
+    );
+    for n in 1..=5 {
+        hub.publish(Topic::Indices, indices(n as f64, n)).unwrap();
+    }
+    // The client saw up to seq 2, then dropped.
+    let mut sub = resumed(&hub, &[Topic::Indices], None, 2);
+    // Published after the resume was asked, before it was served: delivered once.
+    hub.publish(Topic::Indices, indices(6.0, 6)).unwrap();
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        let f = next(&mut sub).await;
+        assert_eq!(f.kind(), FrameKind::IndicesUpdate, "no snapshot");
+        got.push(f.seq().unwrap());
+    }
+    assert_eq!(got, [3, 4, 5, 6]);
+    assert_idle(&mut sub);
+    hub.publish(Topic::Indices, indices(7.0, 7)).unwrap();
+    assert_eq!(next(&mut sub).await.seq(), Some(7));
+    let stats = hub.stats();
+    assert_eq!(
+        (
+            stats.resumes,
+            stats.resume_fallbacks,
+            stats.batches_replayed
+        ),
+        (1, 0, 4)
+    );
+    // The replayed frames are the batches' own shared bytes.
+    let mut again = resumed(&hub, &[Topic::Indices], None, 6);
+    let replayed = next(&mut again).await;
+    assert_eq!(replayed.seq(), Some(7));
+    assert_eq!(replayed.bytes().as_ptr(), {
+        let mut live = resumed(&hub, &[Topic::Indices], None, 6);
+        next(&mut live).await.bytes().as_ptr()
+    });
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_up_to_date_resume_sends_nothing_and_every_other_case_gets_a_snapshot() {
+    let hub = Hub::new(HubConfig::with_buffer(16).with_resume_window(3));
+    hub.set_instruments(
+        Topic::Prices,
+        (0..3).map(|i| (key(i), Arc::from(symbol(i)))),
+    );
+    for n in 1..=6 {
+        hub.publish(Topic::Prices, prices(0..3, n as f64, n))
+            .unwrap();
+    }
+    // Up to date: nothing until the next batch.
+    let mut sub = resumed(&hub, &[Topic::Prices], None, 6);
+    assert_idle(&mut sub);
+    hub.publish(Topic::Prices, prices(0..3, 7.0, 7)).unwrap();
+    assert_eq!(next(&mut sub).await.seq(), Some(7));
+    // Within the window of 3 (5, 6, 7 kept): a client at 4 is served.
+    let mut sub = resumed(&hub, &[Topic::Prices], None, 4);
+    assert_eq!(next(&mut sub).await.kind(), FrameKind::PricesBatch);
+    // Too old, from the future, another epoch: a snapshot at the latest seq.
+    for seq in [3, 8] {
+        let mut sub = resumed(&hub, &[Topic::Prices], None, seq);
+        let f = next(&mut sub).await;
+        assert_eq!(
+            (f.kind(), f.seq()),
+            (FrameKind::Snapshot, Some(7)),
+            "from {seq}"
+        );
+    }
+    let mut sub = hub.subscribe(&[], None);
+    sub.subscribe_resuming(
+        &[Topic::Prices],
+        None,
+        &[ResumeFrom::new(Topic::Prices, "another", 6)],
+    );
+    assert_eq!(next(&mut sub).await.kind(), FrameKind::Snapshot);
+    // A resume for a topic not subscribed in the same message is ignored.
+    let mut sub = hub.subscribe(&[], None);
+    sub.subscribe_resuming(
+        &[Topic::Prices],
+        None,
+        &[ResumeFrom::new(Topic::Indices, hub.epoch(), 0)],
+    );
+    assert_eq!(next(&mut sub).await.kind(), FrameKind::Snapshot);
+    // A new instrument list: old batches no longer describe the topic.
+    hub.replace_instruments(
+        Topic::Prices,
+        (0..2).map(|i| (key(i), Arc::from(symbol(i)))),
+    );
+    let mut sub = resumed(&hub, &[Topic::Prices], None, 6);
+    assert_eq!(next(&mut sub).await.kind(), FrameKind::Snapshot);
+    assert_eq!(hub.stats().resume_fallbacks, 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_filtered_resume_replays_only_its_instruments_and_the_byte_bound_limits_the_window() {
+    let hub = hub_with(5, 16);
+    hub.publish(Topic::Prices, prices(0..5, 1.0, 1)).unwrap();
+    hub.publish(Topic::Prices, prices(3..5, 2.0, 2)).unwrap(); // nothing for STK0/STK1
+    hub.publish(Topic::Prices, prices(0..2, 3.0, 3)).unwrap();
+    let filter = hub.resolve_filter(["STK0", "STK1"]).filter;
+    let mut sub = resumed(&hub, &[Topic::Prices], Some(filter), 0);
+    let a = next(&mut sub).await;
+    let b = next(&mut sub).await;
+    assert_eq!((a.seq(), b.seq()), (Some(1), Some(3)));
+    assert_eq!(symbols_of(&a), ["STK0", "STK1"]);
+    assert_idle(&mut sub);
+
+    // Kept batches are bounded in bytes too: with room for about one batch, older resumes
+    // fall back to a snapshot.
+    let mut config = HubConfig::with_buffer(16);
+    let one = Frame::batch(Topic::Prices, 1, &prices(0..5, 1.0, 1))
+        .unwrap()
+        .len();
+    config.resume_bytes = 3 * one;
+    let hub = Hub::new(config);
+    for n in 1..=4 {
+        hub.publish(Topic::Prices, prices(0..5, n as f64, n))
+            .unwrap();
+    }
+    assert_eq!(
+        next(&mut resumed(&hub, &[Topic::Prices], None, 3))
+            .await
+            .seq(),
+        Some(4)
+    );
+    assert_eq!(
+        next(&mut resumed(&hub, &[Topic::Prices], None, 2))
+            .await
+            .kind(),
+        FrameKind::Snapshot
+    );
 }

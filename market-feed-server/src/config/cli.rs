@@ -147,6 +147,11 @@ pub struct Cli {
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     pub max_connections: usize,
 
+    /// Batches kept per topic so that a client that reconnects can resume (get the batches it
+    /// missed instead of a snapshot); 0 keeps none. Also bounded to 64 MiB per topic.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub resume_window: usize,
+
     /// HTTP connections before their WebSocket upgrade, at once; more get HTTP 503 and are
     /// closed.
     #[arg(long, default_value_t = 10_000, value_name = "N")]

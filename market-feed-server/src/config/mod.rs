@@ -269,6 +269,8 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// WebSocket connection limit.
     pub max_connections: usize,
+    /// Batches kept per topic for resume.
+    pub resume_window: usize,
     /// HTTP connection limit (before the upgrade).
     pub max_http_connections: usize,
     /// Time allowed for a request head.

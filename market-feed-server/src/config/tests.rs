@@ -14,7 +14,7 @@ fn parse(args: &[&str]) -> Result<Config, ConfigError> {
 
 #[test]
 fn bad_options_are_one_line_naming_the_option() {
-    let cases: [&[&str]; 11] = [
+    let cases: [&[&str]; 13] = [
         &["--clock", "at:yesterday"],
         &["--calendar-refresh", "sometimes"],
         &["--listen", "nowhere"],
@@ -25,6 +25,8 @@ fn bad_options_are_one_line_naming_the_option() {
         &["--store", "mysql://x"],
         &["--source", "bloomberg"],
         &["--max-connections", "lots"],
+        &["--resume-window", "many"],
+        &["--resume-window", "100001"],
         &["--slow-consumer-timeout", "soon"],
     ];
     for args in cases {
@@ -80,6 +82,7 @@ fn help_exits_zero_and_documents_every_option() {
                 "--allowed-origin",
                 "--max-connections",
                 "--max-http-connections",
+                "--resume-window",
                 "--header-timeout",
                 "--heartbeat-interval",
                 "--slow-consumer-timeout",
@@ -103,6 +106,7 @@ fn defaults_match_the_protocol() {
     assert_eq!(c.indices_interval, Duration::from_secs(5));
     assert_eq!(c.prices_interval, Duration::from_secs(120));
     assert_eq!(c.max_connections, 10_000);
+    assert_eq!(c.resume_window, 64);
     assert_eq!(c.max_http_connections, 10_000);
     assert_eq!(c.header_timeout, Duration::from_secs(30));
     assert_eq!(c.heartbeat_interval, Duration::from_secs(20));

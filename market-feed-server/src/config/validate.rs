@@ -95,6 +95,7 @@ impl Config {
             allowed_origins: cli.allowed_origins,
             cors_origins: cli.cors_origins,
             max_connections: cli.max_connections,
+            resume_window: cli.resume_window,
             max_http_connections: cli.max_http_connections,
             header_timeout: cli.header_timeout,
             heartbeat_interval: cli.heartbeat_interval,
@@ -104,12 +105,22 @@ impl Config {
     }
 }
 
-/// Client tokens must not be empty, and connection limits must fit a semaphore.
+/// The largest `--resume-window`: the byte bound caps the memory anyway, this the bookkeeping.
+const MAX_RESUME_WINDOW: usize = 100_000;
+
+/// Client tokens must not be empty, connection limits must fit a semaphore, and the resume
+/// window must be sane.
 fn check_limits(cli: &Cli) -> Result<(), ConfigError> {
     if cli.auth_tokens.iter().any(|t| t.trim().is_empty()) {
         return Err(ConfigError::Conflict(
             "--auth-token (or MARKET_FEED_AUTH_TOKENS): a client token is empty, which would leave the server open; give a non-empty token or none".into(),
         ));
+    }
+    if cli.resume_window > MAX_RESUME_WINDOW {
+        return Err(ConfigError::Conflict(format!(
+            "--resume-window {}: give a number of batches from 0 to {MAX_RESUME_WINDOW}",
+            cli.resume_window
+        )));
     }
     let max = tokio::sync::Semaphore::MAX_PERMITS;
     for (name, n) in [

@@ -347,7 +347,11 @@ impl Session<'_> {
                 self.sub.unsubscribe(&topics);
                 Ok(())
             }
-            ClientOp::Subscribe { topics, symbols } => {
+            ClientOp::Subscribe {
+                topics,
+                symbols,
+                resume,
+            } => {
                 let mut unknown = Vec::new();
                 let filter = match symbols {
                     Some(list) if topics.contains(&Topic::Prices) => {
@@ -357,7 +361,7 @@ impl Session<'_> {
                     }
                     _ => None,
                 };
-                self.sub.subscribe(&topics, filter);
+                self.sub.subscribe_resuming(&topics, filter, &resume);
                 if unknown.is_empty() {
                     Ok(())
                 } else {
@@ -391,7 +395,11 @@ async fn write_loop(
         sub,
         deflate,
     };
-    let welcome = protocol::welcome(state.clock().now_ms(), &state.clock().status());
+    let welcome = protocol::welcome(
+        state.clock().now_ms(),
+        state.hub().epoch(),
+        &state.clock().status(),
+    );
     if let Err(reason) = s.send(Event::Welcome, &welcome).await {
         return reason;
     }

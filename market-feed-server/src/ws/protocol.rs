@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use market_feed::{clock::MarketStatus, model::Topic};
+use market_feed::{clock::MarketStatus, hub::ResumeFrom, model::Topic};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -105,6 +105,8 @@ pub enum ClientOp {
         topics: Vec<Topic>,
         /// The symbol list, if given.
         symbols: Option<Vec<String>>,
+        /// Where the client left each topic it resumes (`"resume"`, docs/protocol.md §7).
+        resume: Vec<ResumeFrom>,
     },
     /// Stop topics.
     Unsubscribe {
@@ -151,6 +153,36 @@ fn topics_of(obj: &serde_json::Map<String, Value>, op: &str) -> Result<Vec<Topic
     Ok(topics)
 }
 
+/// Parses `"resume": {"prices": {"epoch": "..", "seq": 41}, ...}`.
+fn resume_of(value: Option<&Value>) -> Result<Vec<ResumeFrom>, Refusal> {
+    const SHAPE: &str = r#""resume" must be an object such as {"prices":{"epoch":"<from welcome or snapshot>","seq":41}}"#;
+    let map = match value {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Object(map)) => map,
+        Some(_) => return Err(bad(SHAPE)),
+    };
+    let mut out = Vec::with_capacity(map.len());
+    for (name, from) in map {
+        let topic: Topic = name.parse().map_err(|_| {
+            Refusal::new(
+                ErrorCode::UnknownTopic,
+                format!("unknown topic {name:?} in \"resume\": use \"indices\" or \"prices\""),
+            )
+        })?;
+        let epoch = from.get("epoch").and_then(Value::as_str);
+        let seq = from.get("seq").and_then(Value::as_u64);
+        match (epoch, seq) {
+            (Some(epoch), Some(seq)) => out.push(ResumeFrom::new(topic, epoch, seq)),
+            _ => {
+                return Err(bad(format!(
+                    "\"resume\".{name} needs \"epoch\" (a string) and \"seq\" (a whole number): {SHAPE}"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Parses one client text message.
 ///
 /// ```
@@ -158,7 +190,9 @@ fn topics_of(obj: &serde_json::Map<String, Value>, op: &str) -> Result<Vec<Topic
 /// use market_feed::model::Topic;
 ///
 /// let op = parse_op(r#"{"op":"subscribe","topics":["prices"],"symbols":["RELIANCE"]}"#).unwrap();
-/// assert_eq!(op, ClientOp::Subscribe { topics: vec![Topic::Prices], symbols: Some(vec!["RELIANCE".into()]) });
+/// assert_eq!(op, ClientOp::Subscribe { topics: vec![Topic::Prices], symbols: Some(vec!["RELIANCE".into()]), resume: vec![] });
+/// let op = parse_op(r#"{"op":"subscribe","topics":["prices"],"resume":{"prices":{"epoch":"e1","seq":41}}}"#).unwrap();
+/// assert!(matches!(op, ClientOp::Subscribe { resume, .. } if resume[0].seq == 41 && resume[0].epoch == "e1"));
 /// assert_eq!(parse_op(r#"{"op":"dance"}"#).unwrap_err().code, ErrorCode::BadRequest);
 /// assert_eq!(parse_op(r#"{"op":"subscribe","topics":["news"]}"#).unwrap_err().code, ErrorCode::UnknownTopic);
 /// ```
@@ -205,7 +239,12 @@ pub fn parse_op(text: &str) -> Result<ClientOp, Refusal> {
                 }
                 Some(_) => return Err(bad("\"symbols\" must be a list of symbols or keys")),
             };
-            Ok(ClientOp::Subscribe { topics, symbols })
+            let resume = resume_of(obj.get("resume"))?;
+            Ok(ClientOp::Subscribe {
+                topics,
+                symbols,
+                resume,
+            })
         }
         "unsubscribe" => Ok(ClientOp::Unsubscribe {
             topics: topics_of(obj, op)?,
@@ -219,29 +258,32 @@ pub fn parse_op(text: &str) -> Result<ClientOp, Refusal> {
     }
 }
 
-/// The `welcome` event: the first message on every connection.
+/// The `welcome` event: the first message on every connection, with the hub's epoch.
 ///
 /// ```
 /// use market_feed::clock::MarketClock;
 /// use market_feed_server::ws::protocol::welcome;
 /// use time::macros::datetime;
 /// let clock = MarketClock::fixed(datetime!(2026-01-29 10:00 +05:30));
-/// let v: serde_json::Value = serde_json::from_slice(&welcome(clock.now_ms(), &clock.status())).unwrap();
+/// let v: serde_json::Value = serde_json::from_slice(&welcome(clock.now_ms(), "e1", &clock.status())).unwrap();
 /// assert_eq!((v["event"].as_str(), v["protocol"].as_i64()), (Some("welcome"), Some(1)));
+/// assert_eq!(v["epoch"], "e1");
 /// assert_eq!(v["market"]["phase"], "open");
 /// ```
-pub fn welcome(server_time: i64, market: &MarketStatus) -> Vec<u8> {
+pub fn welcome(server_time: i64, epoch: &str, market: &MarketStatus) -> Vec<u8> {
     #[derive(Serialize)]
     struct Welcome<'a> {
         event: &'static str,
         protocol: u32,
         server_time: i64,
+        epoch: &'a str,
         market: &'a MarketStatus,
     }
     serde_json::to_vec(&Welcome {
         event: "welcome",
         protocol: 1,
         server_time,
+        epoch,
         market,
     })
     .unwrap_or_default()
@@ -306,6 +348,26 @@ mod tests {
                 ErrorCode::UnknownTopic,
             ),
             (
+                r#"{"op":"subscribe","topics":["prices"],"resume":[41]}"#,
+                ErrorCode::BadRequest,
+            ),
+            (
+                r#"{"op":"subscribe","topics":["prices"],"resume":{"prices":{"seq":41}}}"#,
+                ErrorCode::BadRequest,
+            ),
+            (
+                r#"{"op":"subscribe","topics":["prices"],"resume":{"prices":{"epoch":"e","seq":-1}}}"#,
+                ErrorCode::BadRequest,
+            ),
+            (
+                r#"{"op":"subscribe","topics":["prices"],"resume":{"prices":{"epoch":7,"seq":1}}}"#,
+                ErrorCode::BadRequest,
+            ),
+            (
+                r#"{"op":"subscribe","topics":["prices"],"resume":{"news":{"epoch":"e","seq":1}}}"#,
+                ErrorCode::UnknownTopic,
+            ),
+            (
                 r#"{"op":"unsubscribe","topics":["news"]}"#,
                 ErrorCode::UnknownTopic,
             ),
@@ -324,7 +386,8 @@ mod tests {
             parse_op(r#"{"op":"subscribe","topics":["indices","indices","prices"]}"#).unwrap(),
             ClientOp::Subscribe {
                 topics: vec![Topic::Indices, Topic::Prices],
-                symbols: None
+                symbols: None,
+                resume: vec![],
             }
         );
         assert_eq!(

@@ -15,7 +15,7 @@ use super::{
     event::{Batch, Event},
     filter::{Filter, FilterResolution},
     frame::{Frame, FrameKind, encode_batch, encode_feed_status, encode_market_status},
-    lock, read,
+    history, lock, read,
     shared::Shared,
     state::TopicView,
     stats::HubStats,
@@ -163,6 +163,9 @@ impl Hub {
         instruments: impl IntoIterator<Item = (InstrumentKey, Arc<str>)>,
     ) {
         self.set_instruments(topic, instruments);
+        // Batches of the old list no longer describe the topic: resuming falls back to a
+        // snapshot.
+        lock(&self.shared.history[topic.index()]).clear();
         self.shared.send(Event::Resnapshot(topic));
     }
 
@@ -229,10 +232,22 @@ impl Hub {
             st.meta.as_of = st.meta.as_of.max(newest);
         }
         shared.counters.published(bytes.len());
+        let cost = history::cost(bytes.len());
         let frame = Frame::new(FrameKind::batch_of(topic), Some(topic), Some(seq), bytes);
+        let event = Arc::new(Event::Batch(Batch::new(topic, seq, frame, quotes)));
+        // Kept for resume before it is sent: a resuming subscriber (whose ring position
+        // predates its look at the history) finds each batch in one or the other, or both.
+        let config = &shared.config;
+        lock(&shared.history[topic.index()]).push(
+            seq,
+            event.clone(),
+            cost,
+            config.resume_window,
+            config.resume_bytes,
+        );
         // Sent after the state update: a subscriber whose snapshot shows `seq` skips this
         // event, one whose snapshot predates it receives it (see `Subscription`).
-        shared.send(Event::Batch(Batch::new(topic, seq, frame, quotes)));
+        shared.send_shared(event);
         Ok(seq)
     }
 
@@ -433,6 +448,20 @@ impl Hub {
     /// See [`TopicView`] for an example.
     pub fn view(&self, topic: Topic) -> TopicView {
         read(self.shared.topic(topic)).view()
+    }
+
+    /// This hub's epoch: a string that names its `seq` numbering (docs/protocol.md §7). It is
+    /// the same for both topics, sent in `welcome` and every `snapshot`, and differs between
+    /// two hubs (so between two runs of a server): a client resumes only within one epoch.
+    ///
+    /// ```
+    /// # use market_feed::hub::Hub;
+    /// let (a, b) = (Hub::default(), Hub::default());
+    /// assert_eq!(a.epoch(), a.clone().epoch());
+    /// assert_ne!(a.epoch(), b.epoch());
+    /// ```
+    pub fn epoch(&self) -> &str {
+        &self.shared.epoch
     }
 
     /// The topic's `seq`: the number of batches published on it.

@@ -295,6 +295,7 @@ struct SnapshotWire<'a> {
     event: &'static str,
     topic: Topic,
     seq: u64,
+    epoch: &'a str,
     live: bool,
     source: Source,
     #[serde(serialize_with = "serialize_day")]
@@ -307,6 +308,7 @@ struct SnapshotWire<'a> {
 pub(crate) fn encode_snapshot(
     topic: Topic,
     seq: u64,
+    epoch: &str,
     live: bool,
     meta: &SnapshotMeta,
     quotes: &[Quote],
@@ -316,6 +318,7 @@ pub(crate) fn encode_snapshot(
         event: FrameKind::Snapshot.event(),
         topic,
         seq,
+        epoch,
         live,
         source: meta.source,
         trading_day: meta.trading_day,
@@ -414,15 +417,16 @@ mod tests {
     #[test]
     fn snapshot_frame_is_exactly_the_protocol_shape() {
         let meta = SnapshotMeta::new(Source::Close, date!(2026 - 01 - 28), 99);
-        let f = encode_snapshot(Topic::Indices, 41, false, &meta, &[]).unwrap();
+        let f = encode_snapshot(Topic::Indices, 41, "e1", false, &meta, &[]).unwrap();
         assert_eq!(
             &f.bytes()[..],
-            br#"{"event":"snapshot","topic":"indices","seq":41,"live":false,"source":"close","trading_day":"2026-01-28","as_of":99,"data":[]}"#
+            br#"{"event":"snapshot","topic":"indices","seq":41,"epoch":"e1","live":false,"source":"close","trading_day":"2026-01-28","as_of":99,"data":[]}"#
         );
-        let f = encode_snapshot(Topic::Prices, 0, true, &SnapshotMeta::default(), &[]).unwrap();
+        let f =
+            encode_snapshot(Topic::Prices, 0, "e2", true, &SnapshotMeta::default(), &[]).unwrap();
         assert_eq!(
             &f.bytes()[..],
-            br#"{"event":"snapshot","topic":"prices","seq":0,"live":true,"source":"close","trading_day":null,"as_of":null,"data":[]}"#
+            br#"{"event":"snapshot","topic":"prices","seq":0,"epoch":"e2","live":true,"source":"close","trading_day":null,"as_of":null,"data":[]}"#
         );
     }
 

@@ -133,6 +133,7 @@ mod event;
 mod fanout;
 mod filter;
 mod frame;
+mod history;
 mod shared;
 mod state;
 mod stats;
@@ -146,7 +147,7 @@ pub use frame::{Frame, FrameKind};
 pub use state::TopicView;
 pub use stats::HubStats;
 pub use status::{FeedState, FeedStatus, SnapshotMeta, Source};
-pub use subscription::Subscription;
+pub use subscription::{ResumeFrom, Subscription};
 
 /// The largest accepted [`HubConfig::buffer`].
 const MAX_BUFFER: usize = 1 << 16;
@@ -156,9 +157,10 @@ const MAX_BUFFER: usize = 1 << 16;
 /// ```
 /// use market_feed::hub::HubConfig;
 ///
-/// let config: HubConfig = toml::from_str("buffer = 32")?;
-/// assert_eq!(config.buffer, 32);
+/// let config: HubConfig = toml::from_str("buffer = 32\nresume_window = 8")?;
+/// assert_eq!((config.buffer, config.resume_window), (32, 8));
 /// assert_eq!(HubConfig::default().buffer, 16);
+/// assert_eq!(HubConfig::default().resume_window, 64);
 /// # Ok::<(), toml::de::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -168,11 +170,21 @@ pub struct HubConfig {
     /// Frames a subscriber may fall behind before its backlog is replaced by a snapshot
     /// (default 16; clamped to 1..=65536; the ring rounds it up to a power of two).
     pub buffer: usize,
+    /// Batches kept per topic for clients that resume (default 64; 0 keeps none, so only a
+    /// client already up to date resumes).
+    pub resume_window: usize,
+    /// The most memory, in bytes, the batches kept for resume may pin per topic (default
+    /// 64 MiB; a batch counts twice its JSON size): the oldest are dropped first.
+    pub resume_bytes: usize,
 }
 
 impl Default for HubConfig {
     fn default() -> Self {
-        Self { buffer: 16 }
+        Self {
+            buffer: 16,
+            resume_window: 64,
+            resume_bytes: 64 << 20,
+        }
     }
 }
 
@@ -184,7 +196,21 @@ impl HubConfig {
     /// assert_eq!(HubConfig::with_buffer(4).buffer, 4);
     /// ```
     pub fn with_buffer(buffer: usize) -> Self {
-        Self { buffer }
+        Self {
+            buffer,
+            ..Self::default()
+        }
+    }
+
+    /// This configuration keeping `batches` per topic for resume.
+    ///
+    /// ```
+    /// # use market_feed::hub::HubConfig;
+    /// assert_eq!(HubConfig::default().with_resume_window(8).resume_window, 8);
+    /// ```
+    pub fn with_resume_window(mut self, batches: usize) -> Self {
+        self.resume_window = batches;
+        self
     }
 
     fn normalized(mut self) -> Self {

@@ -13,6 +13,7 @@ use super::{
     event::Event,
     filter::{Filter, Interner},
     frame::{Frame, encode_snapshot},
+    history::History,
     lock, read,
     state::TopicState,
     stats::Counters,
@@ -51,6 +52,15 @@ pub(crate) struct Shared {
     pub(super) filters: Mutex<Interner>,
     pub(crate) counters: Counters,
     pub(crate) closed: AtomicBool,
+    /// The last batches per topic, for resume.
+    pub(crate) history: [Mutex<History>; 2],
+    /// This hub's incarnation: `seq` numbering is only comparable within one epoch.
+    pub(crate) epoch: Arc<str>,
+}
+
+/// A new epoch: random, so two incarnations of a server never share one.
+fn new_epoch() -> Arc<str> {
+    Arc::from(format!("{:016x}", rand::random::<u64>()))
 }
 
 impl Shared {
@@ -66,6 +76,8 @@ impl Shared {
             filters: Mutex::default(),
             counters: Counters::default(),
             closed: AtomicBool::new(false),
+            history: Default::default(),
+            epoch: new_epoch(),
         }
     }
 
@@ -102,7 +114,7 @@ impl Shared {
             (st.version, st.seq, st.live, st.meta, st.quotes(filter))
         };
         // Serialized outside the state lock, so publishers are never held up by it.
-        let frame = encode_snapshot(topic, seq, live, &meta, &quotes)?;
+        let frame = encode_snapshot(topic, seq, &self.epoch, live, &meta, &quotes)?;
         let mut c = lock(cache);
         if version > c.version {
             c.version = version;
@@ -115,7 +127,11 @@ impl Shared {
     }
 
     pub(super) fn send(&self, event: Event) {
+        self.send_shared(Arc::new(event));
+    }
+
+    pub(super) fn send_shared(&self, event: Arc<Event>) {
         // `send` fails only when no subscription exists; the event is then simply not needed.
-        let _ = self.tx.send(Arc::new(event));
+        let _ = self.tx.send(event);
     }
 }

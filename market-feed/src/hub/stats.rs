@@ -35,6 +35,13 @@ pub struct HubStats {
     pub lagged: u64,
     /// Frames discarded from lagging subscribers' backlogs.
     pub frames_discarded: u64,
+    /// Resumes served from the kept batches (instead of a snapshot).
+    pub resumes: u64,
+    /// Resumes that fell back to a snapshot (the batches after the client's `seq` were no
+    /// longer all kept, or the `seq` was unknown); a resume with another epoch is not counted.
+    pub resume_fallbacks: u64,
+    /// Batch frames handed out by resumes.
+    pub batches_replayed: u64,
 }
 
 #[derive(Debug, Default)]
@@ -47,6 +54,9 @@ pub(crate) struct Counters {
     pub(crate) laggard_snapshots: AtomicU64,
     pub(crate) lagged: AtomicU64,
     pub(crate) frames_discarded: AtomicU64,
+    pub(crate) resumes: AtomicU64,
+    pub(crate) resume_fallbacks: AtomicU64,
+    pub(crate) batches_replayed: AtomicU64,
 }
 
 impl Counters {
@@ -69,6 +79,9 @@ impl Counters {
             laggard_snapshots: self.laggard_snapshots.load(Relaxed),
             lagged: self.lagged.load(Relaxed),
             frames_discarded: self.frames_discarded.load(Relaxed),
+            resumes: self.resumes.load(Relaxed),
+            resume_fallbacks: self.resume_fallbacks.load(Relaxed),
+            batches_replayed: self.batches_replayed.load(Relaxed),
         }
     }
 }

@@ -35,22 +35,84 @@ use super::{
     event::Event,
     filter::Filter,
     frame::{Frame, FrameKind},
-    read,
+    lock, read,
     shared::Shared,
     stats::Counters,
     status::FeedState,
 };
 use crate::model::Topic;
 
+/// Where a client left a topic: the `epoch` and `seq` of the last batch (or snapshot) it
+/// received, for [`Subscription::subscribe_resuming`] (docs/protocol.md §7).
+///
+/// ```
+/// use market_feed::hub::ResumeFrom;
+/// use market_feed::model::Topic;
+/// let from = ResumeFrom::new(Topic::Prices, "5f0c3a9e1b2d4c6f", 41);
+/// assert_eq!((from.topic, from.seq), (Topic::Prices, 41));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResumeFrom {
+    /// The topic.
+    pub topic: Topic,
+    /// The epoch the client's `seq` belongs to (from its `welcome` or `snapshot`).
+    pub epoch: String,
+    /// The last `seq` the client received on the topic.
+    pub seq: u64,
+}
+
+impl ResumeFrom {
+    /// Where a client left `topic`.
+    ///
+    /// See [`ResumeFrom`] for an example.
+    pub fn new(topic: Topic, epoch: impl Into<String>, seq: u64) -> Self {
+        Self {
+            topic,
+            epoch: epoch.into(),
+            seq,
+        }
+    }
+}
+
 /// Work queued for the next polls, built lazily from the hub's state at that moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone)]
 enum Pending {
     /// A snapshot of the topic; followed by its feed status when the client should hear it.
     Snapshot { topic: Topic, laggard: bool },
+    /// The batches of the topic after `seq` if the hub still holds them all, else a snapshot.
+    Resume { topic: Topic, seq: u64 },
+    /// One batch being replayed.
+    Replay { topic: Topic, event: Arc<Event> },
     /// The topic's current feed status, if the client does not know it yet.
     FeedStatus(Topic),
     /// The current market status, if it changed since the client last heard it.
     MarketStatus,
+}
+
+impl Pending {
+    /// The topic the item is about (`None`: the market status).
+    fn topic(&self) -> Option<Topic> {
+        match self {
+            Pending::Snapshot { topic, .. }
+            | Pending::Resume { topic, .. }
+            | Pending::Replay { topic, .. }
+            | Pending::FeedStatus(topic) => Some(*topic),
+            Pending::MarketStatus => None,
+        }
+    }
+}
+
+impl fmt::Debug for Pending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pending::Snapshot { topic, laggard } => write!(f, "Snapshot({topic}, {laggard})"),
+            Pending::Resume { topic, seq } => write!(f, "Resume({topic} after {seq})"),
+            Pending::Replay { topic, .. } => write!(f, "Replay({topic})"),
+            Pending::FeedStatus(topic) => write!(f, "FeedStatus({topic})"),
+            Pending::MarketStatus => write!(f, "MarketStatus"),
+        }
+    }
 }
 
 /// A subscriber's stream of frames: `snapshot` per subscribed topic, then `indices_update` /
@@ -175,16 +237,59 @@ impl Subscription {
     /// # });
     /// ```
     pub fn subscribe(&mut self, topics: &[Topic], filter: Option<Filter>) {
+        self.subscribe_resuming(topics, filter, &[]);
+    }
+
+    /// Like [`Subscription::subscribe`], but a topic named in `resume` with this hub's epoch
+    /// gets, instead of a snapshot, the batches published after the client's `seq`, in order,
+    /// with their original `seq` and narrowed by `filter` as live batches are, when the hub
+    /// still holds every one of them (nothing at all when the client is up to date);
+    /// otherwise a snapshot as usual (docs/protocol.md §7). The replay follows the current
+    /// filter: a client that changed its symbol list should not resume.
+    ///
+    /// ```
+    /// # use futures::StreamExt;
+    /// # use market_feed::hub::{FrameKind, Hub, ResumeFrom};
+    /// # use market_feed::model::{InstrumentKey, Quote, Topic};
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let hub = Hub::default();
+    /// let key = InstrumentKey::new("NSE_INDEX|Nifty 50")?;
+    /// for ltp in [1.0, 2.0, 3.0] {
+    ///     hub.publish(Topic::Indices, vec![Quote::new(key.clone(), "NIFTY 50", ltp, 1)])?;
+    /// }
+    /// // A client that saw seq 1 before it dropped gets batches 2 and 3, not a snapshot.
+    /// let mut sub = hub.subscribe(&[], None);
+    /// sub.subscribe_resuming(&[Topic::Indices], None, &[ResumeFrom::new(Topic::Indices, hub.epoch(), 1)]);
+    /// let (a, b) = (sub.next().await.unwrap(), sub.next().await.unwrap());
+    /// assert_eq!((a.kind(), a.seq(), b.seq()), (FrameKind::IndicesUpdate, Some(2), Some(3)));
+    /// // Another epoch (a restarted server): a snapshot.
+    /// sub.subscribe_resuming(&[Topic::Indices], None, &[ResumeFrom::new(Topic::Indices, "old", 1)]);
+    /// assert_eq!(sub.next().await.unwrap().kind(), FrameKind::Snapshot);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn subscribe_resuming(
+        &mut self,
+        topics: &[Topic],
+        filter: Option<Filter>,
+        resume: &[ResumeFrom],
+    ) {
         for &topic in topics {
             if topic == Topic::Prices {
                 self.filter = filter.clone();
             }
             self.subscribed[topic.index()] = true;
-            self.pending
-                .retain(|p| !matches!(p, Pending::Snapshot { topic: t, .. } | Pending::FeedStatus(t) if *t == topic));
-            self.pending.push_back(Pending::Snapshot {
-                topic,
-                laggard: false,
+            self.pending.retain(|p| p.topic() != Some(topic));
+            let from = resume
+                .iter()
+                .find(|r| r.topic == topic && *r.epoch == *self.shared.epoch);
+            self.pending.push_back(match from {
+                Some(r) => Pending::Resume { topic, seq: r.seq },
+                None => Pending::Snapshot {
+                    topic,
+                    laggard: false,
+                },
             });
         }
     }
@@ -261,6 +366,42 @@ impl Subscription {
                     }
                 }
             }
+            Pending::Resume { topic, seq } => {
+                let replay = lock(&self.shared.history[topic.index()]).after(seq);
+                let Some((events, last)) = replay else {
+                    Counters::add(&self.shared.counters.resume_fallbacks, 1);
+                    return self.build(Pending::Snapshot {
+                        topic,
+                        laggard: false,
+                    });
+                };
+                Counters::add(&self.shared.counters.resumes, 1);
+                // Ring events up to `last` are covered by the replay (or were before `seq`).
+                self.delivered_seq[topic.index()] = last;
+                self.pending.push_front(Pending::FeedStatus(topic));
+                for event in events.into_iter().rev() {
+                    self.pending.push_front(Pending::Replay { topic, event });
+                }
+                None
+            }
+            Pending::Replay { topic, event } => {
+                let Event::Batch(batch) = &*event else {
+                    return None;
+                };
+                if !self.subscribed[topic.index()] {
+                    return None;
+                }
+                let frame = match (&self.filter, topic) {
+                    (Some(filter), Topic::Prices) => {
+                        batch.for_filter(filter, &self.shared.counters)
+                    }
+                    _ => Some(batch.frame.clone()),
+                };
+                if frame.is_some() {
+                    Counters::add(&self.shared.counters.batches_replayed, 1);
+                }
+                frame
+            }
             Pending::FeedStatus(topic) => {
                 let i = topic.index();
                 let (version, state, frame) = {
@@ -322,9 +463,9 @@ impl Subscription {
             Event::Resnapshot(topic) => {
                 if self.subscribed[topic.index()] {
                     let topic = *topic;
-                    self.pending.retain(
-                        |p| !matches!(p, Pending::Snapshot { topic: t, .. } if *t == topic),
-                    );
+                    self.pending.retain(|p| {
+                        !matches!(p, Pending::Snapshot { topic: t, .. } | Pending::Resume { topic: t, .. } | Pending::Replay { topic: t, .. } if *t == topic)
+                    });
                     self.pending.push_back(Pending::Snapshot {
                         topic,
                         laggard: false,
