@@ -109,3 +109,32 @@ async fn a_client_that_drops_resumes_with_the_batches_it_missed() {
     assert_eq!(err["code"], "bad_request");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_rate_ms_merges_updates_into_one_per_period() {
+    // Indices every 0.1 s of real time; the client asks for at most one update per 1 s.
+    let server = TestServer::start_live(&[]).await;
+    let hub = server.state.hub().clone();
+    let (mut c, _) = Client::connect_welcomed(&server.ws_url()).await;
+    c.send(json!({"op": "subscribe", "topics": ["indices"], "max_rate_ms": 1000}))
+        .await;
+    let snap = next_indices(&mut c).await;
+    assert_eq!(snap["event"], "snapshot");
+    let start = hub.seq(Topic::Indices);
+    // Wait until at least 25 batches were published, reading everything meanwhile.
+    let mut updates = Vec::new();
+    while hub.seq(Topic::Indices) < start + 25 {
+        let v = next_indices(&mut c).await;
+        assert_eq!(v["event"], "indices_update");
+        updates.push(seq(&v));
+    }
+    // About 2.5 s of batches at 10 per second arrived as a few merged updates (the first one
+    // at once, then at most one per second), with increasing seq that skips batches.
+    assert!(
+        updates.len() <= 5,
+        "{} updates for 25 batches: {updates:?}",
+        updates.len()
+    );
+    assert!(updates.windows(2).all(|w| w[1] > w[0] + 1), "{updates:?}");
+    server.stop().await;
+}

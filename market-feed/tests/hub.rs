@@ -848,3 +848,87 @@ async fn a_filtered_resume_replays_only_its_instruments_and_the_byte_bound_limit
         FrameKind::Snapshot
     );
 }
+
+fn ltp_of(frame: &Frame, symbol: &str) -> Option<f64> {
+    json(frame)["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["symbol"] == symbol)
+        .and_then(|q| q["ltp"].as_f64())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_metered_topic_gets_one_merged_update_per_period_with_the_latest_values() {
+    let hub = hub_with(3, 64);
+    let mut sub = hub.subscribe(&[Topic::Prices, Topic::Indices], None);
+    sub.set_max_rate(&[Topic::Prices], Some(Duration::from_secs(2)));
+    assert_eq!(next(&mut sub).await.kind(), FrameKind::Snapshot);
+    assert_eq!(next(&mut sub).await.kind(), FrameKind::Snapshot);
+    // The first batch goes at once (snapshots do not count).
+    hub.publish(Topic::Prices, prices(0..3, 10.0, 1)).unwrap();
+    assert_eq!(next(&mut sub).await.seq(), Some(1));
+    // Two more within the period, touching different instruments: held back ...
+    tokio::time::advance(Duration::from_millis(500)).await;
+    hub.publish(Topic::Prices, prices(0..2, 20.0, 2)).unwrap();
+    tokio::time::advance(Duration::from_millis(500)).await;
+    hub.publish(Topic::Prices, prices(1..2, 30.0, 3)).unwrap();
+    // ... while an unmetered topic carries on.
+    hub.publish(Topic::Indices, indices(1.0, 3)).unwrap();
+    assert_eq!(next(&mut sub).await.kind(), FrameKind::IndicesUpdate);
+    assert_idle(&mut sub);
+    tokio::time::advance(Duration::from_millis(999)).await;
+    assert_idle(&mut sub);
+    tokio::time::advance(Duration::from_millis(1)).await;
+    // 2 s after the first: one update, seq of the newest batch, latest value of each.
+    let merged = next(&mut sub).await;
+    assert_eq!(
+        (merged.kind(), merged.seq()),
+        (FrameKind::PricesBatch, Some(3))
+    );
+    assert_eq!(
+        symbols_of(&merged).len(),
+        2,
+        "only instruments updated since the last update"
+    );
+    assert_eq!(ltp_of(&merged, "STK0"), Some(20.0));
+    assert_eq!(ltp_of(&merged, "STK1"), Some(31.0));
+    assert_idle(&mut sub);
+    // Quiet for a period: the next batch goes at once again.
+    tokio::time::advance(Duration::from_secs(5)).await;
+    hub.publish(Topic::Prices, prices(2..3, 40.0, 4)).unwrap();
+    assert_eq!(next(&mut sub).await.seq(), Some(4));
+    // Lifting the limit delivers every batch.
+    sub.set_max_rate(&[Topic::Prices], None);
+    hub.publish(Topic::Prices, prices(0..1, 50.0, 5)).unwrap();
+    hub.publish(Topic::Prices, prices(0..1, 60.0, 6)).unwrap();
+    assert_eq!(next(&mut sub).await.seq(), Some(5));
+    assert_eq!(next(&mut sub).await.seq(), Some(6));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_metered_filtered_subscriber_gets_only_its_instruments_and_a_snapshot_resets_the_merge() {
+    let hub = hub_with(4, 64);
+    let filter = hub.resolve_filter(["STK3"]).filter;
+    let mut sub = hub.subscribe(&[Topic::Prices], Some(filter.clone()));
+    sub.set_max_rate(&[Topic::Prices], Some(Duration::from_secs(1)));
+    next(&mut sub).await;
+    hub.publish(Topic::Prices, prices(0..4, 1.0, 1)).unwrap();
+    assert_eq!(symbols_of(&next(&mut sub).await), ["STK3"]);
+    hub.publish(Topic::Prices, prices(0..3, 2.0, 2)).unwrap(); // nothing for STK3
+    hub.publish(Topic::Prices, prices(3..4, 3.0, 3)).unwrap();
+    let merged = next(&mut sub).await; // the timer fires at 1 s of paused time
+    assert_eq!(
+        (merged.seq(), symbols_of(&merged)),
+        (Some(3), vec!["STK3".to_owned()])
+    );
+    assert_eq!(ltp_of(&merged, "STK3"), Some(6.0));
+    // Batches waiting when the client subscribes again are covered by its new snapshot.
+    hub.publish(Topic::Prices, prices(3..4, 4.0, 4)).unwrap();
+    sub.subscribe(&[Topic::Prices], Some(filter));
+    sub.set_max_rate(&[Topic::Prices], Some(Duration::from_secs(1)));
+    let snap = next(&mut sub).await;
+    assert_eq!((snap.kind(), snap.seq()), (FrameKind::Snapshot, Some(4)));
+    tokio::time::advance(Duration::from_secs(2)).await;
+    assert_idle(&mut sub);
+}

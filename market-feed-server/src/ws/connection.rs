@@ -351,6 +351,7 @@ impl Session<'_> {
                 topics,
                 symbols,
                 resume,
+                max_rate_ms,
             } => {
                 let mut unknown = Vec::new();
                 let filter = match symbols {
@@ -362,6 +363,8 @@ impl Session<'_> {
                     _ => None,
                 };
                 self.sub.subscribe_resuming(&topics, filter, &resume);
+                let period = max_rate_ms.map(Duration::from_millis);
+                self.sub.set_max_rate(&topics, period);
                 if unknown.is_empty() {
                     Ok(())
                 } else {

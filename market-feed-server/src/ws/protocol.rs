@@ -107,6 +107,9 @@ pub enum ClientOp {
         symbols: Option<Vec<String>>,
         /// Where the client left each topic it resumes (`"resume"`, docs/protocol.md §7).
         resume: Vec<ResumeFrom>,
+        /// At most one update per topic per this many milliseconds (`"max_rate_ms"`,
+        /// docs/protocol.md §8).
+        max_rate_ms: Option<u64>,
     },
     /// Stop topics.
     Unsubscribe {
@@ -183,6 +186,22 @@ fn resume_of(value: Option<&Value>) -> Result<Vec<ResumeFrom>, Refusal> {
     Ok(out)
 }
 
+/// Parses `"max_rate_ms": 2000` (250..=60000).
+fn max_rate_of(value: Option<&Value>) -> Result<Option<u64>, Refusal> {
+    let range = market_feed::hub::MAX_RATE_RANGE;
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_u64() {
+            Some(ms) if range.contains(&ms) => Ok(Some(ms)),
+            _ => Err(bad(format!(
+                "\"max_rate_ms\" must be a whole number of milliseconds from {} to {}, such as 2000",
+                range.start(),
+                range.end()
+            ))),
+        },
+    }
+}
+
 /// Parses one client text message.
 ///
 /// ```
@@ -190,7 +209,7 @@ fn resume_of(value: Option<&Value>) -> Result<Vec<ResumeFrom>, Refusal> {
 /// use market_feed::model::Topic;
 ///
 /// let op = parse_op(r#"{"op":"subscribe","topics":["prices"],"symbols":["RELIANCE"]}"#).unwrap();
-/// assert_eq!(op, ClientOp::Subscribe { topics: vec![Topic::Prices], symbols: Some(vec!["RELIANCE".into()]), resume: vec![] });
+/// assert_eq!(op, ClientOp::Subscribe { topics: vec![Topic::Prices], symbols: Some(vec!["RELIANCE".into()]), resume: vec![], max_rate_ms: None });
 /// let op = parse_op(r#"{"op":"subscribe","topics":["prices"],"resume":{"prices":{"epoch":"e1","seq":41}}}"#).unwrap();
 /// assert!(matches!(op, ClientOp::Subscribe { resume, .. } if resume[0].seq == 41 && resume[0].epoch == "e1"));
 /// assert_eq!(parse_op(r#"{"op":"dance"}"#).unwrap_err().code, ErrorCode::BadRequest);
@@ -240,10 +259,12 @@ pub fn parse_op(text: &str) -> Result<ClientOp, Refusal> {
                 Some(_) => return Err(bad("\"symbols\" must be a list of symbols or keys")),
             };
             let resume = resume_of(obj.get("resume"))?;
+            let max_rate_ms = max_rate_of(obj.get("max_rate_ms"))?;
             Ok(ClientOp::Subscribe {
                 topics,
                 symbols,
                 resume,
+                max_rate_ms,
             })
         }
         "unsubscribe" => Ok(ClientOp::Unsubscribe {
@@ -352,6 +373,22 @@ mod tests {
                 ErrorCode::BadRequest,
             ),
             (
+                r#"{"op":"subscribe","topics":["prices"],"max_rate_ms":249}"#,
+                ErrorCode::BadRequest,
+            ),
+            (
+                r#"{"op":"subscribe","topics":["prices"],"max_rate_ms":60001}"#,
+                ErrorCode::BadRequest,
+            ),
+            (
+                r#"{"op":"subscribe","topics":["prices"],"max_rate_ms":"2000"}"#,
+                ErrorCode::BadRequest,
+            ),
+            (
+                r#"{"op":"subscribe","topics":["prices"],"max_rate_ms":1500.5}"#,
+                ErrorCode::BadRequest,
+            ),
+            (
                 r#"{"op":"subscribe","topics":["prices"],"resume":{"prices":{"seq":41}}}"#,
                 ErrorCode::BadRequest,
             ),
@@ -382,12 +419,27 @@ mod tests {
 
     #[test]
     fn accepted_ops() {
+        assert!(matches!(
+            parse_op(r#"{"op":"subscribe","topics":["prices"],"max_rate_ms":250}"#).unwrap(),
+            ClientOp::Subscribe {
+                max_rate_ms: Some(250),
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse_op(r#"{"op":"subscribe","topics":["prices"],"max_rate_ms":60000}"#).unwrap(),
+            ClientOp::Subscribe {
+                max_rate_ms: Some(60000),
+                ..
+            }
+        ));
         assert_eq!(
             parse_op(r#"{"op":"subscribe","topics":["indices","indices","prices"]}"#).unwrap(),
             ClientOp::Subscribe {
                 topics: vec![Topic::Indices, Topic::Prices],
                 symbols: None,
                 resume: vec![],
+                max_rate_ms: None,
             }
         );
         assert_eq!(

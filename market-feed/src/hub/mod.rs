@@ -134,6 +134,8 @@ mod fanout;
 mod filter;
 mod frame;
 mod history;
+mod metered;
+mod pending;
 mod shared;
 mod state;
 mod stats;
@@ -144,10 +146,12 @@ pub use deflate::{DEFLATE_LEVEL, MIN_DEFLATE_LEN, deflate_message, deflate_with_
 pub use fanout::Hub;
 pub use filter::{Filter, FilterResolution};
 pub use frame::{Frame, FrameKind};
+pub use metered::MAX_RATE_RANGE;
+pub use pending::ResumeFrom;
 pub use state::TopicView;
 pub use stats::HubStats;
 pub use status::{FeedState, FeedStatus, SnapshotMeta, Source};
-pub use subscription::{ResumeFrom, Subscription};
+pub use subscription::Subscription;
 
 /// The largest accepted [`HubConfig::buffer`].
 const MAX_BUFFER: usize = 1 << 16;

@@ -35,85 +35,15 @@ use super::{
     event::Event,
     filter::Filter,
     frame::{Frame, FrameKind},
-    lock, read,
+    lock,
+    metered::{self, Metered},
+    pending::{Pending, ResumeFrom},
+    read,
     shared::Shared,
     stats::Counters,
     status::FeedState,
 };
 use crate::model::Topic;
-
-/// Where a client left a topic: the `epoch` and `seq` of the last batch (or snapshot) it
-/// received, for [`Subscription::subscribe_resuming`] (docs/protocol.md §7).
-///
-/// ```
-/// use market_feed::hub::ResumeFrom;
-/// use market_feed::model::Topic;
-/// let from = ResumeFrom::new(Topic::Prices, "5f0c3a9e1b2d4c6f", 41);
-/// assert_eq!((from.topic, from.seq), (Topic::Prices, 41));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ResumeFrom {
-    /// The topic.
-    pub topic: Topic,
-    /// The epoch the client's `seq` belongs to (from its `welcome` or `snapshot`).
-    pub epoch: String,
-    /// The last `seq` the client received on the topic.
-    pub seq: u64,
-}
-
-impl ResumeFrom {
-    /// Where a client left `topic`.
-    ///
-    /// See [`ResumeFrom`] for an example.
-    pub fn new(topic: Topic, epoch: impl Into<String>, seq: u64) -> Self {
-        Self {
-            topic,
-            epoch: epoch.into(),
-            seq,
-        }
-    }
-}
-
-/// Work queued for the next polls, built lazily from the hub's state at that moment.
-#[derive(Clone)]
-enum Pending {
-    /// A snapshot of the topic; followed by its feed status when the client should hear it.
-    Snapshot { topic: Topic, laggard: bool },
-    /// The batches of the topic after `seq` if the hub still holds them all, else a snapshot.
-    Resume { topic: Topic, seq: u64 },
-    /// One batch being replayed.
-    Replay { topic: Topic, event: Arc<Event> },
-    /// The topic's current feed status, if the client does not know it yet.
-    FeedStatus(Topic),
-    /// The current market status, if it changed since the client last heard it.
-    MarketStatus,
-}
-
-impl Pending {
-    /// The topic the item is about (`None`: the market status).
-    fn topic(&self) -> Option<Topic> {
-        match self {
-            Pending::Snapshot { topic, .. }
-            | Pending::Resume { topic, .. }
-            | Pending::Replay { topic, .. }
-            | Pending::FeedStatus(topic) => Some(*topic),
-            Pending::MarketStatus => None,
-        }
-    }
-}
-
-impl fmt::Debug for Pending {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Pending::Snapshot { topic, laggard } => write!(f, "Snapshot({topic}, {laggard})"),
-            Pending::Resume { topic, seq } => write!(f, "Resume({topic} after {seq})"),
-            Pending::Replay { topic, .. } => write!(f, "Replay({topic})"),
-            Pending::FeedStatus(topic) => write!(f, "FeedStatus({topic})"),
-            Pending::MarketStatus => write!(f, "MarketStatus"),
-        }
-    }
-}
 
 /// A subscriber's stream of frames: `snapshot` per subscribed topic, then `indices_update` /
 /// `prices_batch` frames in `seq` order, `market_status` and `feed_status` frames.
@@ -170,6 +100,8 @@ pub struct Subscription {
     held: Option<Frame>,
     /// Whether the task already yielded once since `held` was taken.
     yielded: bool,
+    /// The `max_rate_ms` limit and the batches waiting for it.
+    metered: Metered,
     ended: bool,
 }
 
@@ -212,6 +144,7 @@ impl Subscription {
             pending: VecDeque::new(),
             held: None,
             yielded: false,
+            metered: Metered::default(),
             ended,
         };
         sub.subscribe(topics, filter);
@@ -294,6 +227,39 @@ impl Subscription {
         }
     }
 
+    /// Limits `topics` to one update per `period` (`None`: every batch as published). Batches
+    /// that arrive sooner are merged into the next update, which carries the latest value of
+    /// every instrument updated since the previous one and the `seq` of the newest batch
+    /// merged in (docs/protocol.md §8). Snapshots and resume replays are not limited.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use futures::StreamExt;
+    /// # use market_feed::hub::{FrameKind, Hub};
+    /// # use market_feed::model::{InstrumentKey, Quote, Topic};
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build()?.block_on(async {
+    /// let hub = Hub::default();
+    /// let key = InstrumentKey::new("NSE_INDEX|Nifty 50")?;
+    /// let mut sub = hub.subscribe(&[Topic::Indices], None);
+    /// sub.set_max_rate(&[Topic::Indices], Some(Duration::from_secs(2)));
+    /// assert_eq!(sub.next().await.unwrap().kind(), FrameKind::Snapshot);
+    /// for ltp in [1.0, 2.0, 3.0] {
+    ///     hub.publish(Topic::Indices, vec![Quote::new(key.clone(), "NIFTY 50", ltp, 1)])?;
+    /// }
+    /// assert_eq!(sub.next().await.unwrap().seq(), Some(1)); // the first goes at once
+    /// let merged = sub.next().await.unwrap(); // 2 s later: 2 and 3 merged, latest value
+    /// assert_eq!(merged.seq(), Some(3));
+    /// assert!(String::from_utf8_lossy(merged.bytes()).contains("\"ltp\":3.0"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_max_rate(&mut self, topics: &[Topic], period: Option<std::time::Duration>) {
+        for &topic in topics {
+            self.metered.set(topic, period);
+        }
+    }
+
     /// Stops the topics' frames from the next frame on; unsubscribing `prices` drops its
     /// filter.
     ///
@@ -314,6 +280,7 @@ impl Subscription {
             if self.held.as_ref().is_some_and(|f| f.topic() == Some(topic)) {
                 self.held = None;
             }
+            self.metered.set(topic, None);
             self.pending
                 .retain(|p| !matches!(p, Pending::Snapshot { topic: t, .. } | Pending::FeedStatus(t) if *t == topic));
         }
@@ -352,6 +319,7 @@ impl Subscription {
                     Ok(frame) => {
                         let i = topic.index();
                         self.delivered_seq[i] = frame.seq().unwrap_or(self.delivered_seq[i]);
+                        self.metered.reset(topic);
                         let c = &self.shared.counters;
                         Counters::add(&c.snapshots_sent, 1);
                         if laggard {
@@ -378,6 +346,7 @@ impl Subscription {
                 Counters::add(&self.shared.counters.resumes, 1);
                 // Ring events up to `last` are covered by the replay (or were before `seq`).
                 self.delivered_seq[topic.index()] = last;
+                self.metered.reset(topic);
                 self.pending.push_front(Pending::FeedStatus(topic));
                 for event in events.into_iter().rev() {
                     self.pending.push_front(Pending::Replay { topic, event });
@@ -425,14 +394,18 @@ impl Subscription {
     }
 
     /// The frame an event from the ring gives this subscriber, if any.
-    fn accept(&mut self, event: &Event) -> Option<Frame> {
-        match event {
+    fn accept(&mut self, shared_event: &Arc<Event>) -> Option<Frame> {
+        match &**shared_event {
             Event::Batch(batch) => {
                 let i = batch.topic.index();
                 if !self.subscribed[i] || batch.seq <= self.delivered_seq[i] {
                     return None;
                 }
                 self.delivered_seq[i] = batch.seq;
+                let now = tokio::time::Instant::now();
+                if !self.metered.admit(batch.topic, shared_event, now) {
+                    return None;
+                }
                 match (&self.filter, batch.topic) {
                     (Some(filter), Topic::Prices) => {
                         batch.for_filter(filter, &self.shared.counters)
@@ -488,6 +461,9 @@ impl Subscription {
         Counters::add(&c.frames_discarded, missed + u64::from(self.held.is_some()));
         // A held batch is older than the snapshot that replaces the backlog.
         self.held = None;
+        for topic in Topic::ALL {
+            self.metered.reset(topic);
+        }
         self.ring = BroadcastStream::new(self.shared.tx.subscribe());
         if self.shared.closed.load(Ordering::SeqCst) {
             self.ended = true;
@@ -522,6 +498,13 @@ impl Stream for Subscription {
                     if let Some(frame) = this.build(pending) {
                         return Poll::Ready(Some(frame));
                     }
+                }
+                continue;
+            }
+            if let Some((topic, events)) = this.metered.poll_due(cx) {
+                let filter = this.filter.as_ref().filter(|_| topic == Topic::Prices);
+                if let Some(frame) = metered::merge(topic, &events, filter) {
+                    return Poll::Ready(Some(frame));
                 }
                 continue;
             }
