@@ -70,6 +70,7 @@
     prices: new Map(), // symbol -> QUOTE
     meta: { indices: null, prices: null }, // snapshot facts per topic: live, source, trading_day
     seq: { indices: null, prices: null }, // last seq seen per topic
+    epoch: { indices: null, prices: null }, // the server epoch that seq belongs to (resume)
     gaps: 0,
     feed: {}, // topic -> feed_status event, kept while not ok
     instruments: [], // [{symbol, name, key}] from the one-time REST load
@@ -431,6 +432,7 @@
     const topic = msg.topic === 'indices' ? 'indices' : 'prices';
     state.meta[topic] = { live: msg.live, source: msg.source, trading_day: msg.trading_day, as_of: msg.as_of };
     state.seq[topic] = typeof msg.seq === 'number' ? msg.seq : null;
+    state.epoch[topic] = msg.epoch || null;
     sawServerTime(msg.as_of);
     const map = state[topic];
     map.clear(); // a snapshot replaces what we had for the topic
@@ -449,7 +451,9 @@
         // snapshot), so forget what the previous connection said.
         state.feed = {};
         renderFeedStatus();
-        send({ op: 'subscribe', topics: ['indices'] });
+        send(withResume({ op: 'subscribe', topics: ['indices'] }, 'indices', msg.epoch));
+        serverEpoch = msg.epoch || null;
+        resumeKey = subscribedKey; // prices resume only with the same symbol list as before
         subscribedKey = null; // the new connection has no prices subscription yet
         scheduleTable();
         break;
@@ -492,6 +496,16 @@
   // ---- subscriptions -------------------------------------------------------------------------
 
   let subscribedKey = null; // what the server has now, as a string, to skip no-op re-subscribes
+  // Resume (protocol §7): after a reconnection to the same server epoch, ask for the batches
+  // missed instead of a snapshot. `resumeKey` is the prices list of the previous connection.
+  let serverEpoch = null;
+  let resumeKey = null;
+  function withResume(msg, topic, epoch) {
+    if (epoch && state.epoch[topic] === epoch && state.seq[topic] != null) {
+      msg.resume = { [topic]: { epoch, seq: state.seq[topic] } };
+    }
+    return msg;
+  }
   let subTimer = 0;
   let wanted = null;
 
@@ -512,8 +526,10 @@
     clearTimeout(subTimer);
     subTimer = setTimeout(() => {
       if (!state.connected) return;
-      const msg = { op: 'subscribe', topics: ['prices'] };
+      let msg = { op: 'subscribe', topics: ['prices'] };
       if (wanted) msg.symbols = wanted;
+      if (key === resumeKey) msg = withResume(msg, 'prices', serverEpoch);
+      resumeKey = null;
       if (send(msg)) subscribedKey = key;
     }, subscribedKey === null ? 0 : 400);
   }
