@@ -9,6 +9,8 @@
 # Environment (all optional):
 #   SERVERS       which servers, default:
 #                 "market-feed floor-raw floor-tungstenite floor-fastwebsockets node-ws node-socketio python-socketio"
+#                 (also available: market-feed-deflate, market-feed-server with clients that offer
+#                 permessage-deflate, i.e. market-feed-load --deflate)
 #   CONNS         connection counts, default "100 1000 5000"
 #   DURATION      measuring window in seconds, default 20
 #   WARMUP        seconds between the end of the ramp and the window, default 3
@@ -53,7 +55,7 @@ wants() { case " $SERVERS " in *" $1 "*) return 0;; *) return 1;; esac; }
 
 echo "== building release binaries" >&2
 cargo build --release -q -p market-feed-load
-if wants market-feed; then cargo build --release -q -p market-feed-server || true; fi
+if wants market-feed || wants market-feed-deflate; then cargo build --release -q -p market-feed-server || true; fi
 
 echo "== installing peers" >&2
 for p in node-ws node-socketio; do
@@ -84,7 +86,7 @@ start() {
   PROTO=market-feed
   URL="ws://127.0.0.1:$PORT/ws"
   case "$name" in
-    market-feed)
+    market-feed|market-feed-deflate)
       [ -x "$BIN/market-feed-server" ] || { echo "binary not built" > "$log"; return 1; }
       "$BIN/market-feed-server" --listen "127.0.0.1:$PORT" --source simulated --store memory \
         --indices-interval 1s --prices-interval 5s --clock "at:$CLOCK_AT" >"$log" 2>&1 &
@@ -125,7 +127,10 @@ for name in $SERVERS; do
     sleep 2
     idle=$(awk '/^VmRSS:/{print $2}' "/proc/$SPID/status")
     bound=$((DURATION + WARMUP + n / CONNECT_RATE + 60))
-    if timeout "$bound" "$BIN/market-feed-load" --url "$URL" --protocol "$PROTO" -n "$n" \
+    extra=""
+    [ "$name" = market-feed-deflate ] && extra="--deflate"
+    # shellcheck disable=SC2086
+    if timeout "$bound" "$BIN/market-feed-load" --url "$URL" --protocol "$PROTO" -n "$n" $extra \
         --connect-rate "$CONNECT_RATE" --warmup "${WARMUP}s" --duration "${DURATION}s" \
         --server-pid "$SPID" --json >"$OUT/raw.json" 2>"$OUT/$name-$n.load.log"; then
       jq -c --arg s "$name" --argjson n "$n" --argjson idle "$idle" \
@@ -142,7 +147,7 @@ python3 - "$OUT" "$DURATION" <<'PY' | tee "$OUT/results.md"
 import json, os, sys, glob
 out, duration = sys.argv[1], sys.argv[2]
 rows = [json.load(open(p)) for p in glob.glob(os.path.join(out, "*.json")) if not p.endswith(("probe.json", "raw.json"))]
-order = ["market-feed", "floor-raw", "floor-fastwebsockets", "floor-tungstenite", "node-ws", "node-socketio", "python-socketio"]
+order = ["market-feed", "market-feed-deflate", "floor-raw", "floor-fastwebsockets", "floor-tungstenite", "node-ws", "node-socketio", "python-socketio"]
 key = lambda r: (r["n"], order.index(r.get("server_name", r.get("server"))) if r.get("server_name", r.get("server")) in order else 99)
 floor = {r["n"]: r for r in rows if r.get("server_name") == "floor-raw"}
 def lat(r, ev, q):
@@ -152,12 +157,12 @@ def ratio(a, b):
     return f" ({a / b:.1f}x)" if b else ""
 print(f"Window {duration} s per run; latency = receive time - quote ts (ms); CPU = server user+system seconds in the window;")
 print("RSS/conn = (server peak RSS - idle RSS) / connections. (Nx) = ratio to floor-raw at the same connection count.\n")
-print("| server | conns | established | failed / closed | lost | indices p50 / p99 ms | prices p50 / p99 ms | server CPU s | peak RSS MiB | RSS/conn KiB | client CPU s |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| server | conns | established | failed / closed | lost | indices p50 / p99 ms | prices p50 / p99 ms | server CPU s | peak RSS MiB | RSS/conn KiB | prices_batch wire KiB | client CPU s |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in sorted(rows, key=key):
     name = r.get("server_name", r.get("server"))
     if "unavailable" in r:
-        print(f"| {name} | {r['n']} | not available: {r['unavailable'][:60]} | | | | | | | | |")
+        print(f"| {name} | {r['n']} | not available: {r['unavailable'][:60]} | | | | | | | | | |")
         continue
     c, s, f = r["connections"], r["server"] or {}, floor.get(r["n"])
     cpu = s.get("cpu_s") or 0
@@ -172,5 +177,6 @@ for r in sorted(rows, key=key):
           f"| {lat(r,'indices_update','p50')} / {lat(r,'indices_update','p99')}{ratio(p99i, fp99('indices_update')) if p99i else ''} "
           f"| {lat(r,'prices_batch','p50')} / {lat(r,'prices_batch','p99')}{ratio(p99p, fp99('prices_batch')) if p99p else ''} "
           f"| {cpu:.2f}{ratio(cpu, fcpu)} | {s.get('hwm_kib', 0) / 1024:.1f} | {per:.1f}{ratio(per, fper) if fper and fper > 0 else ''} "
+          f"| {(r['events']['prices_batch'].get('wire_bytes_per_msg') or r['events']['prices_batch']['bytes'] // max(r['events']['prices_batch']['messages'], 1)) / 1024:.0f} "
           f"| {r['client']['cpu_s']} |")
 PY

@@ -136,6 +136,18 @@ pub struct Options {
     /// Print only the JSON line (no human summary on stderr).
     #[arg(long)]
     pub json: bool,
+    /// Offer permessage-deflate (market-feed protocol only): inflate compressed messages and
+    /// report wire bytes next to payload bytes per event.
+    #[arg(long)]
+    pub deflate: bool,
+    /// Share of connections (0 to 1) that drop in the middle of the window, stay away for
+    /// --resume-gap and reconnect asking to resume (market-feed protocol, without --deflate);
+    /// the report counts the topics replayed and those that got a snapshot instead.
+    #[arg(long, default_value_t = 0.0)]
+    pub resume: f64,
+    /// How long a --resume connection stays away.
+    #[arg(long, value_parser = parse_duration, default_value = "2s")]
+    pub resume_gap: Duration,
 }
 
 fn is_loopback(url: &str) -> bool {
@@ -211,7 +223,21 @@ pub async fn run(o: Options) -> Result<Value, LoadError> {
             "--duration is at most 1h and --warmup at most 10m".into(),
         ));
     }
+    if o.deflate && o.protocol == Protocol::Socketio {
+        return Err(LoadError::BadOption(
+            "--deflate speaks the market-feed protocol only: drop --protocol socketio".into(),
+        ));
+    }
+    if !(0.0..=1.0).contains(&o.resume)
+        || (o.resume > 0.0 && (o.deflate || o.protocol == Protocol::Socketio))
+    {
+        return Err(LoadError::BadOption(
+            "--resume is a share from 0 to 1, for the market-feed protocol without --deflate"
+                .into(),
+        ));
+    }
     let subs = subscribe_messages(&o)?;
+    let droppers = (o.resume * o.connections as f64).round() as usize;
     let nofile = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0);
     if nofile < o.connections as u64 + 64 {
         eprintln!(
@@ -232,12 +258,15 @@ pub async fn run(o: Options) -> Result<Value, LoadError> {
         socketio: o.protocol == Protocol::Socketio,
         connect_timeout: o.connect_timeout,
         read_buffer: o.read_buffer.max(4096),
+        deflate: o.deflate,
+        resume_gap: o.resume_gap,
     });
     let shared = Arc::new(Shared {
         phase: AtomicU8::new(WARMUP),
         skew_us: AtomicI64::new(i64::MIN),
         settled: AtomicUsize::new(0),
         cancel: CancellationToken::new(),
+        drop_now: CancellationToken::new(),
     });
     let me = std::process::id();
     let start = Instant::now();
@@ -248,7 +277,13 @@ pub async fn run(o: Options) -> Result<Value, LoadError> {
     let mut tasks = Vec::with_capacity(o.connections);
     for i in 0..o.connections {
         let sub = subs[i % subs.len()].clone();
-        tasks.push(tokio::spawn(client::run(plan.clone(), sub, shared.clone())));
+        let drops = i < droppers;
+        tasks.push(tokio::spawn(client::run(
+            plan.clone(),
+            sub,
+            shared.clone(),
+            drops,
+        )));
         tokio::time::sleep_until((start + step.mul_f64((i + 1) as f64)).into()).await;
     }
     let ramp = start.elapsed();
@@ -265,7 +300,9 @@ pub async fn run(o: Options) -> Result<Value, LoadError> {
     let client_before = Usage::read(me);
     shared.phase.store(RECORDING, Ordering::Relaxed);
     let window_start = Instant::now();
-    tokio::time::sleep(o.duration).await;
+    tokio::time::sleep(o.duration / 2).await;
+    shared.drop_now.cancel();
+    tokio::time::sleep_until((window_start + o.duration).into()).await;
     shared.phase.store(DONE, Ordering::Relaxed);
     let window = window_start.elapsed().as_secs_f64();
     let server_after = o.server_pid.and_then(Usage::read);

@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
+use crate::deflate_ws::{DeflateWs, Incoming};
 use crate::scan::{int_field, socketio_event, str_field};
 use crate::stats::{ConnStats, Outcome, event_index, topic_index};
 
@@ -39,6 +40,8 @@ pub(crate) struct Shared {
     pub(crate) settled: AtomicUsize,
     /// Stops every connection.
     pub(crate) cancel: CancellationToken,
+    /// Cancelled mid-window: the connections chosen by `--resume` drop and resume then.
+    pub(crate) drop_now: CancellationToken,
 }
 
 /// What every connection does.
@@ -48,6 +51,10 @@ pub(crate) struct Plan {
     pub(crate) socketio: bool,
     pub(crate) connect_timeout: Duration,
     pub(crate) read_buffer: usize,
+    /// Offer permessage-deflate (own client; market-feed protocol only).
+    pub(crate) deflate: bool,
+    /// How long a dropping connection (`--resume`) stays away before it reconnects.
+    pub(crate) resume_gap: Duration,
 }
 
 fn now_us() -> i64 {
@@ -57,7 +64,15 @@ fn now_us() -> i64 {
 }
 
 /// Runs one connection to completion and returns what it saw.
-pub(crate) async fn run(plan: Arc<Plan>, subscribe: String, shared: Arc<Shared>) -> ConnStats {
+pub(crate) async fn run(
+    plan: Arc<Plan>,
+    subscribe: String,
+    shared: Arc<Shared>,
+    drops: bool,
+) -> ConnStats {
+    if plan.deflate {
+        return run_deflate(plan, subscribe, shared).await;
+    }
     let started = Instant::now();
     let setup = tokio::time::timeout(plan.connect_timeout, establish(&plan, &subscribe));
     let result = tokio::select! {
@@ -65,7 +80,7 @@ pub(crate) async fn run(plan: Arc<Plan>, subscribe: String, shared: Arc<Shared>)
         () = shared.cancel.cancelled() => Err("stopped before established".to_string()),
     };
     shared.settled.fetch_add(1, Ordering::Relaxed);
-    let (mut ws, offset_us) = match result {
+    let (mut ws, offset_us, mut epoch) = match result {
         Ok(ok) => ok,
         Err(reason) => return ConnStats::failed(reason),
     };
@@ -73,13 +88,39 @@ pub(crate) async fn run(plan: Arc<Plan>, subscribe: String, shared: Arc<Shared>)
     stats.connect_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
     stats.offset_us = Some(offset_us);
     shared.skew_us.fetch_max(offset_us, Ordering::Relaxed);
+    let mut drops = drops && !plan.socketio;
+    // Per topic: the first frame after a resume is still to be classified.
+    let mut resuming = [false; 2];
     stats.outcome = loop {
         let msg = tokio::select! {
             biased;
             () = shared.cancel.cancelled() => break Outcome::Open,
+            () = shared.drop_now.cancelled(), if drops => {
+                drops = false;
+                drop(ws);
+                tokio::time::sleep(plan.resume_gap).await;
+                let again = resume_message(&subscribe, &epoch, &stats);
+                match tokio::time::timeout(plan.connect_timeout, establish(&plan, &again)).await {
+                    Ok(Ok((w, _, e))) => {
+                        ws = w;
+                        epoch = e;
+                        stats.resumes += 1;
+                        resuming = [true; 2];
+                        continue;
+                    }
+                    Ok(Err(e)) => break Outcome::Closed(format!("resume: {e}")),
+                    Err(_) => break Outcome::Closed("resume: timeout".into()),
+                }
+            }
             m = ws.next() => m,
         };
         match msg {
+            Some(Ok(Message::Text(t))) if !plan.socketio && resuming.contains(&true) => {
+                let f = t.as_bytes();
+                let name = str_field(f, "event").unwrap_or_default();
+                classify_resume(&mut stats, &mut resuming, name, f);
+                account(&mut stats, &shared, name, f, f.len());
+            }
             Some(Ok(Message::Text(t))) => {
                 if plan.socketio {
                     match t.as_bytes() {
@@ -90,14 +131,16 @@ pub(crate) async fn run(plan: Arc<Plan>, subscribe: String, shared: Arc<Shared>)
                         }
                         b"1" | b"41" => break Outcome::Closed("socket.io disconnect".into()),
                         p => match socketio_event(p) {
-                            Some((name, rest)) => account(&mut stats, &shared, name, rest),
+                            Some((name, rest)) => {
+                                account(&mut stats, &shared, name, rest, rest.len());
+                            }
                             None => count_other(&mut stats, &shared, p.len()),
                         },
                     }
                 } else {
                     let f = t.as_bytes();
                     let name = str_field(f, "event").unwrap_or_default();
-                    account(&mut stats, &shared, name, f);
+                    account(&mut stats, &shared, name, f, f.len());
                 }
             }
             Some(Ok(Message::Close(frame))) => {
@@ -122,8 +165,65 @@ fn count_other(stats: &mut ConnStats, shared: &Shared, len: usize) {
     }
 }
 
-/// Accounts for one event frame: `frame` holds the event's fields (`seq`, `data`, ...).
-fn account(stats: &mut ConnStats, shared: &Shared, name: &[u8], frame: &[u8]) {
+/// Like [`run`], over [`DeflateWs`] (`--deflate`): offers permessage-deflate and counts each
+/// message's wire bytes next to its inflated bytes.
+async fn run_deflate(plan: Arc<Plan>, subscribe: String, shared: Arc<Shared>) -> ConnStats {
+    let started = Instant::now();
+    let setup = async {
+        let mut ws = DeflateWs::connect(&plan.url, plan.read_buffer).await?;
+        if !ws.negotiated {
+            return Err("the server did not accept permessage-deflate".to_string());
+        }
+        let welcome = loop {
+            match ws.next().await? {
+                Incoming::Text { text, .. } if str_field(&text, "event") == Some(b"welcome") => {
+                    break text;
+                }
+                Incoming::Text { .. } => {}
+                Incoming::Close(code) => return Err(format!("closed during handshake: {code:?}")),
+            }
+        };
+        let arrived = now_us();
+        let server_time = int_field(&welcome, "server_time")
+            .ok_or_else(|| "welcome without server_time".to_string())?;
+        ws.send_text(&subscribe).await?;
+        Ok((ws, server_time.saturating_mul(1000).saturating_sub(arrived)))
+    };
+    let setup = tokio::time::timeout(plan.connect_timeout, setup);
+    let result = tokio::select! {
+        r = setup => r.unwrap_or_else(|_| Err("timeout: no welcome within the connect timeout".to_string())),
+        () = shared.cancel.cancelled() => Err("stopped before established".to_string()),
+    };
+    shared.settled.fetch_add(1, Ordering::Relaxed);
+    let (mut ws, offset_us) = match result {
+        Ok(ok) => ok,
+        Err(reason) => return ConnStats::failed(reason),
+    };
+    let mut stats = ConnStats::failed(String::new());
+    stats.connect_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+    stats.offset_us = Some(offset_us);
+    shared.skew_us.fetch_max(offset_us, Ordering::Relaxed);
+    stats.outcome = loop {
+        let msg = tokio::select! {
+            biased;
+            () = shared.cancel.cancelled() => break Outcome::Open,
+            m = ws.next() => m,
+        };
+        match msg {
+            Ok(Incoming::Text { text, wire }) => {
+                let name = str_field(&text, "event").unwrap_or_default();
+                account(&mut stats, &shared, name, &text, wire);
+            }
+            Ok(Incoming::Close(code)) => break Outcome::Closed(format!("close {code:?}")),
+            Err(e) => break Outcome::Closed(e),
+        }
+    };
+    stats
+}
+
+/// Accounts for one event frame: `frame` holds the event's fields (`seq`, `data`, ...); `wire`
+/// is its size on the wire.
+fn account(stats: &mut ConnStats, shared: &Shared, name: &[u8], frame: &[u8], wire: usize) {
     let Some(i) = event_index(name) else {
         if name == b"snapshot" {
             if let Some(t) = str_field(frame, "topic").and_then(topic_index) {
@@ -142,6 +242,7 @@ fn account(stats: &mut ConnStats, shared: &Shared, name: &[u8], frame: &[u8]) {
     }
     e.msgs += 1;
     e.bytes += frame.len() as u64;
+    e.wire_bytes += wire as u64;
     match int_field(frame, "ts") {
         Some(ts) => {
             let server_now = now_us().saturating_add(shared.skew_us.load(Ordering::Relaxed));
@@ -155,8 +256,49 @@ fn account(stats: &mut ConnStats, shared: &Shared, name: &[u8], frame: &[u8]) {
     }
 }
 
-/// Connects, reads the welcome and subscribes; returns the socket and the clock offset.
-async fn establish(plan: &Plan, subscribe: &str) -> Result<(Ws, i64), String> {
+/// `subscribe` with `"resume"` for its topics, from the last `seq` seen on each (none seen: no
+/// resume for that topic).
+fn resume_message(subscribe: &str, epoch: &str, stats: &ConnStats) -> String {
+    let Ok(mut msg) = serde_json::from_str::<serde_json::Value>(subscribe) else {
+        return subscribe.to_string();
+    };
+    let mut resume = serde_json::Map::new();
+    for (t, name) in ["indices", "prices"].into_iter().enumerate() {
+        if let Some(seq) = stats.events[t].last_seq {
+            resume.insert(name.into(), serde_json::json!({"epoch": epoch, "seq": seq}));
+        }
+    }
+    if !epoch.is_empty() && !resume.is_empty() {
+        msg["resume"] = serde_json::Value::Object(resume);
+    }
+    msg.to_string()
+}
+
+/// The first frame of each topic after a resume: a snapshot (the server could not replay) or
+/// a batch (replayed).
+fn classify_resume(stats: &mut ConnStats, resuming: &mut [bool; 2], name: &[u8], frame: &[u8]) {
+    let topic = match name {
+        b"snapshot" => str_field(frame, "topic").and_then(topic_index),
+        b"indices_update" => Some(0),
+        b"prices_batch" => Some(1),
+        _ => None,
+    };
+    let Some(t) = topic.filter(|&t| resuming[t]) else {
+        return;
+    };
+    resuming[t] = false;
+    if name == b"snapshot" {
+        stats.resume_snapshots += 1;
+        stats.resume_snapshot_bytes += frame.len() as u64;
+    } else {
+        stats.resume_replays += 1;
+        stats.resume_replay_bytes += frame.len() as u64;
+    }
+}
+
+/// Connects, reads the welcome and subscribes; returns the socket, the clock offset and the
+/// server's epoch (empty if it has none).
+async fn establish(plan: &Plan, subscribe: &str) -> Result<(Ws, i64, String), String> {
     let config = WebSocketConfig::default()
         .read_buffer_size(plan.read_buffer)
         .write_buffer_size(0)
@@ -180,6 +322,9 @@ async fn establish(plan: &Plan, subscribe: &str) -> Result<(Ws, i64), String> {
     let server_time = int_field(welcome.as_bytes(), "server_time")
         .ok_or_else(|| "welcome without server_time".to_string())?;
     let offset = server_time.saturating_mul(1000).saturating_sub(arrived);
+    let epoch = str_field(welcome.as_bytes(), "epoch")
+        .map(|e| String::from_utf8_lossy(e).into_owned())
+        .unwrap_or_default();
     let msg = if plan.socketio {
         format!("42[\"subscribe\",{subscribe}]")
     } else {
@@ -188,7 +333,7 @@ async fn establish(plan: &Plan, subscribe: &str) -> Result<(Ws, i64), String> {
     ws.send(Message::text(msg))
         .await
         .map_err(|e| format!("subscribe: {e}"))?;
-    Ok((ws, offset))
+    Ok((ws, offset, epoch))
 }
 
 /// Engine.IO open (`0{..}`), Socket.IO connect (`40` / `40{..}`), then the `welcome` event.

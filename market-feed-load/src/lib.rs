@@ -9,6 +9,7 @@
 
 pub mod cli;
 mod client;
+mod deflate_ws;
 pub mod procfs;
 pub mod scan;
 mod stats;

@@ -27,8 +27,11 @@ pub(crate) fn topic_index(name: &[u8]) -> Option<usize> {
 pub(crate) struct EventStats {
     /// Messages received inside the measuring window.
     pub(crate) msgs: u64,
-    /// Payload bytes received inside the measuring window.
+    /// Payload bytes received inside the measuring window (after inflating).
     pub(crate) bytes: u64,
+    /// The same messages' bytes on the wire (compressed with `--deflate`; frame headers
+    /// excluded).
+    pub(crate) wire_bytes: u64,
     /// Delivery latencies inside the window, microseconds.
     pub(crate) lat_us: Vec<u64>,
     /// Latencies that came out negative (clock offset estimate off); recorded as 0.
@@ -86,6 +89,14 @@ pub(crate) struct ConnStats {
     /// Other messages (welcome, snapshots, status...) inside the window.
     pub(crate) other_msgs: u64,
     pub(crate) other_bytes: u64,
+    /// `--resume`: times this connection dropped and came back.
+    pub(crate) resumes: u64,
+    /// Topics whose first frame after coming back was a batch (replayed), and its bytes.
+    pub(crate) resume_replays: u64,
+    pub(crate) resume_replay_bytes: u64,
+    /// Topics that got a snapshot instead, and its bytes.
+    pub(crate) resume_snapshots: u64,
+    pub(crate) resume_snapshot_bytes: u64,
 }
 
 impl ConnStats {
@@ -97,6 +108,11 @@ impl ConnStats {
             events: Default::default(),
             other_msgs: 0,
             other_bytes: 0,
+            resumes: 0,
+            resume_replays: 0,
+            resume_replay_bytes: 0,
+            resume_snapshots: 0,
+            resume_snapshot_bytes: 0,
         }
     }
 }
@@ -141,12 +157,14 @@ pub(crate) fn aggregate(
         let mut h = hist()?;
         let (mut msgs, mut bytes, mut lost, mut resyncs, mut negative, mut no_ts) =
             (0, 0, 0, 0, 0, 0);
+        let mut wire_bytes = 0u64;
         let mut per_conn_min = u64::MAX;
         let mut per_conn_max = 0u64;
         for c in conns.iter().filter(|c| c.connect_us.is_some()) {
             let e = &c.events[i];
             msgs += e.msgs;
             bytes += e.bytes;
+            wire_bytes += e.wire_bytes;
             lost += e.lost;
             resyncs += e.resyncs;
             negative += e.negative;
@@ -178,6 +196,9 @@ pub(crate) fn aggregate(
             json!({
                 "messages": msgs,
                 "bytes": bytes,
+                "wire_bytes": wire_bytes,
+                "wire_bytes_per_msg": if msgs > 0 { wire_bytes / msgs } else { 0 },
+                "bytes_per_msg": if msgs > 0 { bytes / msgs } else { 0 },
                 "mib_per_s": if window_s > 0.0 { ((bytes as f64 / 1048576.0 / window_s) * 100.0).round() / 100.0 } else { 0.0 },
                 "per_conn_min": per_conn_min,
                 "per_conn_max": per_conn_max,
@@ -213,6 +234,13 @@ pub(crate) fn aggregate(
         "closes": closes,
         "events": events,
         "other_messages": other_msgs,
+        "resume": {
+            "reconnects": conns.iter().map(|c| c.resumes).sum::<u64>(),
+            "replayed_topics": conns.iter().map(|c| c.resume_replays).sum::<u64>(),
+            "first_replayed_frame_bytes": conns.iter().map(|c| c.resume_replay_bytes).sum::<u64>(),
+            "snapshotted_topics": conns.iter().map(|c| c.resume_snapshots).sum::<u64>(),
+            "snapshot_bytes": conns.iter().map(|c| c.resume_snapshot_bytes).sum::<u64>(),
+        },
     }))
 }
 

@@ -78,6 +78,18 @@
 //! once. An idle subscription allocates one small boxed receive future and nothing else: its
 //! backlog lives in the shared ring (measured in `docs/performance.md`).
 //!
+//! # Compression, resume, rate
+//!
+//! - [`Frame::deflated`] compresses a frame for permessage-deflate once, on first use, and
+//!   every clone of the frame (every connection that gets it) shares the result.
+//! - Each topic keeps its last [`HubConfig::resume_window`] batches (bounded by
+//!   [`HubConfig::resume_bytes`]); [`Subscription::subscribe_resuming`] replays the ones a
+//!   client missed, in the hub's [`epoch`](Hub::epoch), instead of a snapshot.
+//! - [`Subscription::set_max_rate`] merges the batches that arrive too soon into one update per
+//!   period, keeping references to the shared batch events until send time.
+//! - A large `prices_batch` is held back while smaller frames ready at the same time go first
+//!   (see [`Subscription`]'s module).
+//!
 //! # Status frames and snapshot metadata
 //!
 //! - [`Hub::publish_market_status`] sends `market_status` to every subscriber (also those with
