@@ -154,17 +154,60 @@ pub struct WsStats {
     accepted: AtomicU64,
     frames: [AtomicU64; 8],
     bytes: [AtomicU64; 8],
+    wire: [AtomicU64; 8],
+    deflate_open: AtomicU64,
     closes: [AtomicU64; 7],
     rejections: [AtomicU64; 4],
     refusals: AtomicU64,
 }
 
 impl WsStats {
-    /// Counts a message sent.
+    /// Counts a message sent uncompressed.
     pub fn sent(&self, event: Event, bytes: usize) {
+        self.sent_as(event, bytes, bytes);
+    }
+
+    /// Counts a message of `payload` bytes sent as `wire` bytes (compressed when the
+    /// connection negotiated permessage-deflate).
+    ///
+    /// ```
+    /// use market_feed_server::ws::{Event, WsStats};
+    /// use market_feed::hub::FrameKind;
+    /// let s = WsStats::default();
+    /// s.sent_as(Event::Hub(FrameKind::PricesBatch), 400_000, 92_000);
+    /// assert_eq!(s.bytes(Event::Hub(FrameKind::PricesBatch)), 400_000);
+    /// assert_eq!(s.wire_bytes(Event::Hub(FrameKind::PricesBatch)), 92_000);
+    /// ```
+    pub fn sent_as(&self, event: Event, payload: usize, wire: usize) {
         let i = event.index();
         self.frames[i].fetch_add(1, Relaxed);
-        self.bytes[i].fetch_add(bytes as u64, Relaxed);
+        self.bytes[i].fetch_add(payload as u64, Relaxed);
+        self.wire[i].fetch_add(wire as u64, Relaxed);
+    }
+
+    /// Bytes of one event's messages as written to the sockets (compressed or not).
+    ///
+    /// See [`WsStats::sent_as`] for an example.
+    pub fn wire_bytes(&self, event: Event) -> u64 {
+        self.wire[event.index()].load(Relaxed)
+    }
+
+    /// Connections open now that negotiated permessage-deflate.
+    ///
+    /// ```
+    /// # use market_feed_server::ws::WsStats;
+    /// assert_eq!(WsStats::default().deflate_open(), 0);
+    /// ```
+    pub fn deflate_open(&self) -> u64 {
+        self.deflate_open.load(Relaxed)
+    }
+
+    pub(crate) fn deflate_opened(&self) {
+        self.deflate_open.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn deflate_closed(&self) {
+        self.deflate_open.fetch_sub(1, Relaxed);
     }
 
     /// Messages sent of one event.

@@ -182,6 +182,20 @@ async fn clients_with_the_same_subscription_get_identical_compressed_frames() {
         .collect();
     assert_eq!(got.len(), symbols.len());
     assert!(got.iter().all(|s| symbols.iter().any(|x| x == s)));
+
+    // /metrics counts the deflate connections, and wire bytes below payload bytes.
+    let ws = server.state.ws_stats();
+    assert_eq!(ws.deflate_open(), 4);
+    let prices = market_feed_server::ws::Event::Hub(market_feed::hub::FrameKind::PricesBatch);
+    assert!(ws.wire_bytes(prices) < ws.bytes(prices));
+    let text = reqwest::get(format!("http://{}/metrics", server.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("market_feed_ws_deflate_connections 4"), "{text}");
+    assert!(text.contains("market_feed_ws_wire_bytes_sent_total{event=\"prices_batch\"}"));
     server.stop().await;
 }
 

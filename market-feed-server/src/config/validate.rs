@@ -108,8 +108,8 @@ impl Config {
 /// The largest `--resume-window`: the byte bound caps the memory anyway, this the bookkeeping.
 const MAX_RESUME_WINDOW: usize = 100_000;
 
-/// Client tokens must not be empty, connection limits must fit a semaphore, and the resume
-/// window must be sane.
+/// Client tokens must not be empty, CORS origins must be origins, connection limits must fit a
+/// semaphore, and the resume window must be sane.
 fn check_limits(cli: &Cli) -> Result<(), ConfigError> {
     if cli.auth_tokens.iter().any(|t| t.trim().is_empty()) {
         return Err(ConfigError::Conflict(
@@ -121,6 +121,13 @@ fn check_limits(cli: &Cli) -> Result<(), ConfigError> {
             "--resume-window {}: give a number of batches from 0 to {MAX_RESUME_WINDOW}",
             cli.resume_window
         )));
+    }
+    if let Some(problem) = cli
+        .cors_origins
+        .iter()
+        .find_map(|o| crate::access::cors_origin_problem(o))
+    {
+        return Err(ConfigError::Conflict(format!("--cors-origin {problem}")));
     }
     let max = tokio::sync::Semaphore::MAX_PERMITS;
     for (name, n) in [

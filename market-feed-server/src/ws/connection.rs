@@ -85,6 +85,9 @@ pub(super) async fn run(
 ) {
     let stats = state.ws_stats();
     stats.opened();
+    if deflate {
+        stats.deflate_opened();
+    }
     let progress = Progress::new();
     let (read, write) = tokio::io::split(ProgressIo::new(upgraded, progress.clone()));
     // Both halves are buffer-less: frames are written from the hub's shared bytes with one
@@ -98,6 +101,9 @@ pub(super) async fn run(
     let reason = write_loop(&state, writer, rx, progress, shared, deflate).await;
     // Counted when the close frame is sent: draining is the socket's epilogue.
     stats.closed(reason);
+    if deflate {
+        stats.deflate_closed();
+    }
     if reason != CloseReason::Client {
         // The server closed (its close frame is sent or attempted): the reader drains what
         // the client still sends (see `drain`), within DRAIN_TIME.
@@ -314,7 +320,8 @@ impl Session<'_> {
         };
         match write(&mut self.writer, wire, &self.progress, timeout).await {
             Ok(()) => {
-                self.state.ws_stats().sent(event, json.len());
+                let wire = deflated.map_or(json.len(), <[u8]>::len);
+                self.state.ws_stats().sent_as(event, json.len(), wire);
                 Ok(())
             }
             Err(WriteFailure::Slow) => {

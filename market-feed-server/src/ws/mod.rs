@@ -2,12 +2,12 @@
 //!
 //! [`upgrade`] checks the request (client token → 401, origin → 403, connection limit → 503,
 //! each with a JSON error body), answers `101 Switching Protocols`, and spawns the connection
-//! ([`connection`]): a reader task and a writer task per client. `fastwebsockets` answers the handshake; frames are written by a small buffer-less writer
-//! (`writer`) with one vectored write straight from the hub's shared bytes, so a 450 KB
-//! `prices_batch` is never copied per client, and read by a small buffer-less reader
-//! (`reader`), since clients only send small messages. permessage-deflate ([`deflate`]) is
-//! negotiated when offered: hub frames then go out in the compressed form the hub computed once
-//! for every connection (`Frame::deflated`).
+//! (`connection`): a reader task and a writer task per client. `fastwebsockets` answers the
+//! handshake; frames are written by a small buffer-less writer (`writer`) with one vectored
+//! write straight from the hub's shared bytes, so a 450 KB `prices_batch` is never copied per
+//! client, and read by a small buffer-less reader (`reader`), since clients only send small
+//! messages. permessage-deflate ([`deflate`]) is negotiated when offered: hub frames then go out
+//! in the compressed form the hub computed once for every connection (`Frame::deflated`).
 
 mod connection;
 pub mod deflate;
