@@ -194,7 +194,10 @@ async fn clients_with_the_same_subscription_get_identical_compressed_frames() {
         .text()
         .await
         .unwrap();
-    assert!(text.contains("market_feed_ws_deflate_connections 4"), "{text}");
+    assert!(
+        text.contains("market_feed_ws_deflate_connections 4"),
+        "{text}"
+    );
     assert!(text.contains("market_feed_ws_wire_bytes_sent_total{event=\"prices_batch\"}"));
     server.stop().await;
 }

@@ -189,8 +189,7 @@ fn hub(enc: &mut DescriptorEncoder<'_>, state: &AppState) -> std::fmt::Result {
         [
             ("replayed", hub.resumes),
             ("snapshot", hub.resume_fallbacks),
-        ]
-        .into_iter(),
+        ],
     )?;
     Counter::new(
         "market_feed_hub_batches_replayed_total",
