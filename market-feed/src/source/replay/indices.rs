@@ -49,8 +49,11 @@ pub struct IndicesFromMembers {
     derived: Arc<HashMap<InstrumentKey, Derived>>,
     basket: Arc<Vec<Instrument>>,
     clock: MarketClock,
-    day: Mutex<(Option<Date>, HashMap<InstrumentKey, (f64, f64, f64)>)>,
+    day: Mutex<(Option<Date>, DayRange)>,
 }
+
+/// Each index's (open, high, low) of the current IST date.
+type DayRange = HashMap<InstrumentKey, (f64, f64, f64)>;
 
 impl IndicesFromMembers {
     /// Indices of `members`, their members looked up by symbol in `universe`, quoted by
