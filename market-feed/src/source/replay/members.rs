@@ -101,7 +101,7 @@ impl IndexMembers {
     /// ```
     /// # use market_feed::{source::replay::IndexMembers, universe::Universe};
     /// let idx = IndexMembers::bundled().unwrap().instruments();
-    /// assert_eq!(idx[1].name, "BSE SENSEX");
+    /// assert_eq!(&*idx[1].name, "BSE SENSEX");
     /// ```
     pub fn instruments(&self) -> Vec<Instrument> {
         self.indices
