@@ -104,12 +104,20 @@ impl Config {
     }
 }
 
-/// Client tokens must not be empty, and connection limits must fit a semaphore.
+/// Client tokens must not be empty, CORS origins must be origins, and connection limits must
+/// fit a semaphore.
 fn check_limits(cli: &Cli) -> Result<(), ConfigError> {
     if cli.auth_tokens.iter().any(|t| t.trim().is_empty()) {
         return Err(ConfigError::Conflict(
             "--auth-token (or MARKET_FEED_AUTH_TOKENS): a client token is empty, which would leave the server open; give a non-empty token or none".into(),
         ));
+    }
+    if let Some(problem) = cli
+        .cors_origins
+        .iter()
+        .find_map(|o| crate::access::cors_origin_problem(o))
+    {
+        return Err(ConfigError::Conflict(format!("--cors-origin {problem}")));
     }
     let max = tokio::sync::Semaphore::MAX_PERMITS;
     for (name, n) in [
