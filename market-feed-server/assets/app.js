@@ -1,6 +1,6 @@
 // market-feed live dashboard: plain JavaScript (ES2017), no framework, no build step.
 //
-// It speaks only the WebSocket protocol of docs/protocol.md (PROTOCOL.md §3); the one REST call is
+// It speaks only the WebSocket protocol of docs/protocol.md (§3); the one REST call is
 // a one-time load of instrument names for search (GET api/v1/instruments?topic=prices). There is no
 // polling loop: a closed market still answers on the socket with closing prices, and
 // `market_status` tells us when trading starts.
@@ -28,7 +28,7 @@
 (function () {
   const IST_OFFSET_MS = 330 * 60 * 1000; // IST is UTC+05:30, no daylight saving
   const NARROW = window.matchMedia('(max-width: 760px)');
-  const MAX_SYMBOLS = 500; // PROTOCOL.md §3: a subscription names at most 500 symbols
+  const MAX_SYMBOLS = 500; // docs/protocol.md §3: a subscription names at most 500 symbols
   const PAGE_ROWS = 200; // rows rendered at once in "all stocks" mode
   const SEARCH_ROWS = 40; // extra (non-watchlist) search matches shown in watchlist mode
   const PING_EVERY_MS = 15000;
@@ -62,7 +62,7 @@
   // ---- state ---------------------------------------------------------------------------------
 
   const state = {
-    market: null, // the latest STATUS (PROTOCOL.md §2)
+    market: null, // the latest STATUS (docs/protocol.md §2)
     connected: false,
     serverNow: 0, // the latest server-clock instant seen (ms): welcome, pong, quote ts
     lastTs: 0, // the newest quote ts (ms)
@@ -454,6 +454,13 @@
     if (last == null || seq > last) state.seq[topic] = seq;
   }
 
+  // A batch is live data: a page that got the closing prices before the session opened stops
+  // saying "Closing prices of ..." once the session's first batch arrives.
+  function sawLive(topic) {
+    const meta = state.meta[topic];
+    if (meta && !meta.live) state.meta[topic] = Object.assign({}, meta, { live: true, source: 'live' });
+  }
+
   function onSnapshot(msg) {
     const topic = msg.topic === 'indices' ? 'indices' : 'prices';
     state.meta[topic] = { live: msg.live, source: msg.source, trading_day: msg.trading_day, as_of: msg.as_of };
@@ -489,10 +496,12 @@
         onSnapshot(msg);
         break;
       case 'indices_update':
+        sawLive('indices');
         noteSeq('indices', msg.seq);
         renderIndices(merge(state.indices, msg.data || []));
         break;
       case 'prices_batch':
+        sawLive('prices');
         noteSeq('prices', msg.seq);
         scheduleTable(merge(state.prices, msg.data || []));
         break;

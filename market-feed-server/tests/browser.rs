@@ -113,6 +113,18 @@ async fn check_dashboard(c: &Client, url: &str) -> Result<(), String> {
     if !badge.is_displayed().await.unwrap_or(false) {
         return Err("the LIVE badge disappeared while index values were updating".into());
     }
+    // Live values are not labelled as the previous day's closes (the page opened before the
+    // session, on the closes of Wed 28 Jan).
+    wait_for(
+        "the indices note to stop saying \"Closing prices\" while live",
+        Duration::from_secs(10),
+        || async {
+            let v = browser_support::js(c, "return document.getElementById('indices-note').textContent;")
+                .await?;
+            Ok((v.as_str() == Some("")).then_some(()))
+        },
+    )
+    .await?;
     let last = c
         .find(Locator::Css("[data-testid=\"last-update\"]"))
         .await
