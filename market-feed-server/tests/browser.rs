@@ -119,8 +119,11 @@ async fn check_dashboard(c: &Client, url: &str) -> Result<(), String> {
         "the indices note to stop saying \"Closing prices\" while live",
         Duration::from_secs(10),
         || async {
-            let v = browser_support::js(c, "return document.getElementById('indices-note').textContent;")
-                .await?;
+            let v = browser_support::js(
+                c,
+                "return document.getElementById('indices-note').textContent;",
+            )
+            .await?;
             Ok((v.as_str() == Some("")).then_some(()))
         },
     )
