@@ -46,6 +46,7 @@ mod eod;
 mod health;
 mod job;
 mod retention;
+mod running;
 mod stats;
 mod status;
 mod universe;
@@ -68,6 +69,7 @@ use builder::Settings;
 
 pub use builder::FeedBuilder;
 pub use health::{Health, STALE_AFTER_INTERVALS};
+pub use running::RunningFeed;
 pub use stats::{DURATION_BUCKETS, FeedStats, Histogram, TopicStats};
 pub use status::describe_status;
 
@@ -336,6 +338,14 @@ impl Ctx {
             let now = self.clock.now();
             let mut wake = None;
             if let Some(session) = self.clock.last_closed_session_at(now) {
+                if self
+                    .settings
+                    .first_day
+                    .is_some_and(|first| session.date < first)
+                {
+                    // Before the first day served (a replay): nothing to snapshot.
+                    eod_done = Some(session.date);
+                }
                 if eod_done != Some(session.date) {
                     let due = session.close() + self.settings.eod_delay;
                     if now >= due && !eod::due_and_current(self, &session, now) {
@@ -369,5 +379,7 @@ impl Ctx {
 
 #[cfg(test)]
 mod deadline_tests;
+#[cfg(test)]
+mod first_day_tests;
 #[cfg(test)]
 mod tests;

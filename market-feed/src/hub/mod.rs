@@ -153,6 +153,7 @@ mod state;
 mod stats;
 mod status;
 mod subscription;
+mod symbols;
 
 pub use deflate::{DEFLATE_LEVEL, MIN_DEFLATE_LEN, deflate_message, deflate_with_level};
 pub use fanout::Hub;
@@ -164,6 +165,7 @@ pub use state::TopicView;
 pub use stats::HubStats;
 pub use status::{FeedState, FeedStatus, SnapshotMeta, Source};
 pub use subscription::Subscription;
+pub use symbols::UnknownSymbols;
 
 /// The largest accepted [`HubConfig::buffer`].
 const MAX_BUFFER: usize = 1 << 16;
