@@ -70,7 +70,7 @@
     prices: new Map(), // symbol -> QUOTE
     meta: { indices: null, prices: null }, // snapshot facts per topic: live, source, trading_day
     seq: { indices: null, prices: null }, // last seq seen per topic
-    epoch: { indices: null, prices: null }, // the server epoch that seq belongs to (resume)
+    epoch: { indices: null, prices: null }, // seq's epoch (resume)
     gaps: 0,
     feed: {}, // topic -> feed_status event, kept while not ok
     instruments: [], // [{symbol, name, key}] from the one-time REST load
@@ -487,7 +487,7 @@
         renderFeedStatus();
         send(withResume({ op: 'subscribe', topics: ['indices'] }, 'indices', msg.epoch));
         serverEpoch = msg.epoch || null;
-        resumeKey = subscribedKey; // prices resume only with the same symbol list as before
+        resumeKey = subscribedKey;
         subscribedKey = null; // the new connection has no prices subscription yet
         scheduleTable();
         break;
@@ -532,10 +532,9 @@
   // ---- subscriptions -------------------------------------------------------------------------
 
   let subscribedKey = null; // what the server has now, as a string, to skip no-op re-subscribes
-  // Resume (protocol §7): after a reconnection to the same server epoch, ask for the batches
-  // missed instead of a snapshot. `resumeKey` is the prices list of the previous connection.
+  // Resume (protocol §7): after a reconnection, ask for the missed batches, not a snapshot.
   let serverEpoch = null;
-  let resumeKey = null;
+  let resumeKey = null; // the previous connection's prices list
   function withResume(msg, topic, epoch) {
     if (epoch && state.epoch[topic] === epoch && state.seq[topic] != null) {
       msg.resume = { [topic]: { epoch, seq: state.seq[topic] } };
