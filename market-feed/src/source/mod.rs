@@ -36,6 +36,7 @@ pub(crate) mod levels;
 mod missing;
 pub mod replay;
 mod simulated;
+mod stream;
 pub mod upstox;
 
 use std::{collections::HashSet, sync::Arc};
@@ -53,6 +54,7 @@ pub use levels::{INDEX_LEVELS, bundled_prev_close};
 pub use missing::{MissingInstrument, MissingReason};
 pub use replay::ReplaySource;
 pub use simulated::SimulatedSource;
+pub use stream::{PriceStream, SegmentStatus, StreamEvent, TickStream};
 
 /// The answer to one fetch: the quotes obtained, the keys without a quote, and the failures of
 /// the requests that make up the fetch, if any.

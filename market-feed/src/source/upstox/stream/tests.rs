@@ -1,0 +1,1 @@
+//! Tests of the Upstox stream client against the fake feed.
