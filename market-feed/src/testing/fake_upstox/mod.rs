@@ -7,11 +7,13 @@
 //! [`UnknownKeys`]), 401 `UDAPI100050` for a wrong token, and on request a CDN-style 403 page
 //! ([`FakeReply::CdnForbidden`]) or a `partial_success` answer ([`FakeReply::PartialSuccess`]).
 
+mod feed;
 mod holidays;
 mod http;
 mod instrument;
 mod instrument_file;
 
+pub use feed::{FakeFeed, FeedSubscription};
 pub use holidays::{HolidayReply, holiday_closed, special_session};
 
 use std::{
@@ -122,6 +124,7 @@ struct State {
     no_price: HashSet<String>,
     holidays: holidays::Holidays,
     instrument_file: instrument_file::FileState,
+    feed: feed::FeedState,
 }
 
 /// A fake Upstox API on `127.0.0.1:<free port>`: `GET /v3/market-quote/ltp` and
