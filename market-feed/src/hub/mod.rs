@@ -137,6 +137,7 @@ mod state;
 mod stats;
 mod status;
 mod subscription;
+mod ticks;
 
 pub use fanout::Hub;
 pub use filter::{Filter, FilterResolution};
