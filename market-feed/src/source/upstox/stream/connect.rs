@@ -1,7 +1,10 @@
 //! One connection: the authorize call, the handshake, the subscribe frame and the stream of
 //! decoded frames.
 
-use std::{collections::VecDeque, time::Duration};
+use std::{
+    collections::{HashSet, VecDeque},
+    time::Duration,
+};
 
 use futures::{SinkExt, StreamExt};
 use rand::Rng;
@@ -151,6 +154,10 @@ pub(super) async fn open(
         "connected to the Upstox market data feed; subscribed in ltpc mode"
     );
     let state = Reader {
+        segments: instruments
+            .iter()
+            .map(|i| i.key.segment().to_owned())
+            .collect(),
         ws,
         decoder: Decoder::new(instruments),
         clock: shared.clock.clone(),
@@ -216,6 +223,8 @@ type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 struct Reader {
+    /// The segments of the subscribed instruments: the only statuses passed on.
+    segments: HashSet<String>,
     ws: Ws,
     decoder: Decoder,
     clock: MarketClock,
@@ -242,9 +251,13 @@ impl Reader {
                 Some(Ok(Message::Binary(bytes))) => {
                     match self.decoder.decode(&bytes, self.clock.now_ms()) {
                         Ok(decoded) => {
-                            if !decoded.segments.is_empty() {
-                                self.pending
-                                    .push_back(StreamEvent::Segments(decoded.segments));
+                            let segments: Vec<_> = decoded
+                                .segments
+                                .into_iter()
+                                .filter(|s| self.segments.contains(&s.segment))
+                                .collect();
+                            if !segments.is_empty() {
+                                self.pending.push_back(StreamEvent::Segments(segments));
                             }
                             self.pending.push_back(StreamEvent::Ticks(decoded.quotes));
                         }
