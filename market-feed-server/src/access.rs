@@ -3,8 +3,10 @@
 //! Tokens are compared in constant time and never logged; a refused request gets a JSON error
 //! that says what to send.
 
-use axum::{body::Body, response::Response};
-use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderValue, Method, Uri, header};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::Secret;
 
@@ -18,11 +20,18 @@ use crate::config::Secret;
 /// assert!(!closed.token_ok(&http::HeaderMap::new(), &"/api/v1/indices".parse().unwrap()));
 /// assert!(closed.token_ok(&http::HeaderMap::new(), &"/api/v1/indices?token=t1".parse().unwrap()));
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Access {
     tokens: Vec<Secret>,
     ws_origins: Vec<String>,
-    cors_origins: Vec<String>,
+    cors: CorsLayer,
+}
+
+impl Default for Access {
+    /// Open: no tokens, any WebSocket origin, CORS for any origin.
+    fn default() -> Self {
+        Self::new(Vec::new(), Vec::new(), Vec::new())
+    }
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -41,7 +50,7 @@ impl Access {
         Self {
             tokens,
             ws_origins,
-            cors_origins,
+            cors: cors_layer(&cors_origins),
         }
     }
 
@@ -113,70 +122,88 @@ impl Access {
         }
     }
 
-    /// The `Access-Control-Allow-Origin` value for a GET from `Origin`, if any.
+    /// The CORS rules of the API routes, as tower-http's [`CorsLayer`]: origin `*` without
+    /// an allow-list, else the listed origins echoed back; methods `GET, HEAD, OPTIONS`;
+    /// headers `Authorization, Content-Type`; preflights cached for 10 minutes. The router
+    /// puts it in front of the token check, so a preflight (sent without credentials) is
+    /// answered and an API response carries the headers.
     ///
     /// ```
     /// # use market_feed_server::access::Access;
-    /// assert_eq!(Access::default().cors_origin(&http::HeaderMap::new()).unwrap(), "*");
-    /// ```
-    pub fn cors_origin(&self, headers: &HeaderMap) -> Option<HeaderValue> {
-        if self.cors_origins.is_empty() {
-            return Some(HeaderValue::from_static("*"));
-        }
-        let origin = headers.get(header::ORIGIN)?;
-        let s = origin.to_str().ok()?;
-        self.cors_origins
-            .iter()
-            .any(|o| o == s)
-            .then(|| origin.clone())
-    }
-
-    /// The answer to a CORS preflight (`OPTIONS` with `Access-Control-Request-Method`) on an
-    /// API route: 204 with the allowed origin, methods (`GET, HEAD, OPTIONS`) and headers.
-    /// Answered before the token check: browsers send preflights without credentials.
-    ///
-    /// ```
-    /// # use market_feed_server::access::Access;
-    /// let r = Access::default().preflight(&http::HeaderMap::new());
-    /// assert_eq!(r.status(), 204);
-    /// assert_eq!(r.headers()["access-control-allow-methods"], "GET, HEAD, OPTIONS");
-    /// ```
-    pub fn preflight(&self, headers: &HeaderMap) -> Response {
-        let mut r = Response::new(Body::empty());
-        *r.status_mut() = StatusCode::NO_CONTENT;
-        let h = r.headers_mut();
-        if let Some(origin) = self.cors_origin(headers) {
-            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        }
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, HEAD, OPTIONS"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("Authorization, Content-Type"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static("600"),
-        );
-        h.insert(header::VARY, HeaderValue::from_static("Origin"));
-        r
-    }
-
-    /// Adds the CORS headers of an API response to a request from `headers`' `Origin`.
-    ///
-    /// ```
-    /// # use market_feed_server::access::Access;
-    /// let mut r = axum::response::Response::new(axum::body::Body::empty());
-    /// Access::default().add_cors(&http::HeaderMap::new(), &mut r);
+    /// use tower::{Layer, ServiceExt};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let api = tower::service_fn(|_req: http::Request<axum::body::Body>| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(axum::body::Body::empty()))
+    /// });
+    /// let preflight = http::Request::options("/api/v1/indices")
+    ///     .header("origin", "https://app.example")
+    ///     .header("access-control-request-method", "GET")
+    ///     .body(axum::body::Body::empty())
+    ///     .unwrap();
+    /// let r = Access::default().cors().layer(api).oneshot(preflight).await.unwrap();
     /// assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    /// assert_eq!(r.headers()["access-control-allow-methods"], "GET,HEAD,OPTIONS");
+    /// # });
     /// ```
-    pub fn add_cors(&self, headers: &HeaderMap, response: &mut Response) {
-        if let Some(origin) = self.cors_origin(headers) {
-            let h = response.headers_mut();
-            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-            h.insert(header::VARY, HeaderValue::from_static("Origin"));
-        }
+    pub fn cors(&self) -> CorsLayer {
+        self.cors.clone()
     }
+}
+
+/// The layer for `origins` (none: any origin). Origins that are not valid header values were
+/// refused by the configuration; any left are skipped.
+fn cors_layer(origins: &[String]) -> CorsLayer {
+    let allow_origin = if origins.is_empty() {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok())
+                .filter(|o| o != "*"),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(600))
+}
+
+/// Why a `--cors-origin` value cannot be used: it must be an origin as browsers send it,
+/// `scheme://host[:port]`, with no path and no trailing slash.
+///
+/// ```
+/// # use market_feed_server::access::cors_origin_problem;
+/// assert!(cors_origin_problem("https://app.example:8443").is_none());
+/// assert!(cors_origin_problem("https://app.example/").unwrap().contains("trailing"));
+/// assert!(cors_origin_problem("*").unwrap().contains("leave out"));
+/// ```
+pub fn cors_origin_problem(origin: &str) -> Option<String> {
+    if origin == "*" {
+        return Some(
+            "\"*\": leave out --cors-origin to allow any origin, or list the exact origins".into(),
+        );
+    }
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return Some(format!(
+            "{origin:?}: write an origin as the browser sends it, scheme://host[:port], e.g. https://app.example"
+        ));
+    };
+    if !matches!(scheme, "http" | "https") || rest.is_empty() {
+        return Some(format!(
+            "{origin:?}: the scheme must be http or https and a host must follow, e.g. https://app.example"
+        ));
+    }
+    if rest.ends_with('/') {
+        return Some(format!(
+            "{origin:?}: remove the trailing slash (browsers send none)"
+        ));
+    }
+    if rest.contains(['/', '?', '#']) || HeaderValue::from_str(origin).is_err() {
+        return Some(format!(
+            "{origin:?}: an origin has no path, query or spaces: scheme://host[:port]"
+        ));
+    }
+    None
 }

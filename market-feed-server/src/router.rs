@@ -6,18 +6,19 @@
 //! route, however it is spelled. In order, a request gets:
 //!
 //! 1. a JSON 414/431 when its head is over [`crate::request_limits`];
-//! 2. on an API route, a CORS preflight answer (before the token check: browsers send
-//!    preflights without credentials);
-//! 3. on `/ws`, the upgrade (which checks the token, origin and connection limit itself, to
+//! 2. on `/ws`, the upgrade (which checks the token, origin and connection limit itself, to
 //!    count refusals);
-//! 4. on a protected route (`/ws`, `/api/*`, the compatibility paths), a JSON 401 without an
-//!    accepted client token;
-//! 5. the route's handler; API responses carry CORS headers.
+//! 3. on an API route, tower-http's CORS layer: a preflight is answered there, before the
+//!    token check (browsers send preflights without credentials), and every other response
+//!    gets the CORS headers;
+//! 4. on a protected route (`/api/*`, the compatibility paths), a JSON 401 without an accepted
+//!    client token;
+//! 5. the route's handler, within [`REQUEST_TIMEOUT`] (else a JSON 503 `timeout`).
 //!
 //! [`router`] returns all of it as an [`axum::Router`] an application can mount under a
 //! prefix (see the `embed_router` example).
 
-use std::net::SocketAddr;
+use std::{convert::Infallible, net::SocketAddr, time::Duration};
 
 use axum::{
     Router,
@@ -25,12 +26,18 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use http::{HeaderValue, Method, StatusCode, header};
+use tower::{Layer, ServiceExt};
 use tower_http::trace::TraceLayer;
 
 use crate::{
     api, dashboard, error::ApiError, path::canonical_segments, reply, request_limits,
     state::AppState,
 };
+
+/// How long a REST handler may take (a store query that hangs, a PostgreSQL that stopped
+/// answering) before the request gets a JSON 503 `timeout`; `/ws` is not limited (the upgrade
+/// answers at once and the connection lives on its own).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a request path resolves to.
 ///
@@ -174,28 +181,49 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
         return r;
     }
     let route = Route::resolve(req.uri().path());
-    let is_preflight = req.method() == Method::OPTIONS
-        && req
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    if is_preflight && route.is_api() {
-        return state.access().preflight(req.headers());
-    }
     if route == Route::Ws {
         return crate::ws::upgrade(&state, req).unwrap_or_else(IntoResponse::into_response);
     }
+    // tower-http's CORS answers every `OPTIONS` as a preflight; one without
+    // `Access-Control-Request-Method` is an ordinary request (token checked, then 405).
+    let is_preflight = req.method() != Method::OPTIONS
+        || req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    if !(route.is_api() && is_preflight) {
+        return guarded(state, route, req).await;
+    }
+    let cors = state.access().cors();
+    let api = tower::service_fn(move |req: Request| {
+        let (state, route) = (state.clone(), route.clone());
+        async move { Ok::<_, Infallible>(guarded(state, route, req).await) }
+    });
+    match cors.layer(api).oneshot(req).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+/// The token check of a protected route, then the route's handler under the request timeout.
+async fn guarded(state: AppState, route: Route, req: Request) -> Response {
     // The body is not read by any route (and is not `Sync`, so it is not held across awaits).
     let (req, _body) = req.into_parts();
     if route.protected() && !state.access().token_ok(&req.headers, &req.uri) {
         return ApiError::unauthorized().into_response();
     }
-    let mut response = handle(&state, &route, &req)
-        .await
-        .unwrap_or_else(IntoResponse::into_response);
-    if route.is_api() {
-        state.access().add_cors(&req.headers, &mut response);
+    match tokio::time::timeout(REQUEST_TIMEOUT, handle(&state, &route, &req)).await {
+        Ok(answer) => answer.unwrap_or_else(IntoResponse::into_response),
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            format!(
+                "{} took longer than {} s to answer (is the store reachable?): try again",
+                req.uri.path(),
+                REQUEST_TIMEOUT.as_secs()
+            ),
+        )
+        .into_response(),
     }
-    response
 }
 
 /// A page of the built-in dashboard.
@@ -251,7 +279,7 @@ async fn handle(state: &AppState, route: &Route, req: &http::request::Parts) -> 
         Route::Readyz if get => readyz(state),
         Route::Metrics if get => Ok(reply::with_body(
             StatusCode::OK,
-            "text/plain; version=0.0.4; charset=utf-8",
+            crate::metrics::CONTENT_TYPE,
             crate::metrics::render(state).into(),
         )),
         Route::Asset(path) if get && path == "/" => match slash_redirect(req) {

@@ -161,11 +161,12 @@ async fn preflights_are_answered_before_auth() {
              Connection: close\r\n\r\n"
         );
         let text = raw(server.addr, req.as_bytes()).await.to_ascii_lowercase();
-        assert!(text.starts_with("http/1.1 204"), "{path}: {text}");
+        assert!(text.starts_with("http/1.1 200"), "{path}: {text}");
         for line in [
             "access-control-allow-origin: https://app.example",
-            "access-control-allow-methods: get, head, options",
-            "access-control-allow-headers: authorization",
+            "access-control-allow-methods: get,head,options",
+            "access-control-allow-headers: authorization,content-type",
+            "access-control-max-age: 600",
             "vary: origin",
         ] {
             assert!(text.contains(line), "{path}: {line} missing in {text}");
@@ -351,7 +352,6 @@ async fn oversized_heads_get_json_414_and_431() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_closes_are_served_from_memory() {
-    use market_feed_server::state::{AppState, Parts};
     let store = Arc::new(market_feed::testing::CountingStore::default());
     let past = time::macros::date!(2026 - 01 - 28);
     let key = "NSE_EQ|INE002A01018".parse().unwrap();
@@ -363,19 +363,7 @@ async fn stored_closes_are_served_from_memory() {
         )
         .await
         .unwrap();
-    let base = AppState::for_tests(market_feed::clock::MarketClock::system());
-    let state = AppState::new(Parts {
-        clock: base.clock().clone(),
-        hub: base.hub().clone(),
-        store: store.clone(),
-        universe: base.live_universe().clone(),
-        feed: Arc::new(market_feed::feed::FeedStats::default()),
-        sources: Vec::new(),
-        access: Default::default(),
-        ws: Default::default(),
-        http: Default::default(),
-        shutdown: Default::default(),
-    });
+    let state = state_with_store(store.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -401,4 +389,54 @@ async fn stored_closes_are_served_from_memory() {
     assert_eq!(store.close_loads(), 2);
     let _ = stop.send(());
     tokio::time::timeout(PATIENCE, task).await.unwrap().unwrap();
+}
+
+/// A test state on the system clock whose store is `store`.
+fn state_with_store(
+    store: Arc<market_feed::testing::CountingStore>,
+) -> market_feed_server::state::AppState {
+    use market_feed_server::state::{AppState, Parts};
+    let base = AppState::for_tests(market_feed::clock::MarketClock::system());
+    AppState::new(Parts {
+        clock: base.clock().clone(),
+        hub: base.hub().clone(),
+        store,
+        universe: base.live_universe().clone(),
+        feed: Arc::new(market_feed::feed::FeedStats::default()),
+        sources: Vec::new(),
+        access: Default::default(),
+        ws: Default::default(),
+        http: Default::default(),
+        shutdown: Default::default(),
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_store_that_stops_answering_gets_a_json_503_timeout() {
+    use tower::ServiceExt;
+    let store = Arc::new(market_feed::testing::CountingStore::default());
+    store.stall_loads();
+    let app = market_feed_server::router::router(state_with_store(store.clone()));
+    let started = tokio::time::Instant::now();
+    let response = app
+        .oneshot(
+            http::Request::get("/api/v1/closing/2026-01-28?topic=prices")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        started.elapsed(),
+        market_feed_server::router::REQUEST_TIMEOUT,
+        "answered when the request timeout ran out (paused clock)"
+    );
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    let body = std::str::from_utf8(&body).unwrap();
+    assert_eq!(error_code(body), "timeout", "{body}");
+    assert_eq!(store.close_loads(), 1);
 }

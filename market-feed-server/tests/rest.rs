@@ -185,7 +185,7 @@ async fn instruments_closing_errors_and_cors() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 204);
+    assert_eq!(resp.status(), 200);
     assert!(
         resp.headers()["access-control-allow-methods"]
             .to_str()
@@ -228,13 +228,16 @@ async fn health_readiness_dashboard_and_metrics() {
         let resp = reqwest::get(server.url("/metrics")).await.unwrap();
         assert_eq!(resp.status(), 200);
         let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
-        assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
+        assert!(
+            ct.starts_with("application/openmetrics-text; version=1.0.0"),
+            "{ct}"
+        );
         resp.text().await.unwrap()
     };
     let before = scrape().await;
     for family in [
         "# TYPE market_feed_ws_connections gauge",
-        "# TYPE market_feed_ws_frames_sent_total counter",
+        "# TYPE market_feed_ws_frames_sent counter",
         "# TYPE market_feed_source_latency_seconds histogram",
         "market_feed_market_phase{phase=\"open\"} 1",
         "market_feed_live 1",
@@ -242,6 +245,7 @@ async fn health_readiness_dashboard_and_metrics() {
     ] {
         assert!(before.contains(family), "{family} missing from\n{before}");
     }
+    check_exposition(&before);
     let welcome = "market_feed_ws_frames_sent_total{event=\"welcome\"}";
     let updates = "market_feed_ws_frames_sent_total{event=\"indices_update\"}";
     let (mut c, _) = Client::connect_welcomed(&server.ws_url()).await;
@@ -268,4 +272,77 @@ async fn health_readiness_dashboard_and_metrics() {
         )
     );
     server.stop().await;
+}
+
+/// The exposition is well-formed OpenMetrics (every sample under a declared family, with the
+/// suffix its type allows, `# EOF` last), and it matches the table in `docs/operations.md`:
+/// every exposed family is documented and every documented one is exposed.
+fn check_exposition(text: &str) {
+    use std::collections::{BTreeMap, BTreeSet};
+    assert_eq!(text.lines().last(), Some("# EOF"), "{text}");
+    let mut families: BTreeMap<&str, &str> = BTreeMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            assert!(
+                families.insert(name, kind).is_none(),
+                "{name} declared twice"
+            );
+            continue;
+        }
+        if line.starts_with('#') {
+            continue;
+        }
+        let name = line.split(['{', ' ']).next().unwrap();
+        let declared = families.iter().any(|(family, kind)| {
+            let suffixes: &[&str] = match *kind {
+                "counter" => &["_total"],
+                "histogram" => &["_bucket", "_sum", "_count"],
+                _ => &[""],
+            };
+            suffixes.iter().any(|s| name == format!("{family}{s}"))
+        });
+        assert!(declared, "sample {line:?} has no family of its type");
+        let value = line.rsplit(' ').next().unwrap();
+        assert!(value.parse::<f64>().is_ok(), "value of {line:?}");
+    }
+    // Sample names as written in docs/operations.md's table (counters with `_total`).
+    let exposed: BTreeSet<String> = families
+        .iter()
+        .map(|(family, kind)| match *kind {
+            "counter" => format!("{family}_total"),
+            _ => (*family).to_owned(),
+        })
+        .collect();
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/operations.md"),
+    )
+    .unwrap();
+    let documented: BTreeSet<String> = docs
+        .lines()
+        .filter(|l| l.starts_with("| `market_feed_"))
+        .flat_map(|l| {
+            let first_column = l.split('|').nth(1).unwrap_or_default().to_owned();
+            first_column
+                .split('`')
+                .filter(|w| w.starts_with("market_feed_"))
+                .map(|w| w.split('{').next().unwrap_or_default().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let undocumented: Vec<_> = exposed.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "not in docs/operations.md: {undocumented:?}"
+    );
+    // The universe's age is absent until the instrument file was fetched.
+    let conditional = ["market_feed_universe_age_seconds"];
+    let unexposed: Vec<_> = documented
+        .difference(&exposed)
+        .filter(|n| !conditional.contains(&n.as_str()))
+        .collect();
+    assert!(
+        unexposed.is_empty(),
+        "documented but not exposed: {unexposed:?}"
+    );
 }

@@ -35,6 +35,25 @@ fn bad_options_are_one_line_naming_the_option() {
 }
 
 #[test]
+fn cors_origins_must_be_origins() {
+    for (origin, hint) in [
+        ("*", "leave out --cors-origin"),
+        ("https://app.example/", "trailing slash"),
+        ("app.example", "scheme://host"),
+        ("ftp://app.example", "http or https"),
+        ("https://app.example/path", "no path"),
+    ] {
+        let err = parse(&["--cors-origin", origin]).unwrap_err().to_string();
+        assert!(
+            err.starts_with("--cors-origin ") && err.contains(hint) && !err.contains('\n'),
+            "{origin}: {err}"
+        );
+    }
+    let ok = parse(&["--cors-origin", "http://localhost:3000"]).unwrap();
+    assert_eq!(ok.cors_origins, ["http://localhost:3000"]);
+}
+
+#[test]
 fn bad_calendar_file_names_the_option_and_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cal.toml");

@@ -106,7 +106,8 @@ impl Config {
     }
 }
 
-/// Client tokens must not be empty, and connection limits must fit a semaphore.
+/// Client tokens must not be empty, CORS origins must be origins, and connection limits must
+/// fit a semaphore.
 fn check_limits(cli: &Cli) -> Result<(), ConfigError> {
     if cli.auth_tokens.iter().any(|t| t.trim().is_empty()) {
         return Err(ConfigError::Conflict(
@@ -118,6 +119,13 @@ fn check_limits(cli: &Cli) -> Result<(), ConfigError> {
             "--stream-interval {:?}: give 250ms or more (each batch goes to every client)",
             cli.stream_interval
         )));
+    }
+    if let Some(problem) = cli
+        .cors_origins
+        .iter()
+        .find_map(|o| crate::access::cors_origin_problem(o))
+    {
+        return Err(ConfigError::Conflict(format!("--cors-origin {problem}")));
     }
     let max = tokio::sync::Semaphore::MAX_PERMITS;
     for (name, n) in [

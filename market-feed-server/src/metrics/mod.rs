@@ -1,378 +1,307 @@
-//! `GET /metrics`: the Prometheus text exposition of what the parts count.
+//! `GET /metrics`: the OpenMetrics exposition of what the parts count, through
+//! [`prometheus-client`](prometheus_client).
 //!
-//! Written by hand from the atomics the hub, the feed and the WebSocket endpoint already keep:
-//! recording costs a relaxed atomic add on the hot path, and the exposition needs no registry.
-//! Every metric is listed with its meaning in docs/operations.md.
-
-use std::fmt::Write;
+//! The hub, the feed and the WebSocket endpoint keep their counts in plain atomics (the library
+//! depends on no metrics crate, and recording costs one relaxed atomic add on the hot path).
+//! [`MetricsCollector`] reads them at scrape time and hands them to `prometheus-client`'s
+//! encoder, which writes the names, help texts, label escaping and histogram buckets. An
+//! application that mounts the service can register the same collector in its own
+//! [`Registry`]. Every metric is listed with its meaning in `docs/operations.md`.
 
 use market_feed::{clock::Phase, feed::DURATION_BUCKETS, hub::FeedState, model::Topic};
+use prometheus_client::{collector::Collector, encoding::DescriptorEncoder, registry::Registry};
 
+mod families;
 mod reference;
+
+use families::{Counter, Gauge};
 
 use crate::{
     state::AppState,
     stats::{CloseReason, Event, Rejection},
 };
 
-pub(crate) fn head(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
+/// The `Content-Type` of [`render`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Every metric of a running service, read at scrape time: register it in a
+/// [`Registry`] (the reference server's own, or an embedding application's).
+///
+/// ```
+/// use market_feed_server::{metrics::MetricsCollector, state::AppState};
+/// use prometheus_client::{encoding::text::encode, registry::Registry};
+/// let state = AppState::for_tests(market_feed::clock::MarketClock::system());
+/// let mut registry = Registry::default();
+/// registry.register_collector(Box::new(MetricsCollector::new(state)));
+/// let mut text = String::new();
+/// encode(&mut text, &registry).unwrap();
+/// assert!(text.contains("market_feed_ws_connections 0"));
+/// ```
+#[derive(Clone)]
+pub struct MetricsCollector {
+    state: AppState,
 }
 
-/// Renders every metric.
+impl std::fmt::Debug for MetricsCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsCollector").finish_non_exhaustive()
+    }
+}
+
+impl MetricsCollector {
+    /// A collector over `state`'s counters (cheap: `AppState` is shared).
+    ///
+    /// ```
+    /// use market_feed_server::{metrics::MetricsCollector, state::AppState};
+    /// let _ = MetricsCollector::new(AppState::for_tests(market_feed::clock::MarketClock::system()));
+    /// ```
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+impl Collector for MetricsCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> std::fmt::Result {
+        let (state, enc) = (&self.state, &mut encoder);
+        websocket(enc, state)?;
+        hub(enc, state)?;
+        source(enc, state)?;
+        end_of_day(enc, state)?;
+        reference::calendar(enc, state)?;
+        reference::universe(enc, state)?;
+        market(enc, state)?;
+        reference::http(enc, state)
+    }
+}
+
+/// Renders every metric as OpenMetrics text (serve it with [`CONTENT_TYPE`]).
 ///
 /// ```
 /// use market_feed_server::{metrics::render, state::AppState};
 /// let text = render(&AppState::for_tests(market_feed::clock::MarketClock::system()));
 /// assert!(text.contains("market_feed_ws_connections 0"));
 /// assert!(text.contains("# TYPE market_feed_source_latency_seconds histogram"));
+/// assert!(text.ends_with("# EOF\n"));
 /// ```
 pub fn render(state: &AppState) -> String {
-    let mut o = String::with_capacity(8 * 1024);
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(MetricsCollector::new(state.clone())));
+    let mut text = String::with_capacity(12 * 1024);
+    // Writing into a `String` cannot fail, and the collector's only errors are the writer's.
+    if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &registry) {
+        tracing::error!(error = %e, "encoding /metrics failed");
+    }
+    text
+}
+
+fn websocket(enc: &mut DescriptorEncoder<'_>, state: &AppState) -> std::fmt::Result {
     let ws = state.ws_stats();
-    head(
-        &mut o,
+    Gauge::new(
         "market_feed_ws_connections",
-        "gauge",
         "WebSocket connections open now.",
-    );
-    let _ = writeln!(o, "market_feed_ws_connections {}", ws.open());
-    head(
-        &mut o,
+    )
+    .value(enc, ws.open())?;
+    Counter::new(
         "market_feed_ws_connections_accepted_total",
-        "counter",
         "WebSocket connections accepted since start.",
-    );
-    let _ = writeln!(
-        o,
-        "market_feed_ws_connections_accepted_total {}",
-        ws.accepted()
-    );
-    head(
-        &mut o,
+    )
+    .value(enc, ws.accepted())?;
+    Counter::new(
         "market_feed_ws_rejected_total",
-        "counter",
         "WebSocket upgrades refused, by reason.",
-    );
-    for r in Rejection::ALL {
-        let _ = writeln!(
-            o,
-            "market_feed_ws_rejected_total{{reason=\"{}\"}} {}",
-            r.label(),
-            ws.rejections(r)
-        );
-    }
-    head(
-        &mut o,
+    )
+    .by(
+        enc,
+        "reason",
+        Rejection::ALL
+            .iter()
+            .map(|&r| (r.label(), ws.rejections(r))),
+    )?;
+    Counter::new(
         "market_feed_ws_closed_total",
-        "counter",
         "WebSocket connections ended, by reason (slow_consumer: accepted no bytes for 30 s).",
-    );
-    for r in CloseReason::ALL {
-        let _ = writeln!(
-            o,
-            "market_feed_ws_closed_total{{reason=\"{}\"}} {}",
-            r.label(),
-            ws.closes(r)
-        );
-    }
-    head(
-        &mut o,
+    )
+    .by(
+        enc,
+        "reason",
+        CloseReason::ALL.iter().map(|&r| (r.label(), ws.closes(r))),
+    )?;
+    Counter::new(
         "market_feed_ws_frames_sent_total",
-        "counter",
         "WebSocket messages sent, by event.",
-    );
-    for e in Event::ALL {
-        let _ = writeln!(
-            o,
-            "market_feed_ws_frames_sent_total{{event=\"{}\"}} {}",
-            e.name(),
-            ws.frames(e)
-        );
-    }
-    head(
-        &mut o,
+    )
+    .by(
+        enc,
+        "event",
+        Event::ALL.iter().map(|&e| (e.name(), ws.frames(e))),
+    )?;
+    Counter::new(
         "market_feed_ws_bytes_sent_total",
-        "counter",
         "WebSocket payload bytes sent, by event.",
-    );
-    for e in Event::ALL {
-        let _ = writeln!(
-            o,
-            "market_feed_ws_bytes_sent_total{{event=\"{}\"}} {}",
-            e.name(),
-            ws.bytes(e)
-        );
-    }
-    head(
-        &mut o,
+    )
+    .by(
+        enc,
+        "event",
+        Event::ALL.iter().map(|&e| (e.name(), ws.bytes(e))),
+    )?;
+    Counter::new(
         "market_feed_ws_refused_messages_total",
-        "counter",
         "Client messages answered with an error event.",
-    );
-    let _ = writeln!(o, "market_feed_ws_refused_messages_total {}", ws.refusals());
+    )
+    .value(enc, ws.refusals())
+}
 
+fn hub(enc: &mut DescriptorEncoder<'_>, state: &AppState) -> std::fmt::Result {
     let hub = state.hub().stats();
-    head(
-        &mut o,
-        "market_feed_hub_subscribers",
-        "gauge",
-        "Hub subscriptions alive.",
-    );
-    let _ = writeln!(o, "market_feed_hub_subscribers {}", hub.subscribers);
-    head(
-        &mut o,
+    Gauge::new("market_feed_hub_subscribers", "Hub subscriptions alive.")
+        .value(enc, hub.subscribers)?;
+    Counter::new(
         "market_feed_hub_frames_published_total",
-        "counter",
         "Batches serialized once and published by the hub.",
-    );
-    let _ = writeln!(
-        o,
-        "market_feed_hub_frames_published_total {}",
-        hub.frames_published
-    );
-    head(
-        &mut o,
+    )
+    .value(enc, hub.frames_published)?;
+    Counter::new(
         "market_feed_hub_bytes_published_total",
-        "counter",
         "Bytes of the batches published (each counted once, whatever the number of subscribers).",
-    );
-    let _ = writeln!(
-        o,
-        "market_feed_hub_bytes_published_total {}",
-        hub.bytes_published
-    );
-    head(
-        &mut o,
+    )
+    .value(enc, hub.bytes_published)?;
+    Counter::new(
         "market_feed_slow_consumer_snapshots_total",
-        "counter",
         "Snapshots sent to subscribers that fell behind (their backlog was discarded).",
-    );
-    let _ = writeln!(
-        o,
-        "market_feed_slow_consumer_snapshots_total {}",
-        hub.laggard_snapshots
-    );
+    )
+    .value(enc, hub.laggard_snapshots)
+}
 
+fn source(enc: &mut DescriptorEncoder<'_>, state: &AppState) -> std::fmt::Result {
+    use std::sync::atomic::Ordering::Relaxed;
     let feed = state.feed();
-    head(
-        &mut o,
+    let per_topic = |read: fn(&market_feed::feed::TopicStats) -> u64| {
+        Topic::ALL.map(|t| (t.as_str(), read(feed.topic(t))))
+    };
+    Counter::new(
         "market_feed_source_requests_total",
-        "counter",
         "Source fetches (refreshes), by topic.",
-    );
-    for t in Topic::ALL {
-        let _ = writeln!(
-            o,
-            "market_feed_source_requests_total{{topic=\"{t}\"}} {}",
-            feed.topic(t)
-                .fetches
-                .load(std::sync::atomic::Ordering::Relaxed)
-        );
-    }
-    head(
-        &mut o,
+    )
+    .by(enc, "topic", per_topic(|s| s.fetches.load(Relaxed)))?;
+    Counter::new(
         "market_feed_source_errors_total",
-        "counter",
         "Fetches that failed in whole or in part, by topic.",
-    );
-    for t in Topic::ALL {
-        let _ = writeln!(
-            o,
-            "market_feed_source_errors_total{{topic=\"{t}\"}} {}",
-            feed.topic(t)
-                .failures
-                .load(std::sync::atomic::Ordering::Relaxed)
-        );
-    }
-    head(
-        &mut o,
+    )
+    .by(enc, "topic", per_topic(|s| s.failures.load(Relaxed)))?;
+    Counter::new(
         "market_feed_source_unauthorized_total",
-        "counter",
         "Fetches refused for the access token, by topic.",
-    );
-    for t in Topic::ALL {
-        let _ = writeln!(
-            o,
-            "market_feed_source_unauthorized_total{{topic=\"{t}\"}} {}",
-            feed.topic(t)
-                .unauthorized
-                .load(std::sync::atomic::Ordering::Relaxed)
-        );
-    }
-    head(
-        &mut o,
+    )
+    .by(enc, "topic", per_topic(|s| s.unauthorized.load(Relaxed)))?;
+    Counter::new(
         "market_feed_refresh_overruns_total",
-        "counter",
         "Refreshes that took longer than their interval, by topic.",
-    );
-    for t in Topic::ALL {
-        let _ = writeln!(
-            o,
-            "market_feed_refresh_overruns_total{{topic=\"{t}\"}} {}",
-            feed.topic(t)
-                .overruns
-                .load(std::sync::atomic::Ordering::Relaxed)
-        );
-    }
-    head(
-        &mut o,
+    )
+    .by(enc, "topic", per_topic(|s| s.overruns.load(Relaxed)))?;
+    families::histogram(
+        enc,
         "market_feed_source_latency_seconds",
-        "histogram",
         "How long a refresh's fetch took (real time), by topic.",
-    );
-    for t in Topic::ALL {
-        let (buckets, count, sum) = feed.topic(t).duration.snapshot();
-        let mut cumulative = 0;
-        for (bound, n) in DURATION_BUCKETS.iter().zip(buckets) {
-            cumulative += n;
-            let _ = writeln!(
-                o,
-                "market_feed_source_latency_seconds_bucket{{topic=\"{t}\",le=\"{bound}\"}} {cumulative}"
-            );
-        }
-        let _ = writeln!(
-            o,
-            "market_feed_source_latency_seconds_bucket{{topic=\"{t}\",le=\"+Inf\"}} {count}"
-        );
-        let _ = writeln!(
-            o,
-            "market_feed_source_latency_seconds_sum{{topic=\"{t}\"}} {sum}"
-        );
-        let _ = writeln!(
-            o,
-            "market_feed_source_latency_seconds_count{{topic=\"{t}\"}} {count}"
-        );
-    }
-    head(
-        &mut o,
+        "topic",
+        Topic::ALL.map(|t| {
+            let (buckets, count, sum) = feed.topic(t).duration.snapshot();
+            let buckets: Vec<(f64, u64)> = DURATION_BUCKETS
+                .iter()
+                .copied()
+                .zip(buckets)
+                .chain(std::iter::once((
+                    f64::MAX,
+                    count.saturating_sub(buckets.iter().sum()),
+                )))
+                .collect();
+            (t.as_str(), buckets, count, sum)
+        }),
+    )?;
+    let states = [
+        FeedState::Ok,
+        FeedState::Degraded,
+        FeedState::Stale,
+        FeedState::Unauthorized,
+    ];
+    Gauge::new(
         "market_feed_feed_state",
-        "gauge",
         "1 for the current source health of each topic.",
-    );
-    for t in Topic::ALL {
-        let current = state.hub().feed_status(t).state;
-        for s in [
-            FeedState::Ok,
-            FeedState::Degraded,
-            FeedState::Stale,
-            FeedState::Unauthorized,
-        ] {
-            let name = serde_json::to_value(s)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            let _ = writeln!(
-                o,
-                "market_feed_feed_state{{topic=\"{t}\",state=\"{name}\"}} {}",
-                u8::from(current == s)
-            );
-        }
-    }
+    )
+    .by_pair(
+        enc,
+        ("topic", "state"),
+        Topic::ALL.iter().flat_map(|&t| {
+            let current = state.hub().feed_status(t).state;
+            states
+                .iter()
+                .map(move |&s| ((t.as_str(), s.as_str()), u64::from(current == s)))
+        }),
+    )?;
     let missing = state.missing_instruments();
-    head(
-        &mut o,
+    Gauge::new(
         "market_feed_instruments_missing",
-        "gauge",
         "Instruments of the universe the broker cannot quote now, by reason (unknown: the broker does not know the key, held back until the next trading day; no_price: answered without a price or left out).",
-    );
-    for r in market_feed::source::MissingReason::ALL {
-        let n = missing.iter().filter(|m| m.reason == r).count();
-        let _ = writeln!(
-            o,
-            "market_feed_instruments_missing{{reason=\"{}\"}} {n}",
-            r.label()
-        );
-    }
-    let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
-    head(
-        &mut o,
+    )
+    .by(
+        enc,
+        "reason",
+        market_feed::source::MissingReason::ALL.iter().map(|&r| {
+            let n = missing.iter().filter(|m| m.reason == r).count();
+            (r.label(), n as u64)
+        }),
+    )
+}
+
+fn end_of_day(enc: &mut DescriptorEncoder<'_>, state: &AppState) -> std::fmt::Result {
+    use std::sync::atomic::Ordering::Relaxed;
+    let feed = state.feed();
+    Counter::new(
         "market_feed_eod_snapshots_total",
-        "counter",
         "End-of-day snapshots stored (one per topic and trading day).",
-    );
-    let _ = writeln!(
-        o,
-        "market_feed_eod_snapshots_total {}",
-        load(&feed.eod_stored)
-    );
-    head(
-        &mut o,
+    )
+    .value(enc, feed.eod_stored.load(Relaxed))?;
+    Counter::new(
         "market_feed_eod_failures_total",
-        "counter",
         "End-of-day attempts that failed and were retried.",
-    );
-    let _ = writeln!(
-        o,
-        "market_feed_eod_failures_total {}",
-        load(&feed.eod_failures)
-    );
-    head(
-        &mut o,
+    )
+    .value(enc, feed.eod_failures.load(Relaxed))?;
+    Gauge::new(
         "market_feed_eod_last_trading_day",
-        "gauge",
         "Trading day of the last stored end-of-day snapshot, as YYYYMMDD (0: none since start).",
-    );
-    let _ = writeln!(
-        o,
-        "market_feed_eod_last_trading_day {}",
-        feed.eod_last_day.load(std::sync::atomic::Ordering::Relaxed)
-    );
-    head(
-        &mut o,
+    )
+    .value(enc, feed.eod_last_day.load(Relaxed))?;
+    Counter::new(
         "market_feed_checkpoints_total",
-        "counter",
         "Intraday checkpoints saved.",
-    );
-    let _ = writeln!(
-        o,
-        "market_feed_checkpoints_total {}",
-        load(&feed.checkpoints)
-    );
-    head(
-        &mut o,
+    )
+    .value(enc, feed.checkpoints.load(Relaxed))?;
+    Counter::new(
         "market_feed_checkpoint_failures_total",
-        "counter",
         "Intraday checkpoints that failed to save.",
-    );
-    let _ = writeln!(
-        o,
-        "market_feed_checkpoint_failures_total {}",
-        load(&feed.checkpoint_failures)
-    );
+    )
+    .value(enc, feed.checkpoint_failures.load(Relaxed))
+}
 
-    reference::calendar(&mut o, state);
-    reference::universe(&mut o, state);
-
+fn market(enc: &mut DescriptorEncoder<'_>, state: &AppState) -> std::fmt::Result {
     let status = state.clock().status();
-    head(
-        &mut o,
+    Gauge::new(
         "market_feed_market_phase",
-        "gauge",
         "1 for the current market phase.",
-    );
-    for p in [Phase::Closed, Phase::PreOpen, Phase::Open, Phase::PostClose] {
-        let _ = writeln!(
-            o,
-            "market_feed_market_phase{{phase=\"{p}\"}} {}",
-            u8::from(status.phase == p)
-        );
-    }
-    head(
-        &mut o,
+    )
+    .by(
+        enc,
+        "phase",
+        [Phase::Closed, Phase::PreOpen, Phase::Open, Phase::PostClose]
+            .map(|p| (p.as_str(), u64::from(status.phase == p))),
+    )?;
+    Gauge::new(
         "market_feed_live",
-        "gauge",
         "1 while the service window is open and prices are fetched.",
-    );
-    let _ = writeln!(o, "market_feed_live {}", u8::from(status.live));
-    head(
-        &mut o,
+    )
+    .value(enc, u64::from(status.live))?;
+    Gauge::new(
         "market_feed_ready",
-        "gauge",
         "1 once the store is open, the latest closes are loaded and the feed runs.",
-    );
-    let _ = writeln!(o, "market_feed_ready {}", u8::from(feed.is_ready()));
-    reference::http(&mut o, state);
-    o
+    )
+    .value(enc, u64::from(state.feed().is_ready()))
 }

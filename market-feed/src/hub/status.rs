@@ -113,6 +113,21 @@ impl FeedState {
     pub fn is_ok(self) -> bool {
         self == FeedState::Ok
     }
+
+    /// The wire name (`ok`, `degraded`, `stale`, `unauthorized`), as in a `feed_status` frame.
+    ///
+    /// ```
+    /// # use market_feed::hub::FeedState;
+    /// assert_eq!(FeedState::Unauthorized.as_str(), "unauthorized");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedState::Ok => "ok",
+            FeedState::Degraded => "degraded",
+            FeedState::Stale => "stale",
+            FeedState::Unauthorized => "unauthorized",
+        }
+    }
 }
 
 /// One topic's source health, the body of a `feed_status` frame.

@@ -1,7 +1,7 @@
 //! [`CountingStore`]: a [`MemoryStore`] that counts its reads, for tests that must show a
 //! cache keeps work off the store.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use time::Date;
@@ -26,6 +26,7 @@ use crate::{
 pub struct CountingStore {
     inner: MemoryStore,
     loads: AtomicUsize,
+    stalled: AtomicBool,
 }
 
 impl CountingStore {
@@ -34,6 +35,24 @@ impl CountingStore {
     /// See [`CountingStore`] for an example.
     pub fn close_loads(&self) -> usize {
         self.loads.load(Ordering::SeqCst)
+    }
+
+    /// From now on, [`SnapshotStore::load_close`] never answers (still counted), like a
+    /// database that stopped responding: for tests of request timeouts.
+    ///
+    /// ```
+    /// use market_feed::{model::Topic, store::SnapshotStore, testing::CountingStore};
+    /// use time::macros::date;
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
+    /// let store = CountingStore::default();
+    /// store.stall_loads();
+    /// let load = store.load_close(Topic::Prices, date!(2026 - 01 - 29));
+    /// let waited = tokio::time::timeout(std::time::Duration::from_secs(60), load).await;
+    /// assert!(waited.is_err());
+    /// # });
+    /// ```
+    pub fn stall_loads(&self) {
+        self.stalled.store(true, Ordering::SeqCst);
     }
 }
 
@@ -44,6 +63,9 @@ impl SnapshotStore for CountingStore {
     }
     async fn load_close(&self, t: Topic, d: Date) -> Result<Option<ClosingSnapshot>, StoreError> {
         self.loads.fetch_add(1, Ordering::SeqCst);
+        if self.stalled.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
         self.inner.load_close(t, d).await
     }
     async fn latest_closes(&self, t: Topic) -> Result<Option<ClosingSnapshot>, StoreError> {
