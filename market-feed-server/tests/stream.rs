@@ -146,7 +146,29 @@ async fn the_window_opens_the_one_connection_and_changed_instruments_stream_out_
     );
     assert!(hub.seq(Topic::Indices) >= 2, "streamed index updates");
     assert_eq!(hub.feed_status(Topic::Prices).state, FeedState::Ok);
+    let metrics = metrics(&server).await;
+    assert!(
+        metrics.contains("market_feed_stream_connected 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("market_feed_stream_connects_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("market_feed_stream_ticks_total 0"),
+        "{metrics}"
+    );
     server.stop().await;
+}
+
+async fn metrics(server: &TestServer) -> String {
+    reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -222,6 +244,15 @@ async fn a_drop_a_silence_and_refused_handshakes_degrade_the_feed_and_it_reconne
     })
     .await;
     assert_eq!(feed.open_connections(), 0);
+    let metrics = metrics(&server).await;
+    assert!(
+        metrics.contains("market_feed_stream_connected 0"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("market_feed_stream_disconnects_total 0"),
+        "{metrics}"
+    );
     server.stop().await;
 }
 
