@@ -198,3 +198,29 @@ fn a_universe_over_the_ltpc_limit_is_refused_before_any_call() {
     assert!(err.to_string().contains("at most 5000"), "{err}");
     assert!(rest.stream().check(&many[..MAX_LTPC_KEYS]).is_ok());
 }
+
+#[tokio::test]
+async fn a_skewed_fake_ticks_the_first_ranks_most() {
+    let (_fake, feed, stream, universe) = setup().await;
+    feed.set_tick_rate(5000.0);
+    feed.set_tick_skew(1.0);
+    let instruments = universe.prices();
+    let mut ticks = stream.connect(instruments).await.unwrap();
+    let (first, last) = (&instruments[0].key, &instruments[instruments.len() - 1].key);
+    let (mut n_first, mut n_last, mut total) = (0, 0, 0);
+    // Skip market_info and the initial feed (every key once).
+    for _ in 0..3 {
+        let _ = next(&mut ticks).await;
+    }
+    while total < 5_000 {
+        if let Some(Ok(StreamEvent::Ticks(q))) = next(&mut ticks).await {
+            total += q.len();
+            n_first += q.iter().filter(|q| &q.key == first).count();
+            n_last += q.iter().filter(|q| &q.key == last).count();
+        }
+    }
+    // Rank 1 has ~1/8 of the ticks (Zipf, s = 1, over ~2,100 keys), so it is in nearly every
+    // frame of ~100 ticks (a frame lists an instrument once); the last rank ~1/17,000.
+    assert!(n_first >= 30, "{n_first} frames of {total} ticks");
+    assert!(n_last * 10 < n_first, "{n_last} vs {n_first}");
+}

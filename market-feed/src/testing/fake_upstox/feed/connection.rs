@@ -125,6 +125,7 @@ async fn run(
         .await?;
     let mut subscribed: Vec<String> = Vec::new();
     let mut cursor = 0usize;
+    let mut weights = Weights::new(0, 0.0);
     let mut owed = 0.0f64;
     let mut step = tokio::time::interval(STEP);
     let mut ping = tokio::time::interval(ping_every);
@@ -154,9 +155,9 @@ async fn run(
             },
             _ = ping.tick() => ws.send(Message::Ping(Vec::new().into())).await?,
             _ = step.tick() => {
-                let (current, dropped, silent, rate) = {
+                let (current, dropped, silent, rate, skew) = {
                     let s = lock(state);
-                    (s.feed.current, s.feed.drop_epoch, s.feed.silent, s.feed.tick_rate)
+                    (s.feed.current, s.feed.drop_epoch, s.feed.silent, s.feed.tick_rate, s.feed.tick_skew)
                 };
                 if dropped != epoch {
                     // No close frame: the TCP connection just ends.
@@ -177,12 +178,48 @@ async fn run(
                 if n == 0 {
                     continue;
                 }
-                let keys: Vec<String> = (0..n).map(|k| subscribed[(cursor + k) % subscribed.len()].clone()).collect();
-                cursor = (cursor + n) % subscribed.len();
+                let keys: Vec<String> = if skew > 0.0 {
+                    if weights.skew != skew || weights.cumulative.len() != subscribed.len() {
+                        weights = Weights::new(subscribed.len(), skew);
+                    }
+                    (0..n).map(|_| subscribed[weights.pick()].clone()).collect()
+                } else {
+                    let keys = (0..n).map(|k| subscribed[(cursor + k) % subscribed.len()].clone()).collect();
+                    cursor = (cursor + n) % subscribed.len();
+                    keys
+                };
                 let frame = feed_frame(state, FeedType::LiveFeed, &keys, true);
                 ws.send(Message::Binary(frame.into())).await?;
             }
         }
+    }
+}
+
+/// Cumulative Zipf weights over ranks `1..=n` (exponent `skew`), for skewed ticking.
+struct Weights {
+    skew: f64,
+    cumulative: Vec<f64>,
+}
+
+impl Weights {
+    fn new(n: usize, skew: f64) -> Self {
+        let mut total = 0.0;
+        let cumulative = (1..=n)
+            .map(|k| {
+                total += 1.0 / (k as f64).powf(skew);
+                total
+            })
+            .collect();
+        Self { skew, cumulative }
+    }
+
+    /// A random rank (0-based) by weight.
+    fn pick(&self) -> usize {
+        let total = self.cumulative.last().copied().unwrap_or(0.0);
+        let x = rand::random::<f64>() * total;
+        self.cumulative
+            .partition_point(|&c| c < x)
+            .min(self.cumulative.len().saturating_sub(1))
     }
 }
 

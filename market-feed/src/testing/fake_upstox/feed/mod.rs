@@ -84,6 +84,7 @@ pub(super) struct FeedState {
     refuse_handshakes: usize,
     silent: bool,
     tick_rate: f64,
+    tick_skew: f64,
     ping_every: Duration,
     segments: BTreeMap<String, MarketStatus>,
     authorizations: usize,
@@ -109,6 +110,7 @@ impl Default for FeedState {
             refuse_handshakes: 0,
             silent: false,
             tick_rate: 50.0,
+            tick_skew: 0.0,
             ping_every: Duration::from_millis(500),
             segments: [
                 ("NSE_EQ".to_owned(), MarketStatus::NormalOpen),
@@ -304,6 +306,21 @@ impl FakeFeed {
     /// ```
     pub fn set_tick_rate(&self, per_second: f64) {
         self.lock().feed.tick_rate = per_second.max(0.0);
+    }
+
+    /// How ticks spread over the subscribed instruments: 0 (the default) ticks them in turn,
+    /// evenly; `s > 0` picks the instrument of rank `k` (subscription order) with a weight of
+    /// `1 / k^s`, like a real market where a few liquid stocks trade most (1.0 is typical).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// # let fake = market_feed::testing::FakeUpstox::start().await?;
+    /// let feed = fake.start_feed().await?;
+    /// feed.set_tick_skew(1.0);
+    /// # Ok(()) }
+    /// ```
+    pub fn set_tick_skew(&self, s: f64) {
+        self.lock().feed.tick_skew = if s.is_finite() { s.max(0.0) } else { 0.0 };
     }
 
     /// How often the server pings (real time; default 500 ms).
