@@ -77,6 +77,8 @@ fn check_handshake(state: &Mutex<State>, req: &Request) -> bool {
     true
 }
 
+// The handshake callback's error type is tungstenite's `ErrorResponse`, not ours to shrink.
+#[allow(clippy::result_large_err)]
 pub(super) async fn serve(state: Arc<Mutex<State>>, stream: TcpStream) {
     let check = |req: &Request, resp: Response| {
         if check_handshake(&state, req) {
