@@ -11,7 +11,7 @@
 //!
 //! let frame = FeedResponse { r#type: FeedType::LiveFeed as i32, current_ts: 5, ..FeedResponse::default() };
 //! let back = FeedResponse::decode(frame.encode_to_vec().as_slice())?;
-//! assert_eq!(back.feed_type(), FeedType::LiveFeed);
+//! assert_eq!(back.r#type(), FeedType::LiveFeed);
 //! # Ok::<(), prost::DecodeError>(())
 //! ```
 
@@ -21,7 +21,7 @@ use std::collections::HashMap;
 ///
 /// ```
 /// # use market_feed::source::upstox::stream::proto::{FeedResponse, FeedType};
-/// assert_eq!(FeedResponse::default().feed_type(), FeedType::InitialFeed);
+/// assert_eq!(FeedResponse::default().r#type(), FeedType::InitialFeed);
 /// ```
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct FeedResponse {
