@@ -458,7 +458,9 @@ async fn refresh_both(
                 }
             }
             Err(SourceError::Unauthorized(detail)) => {
-                report.findings.push(Finding::TokenRefused { detail });
+                report.findings.push(Finding::TokenRefused {
+                    detail: detail.to_string(),
+                });
                 return;
             }
             Err(e) => report.findings.push(Finding::RequestsFailed {

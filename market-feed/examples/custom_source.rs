@@ -42,10 +42,9 @@ impl CsvQuoteSource {
     async fn read(&self) -> Result<HashMap<InstrumentKey, Row>, SourceError> {
         // Async file I/O: never block the runtime's threads.
         let bytes = tokio::fs::read(&self.path).await.map_err(|e| {
-            SourceError::Config(format!(
-                "cannot read {}: {e}: check the path",
-                self.path.display()
-            ))
+            SourceError::Config(
+                format!("cannot read {}: {e}: check the path", self.path.display()).into(),
+            )
         })?;
         let mut rows = HashMap::new();
         for (n, row) in csv::Reader::from_reader(&bytes[..])
@@ -55,8 +54,9 @@ impl CsvQuoteSource {
             let line = n + 2; // after the header
             let row =
                 row.map_err(|e| SourceError::bad_response(format!("line {line}: {e}"), &bytes))?;
-            let key = InstrumentKey::new(&row.key)
-                .map_err(|e| SourceError::Config(format!("{}:{line}: {e}", self.path.display())))?;
+            let key = InstrumentKey::new(&row.key).map_err(|e| {
+                SourceError::Config(format!("{}:{line}: {e}", self.path.display()).into())
+            })?;
             rows.insert(key, row);
         }
         Ok(rows)

@@ -99,6 +99,8 @@ pub struct Cli {
 
     /// The market clock: real, or at:<RFC3339>[x<SPEED>] to start at an instant and run SPEED
     /// times faster (e.g. at:2026-01-29T09:12:00+05:30x60).
+    // These doc comments are the `--help` text, written for a terminal, not for rustdoc.
+    #[allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
     #[arg(long, default_value = "real", value_name = "SPEC")]
     pub clock: ClockSpec,
 

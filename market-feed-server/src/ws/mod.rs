@@ -2,7 +2,7 @@
 //!
 //! [`upgrade`] checks the request (client token → 401, origin → 403, connection limit → 503,
 //! each with a JSON error body), answers `101 Switching Protocols`, and spawns the connection
-//! ([`connection`]): a reader task and a writer task per client. Writes use `fastwebsockets`:
+//! (`connection`): a reader task and a writer task per client. Writes use `fastwebsockets`:
 //! it writes a large frame with one vectored write straight from the hub's shared bytes, so a
 //! 450 KB `prices_batch` is never copied per client (see docs/architecture.md for the
 //! measurement behind the choice). Client frames are read by a small buffer-less reader

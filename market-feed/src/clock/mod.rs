@@ -350,6 +350,61 @@ impl MarketClock {
             .is_some_and(|w| w.contains(t))
     }
 
+    /// Whether continuous trading is on at `t` (phase [`Phase::Open`]: 09:15-15:30 IST on a
+    /// normal day). Not [`is_live_at`](Self::is_live_at), which answers for the feed's polling
+    /// window (it opens a lead time before the open).
+    ///
+    /// ```
+    /// # use market_feed::clock::MarketClock;
+    /// # use time::macros::datetime;
+    /// let clock = MarketClock::system();
+    /// assert!(!clock.is_trading_at(datetime!(2026-01-29 09:14 +05:30))); // live, not trading yet
+    /// assert!(clock.is_live_at(datetime!(2026-01-29 09:14 +05:30)));
+    /// assert!(clock.is_trading_at(datetime!(2026-01-29 09:15 +05:30)));
+    /// assert!(!clock.is_trading_at(datetime!(2026-01-26 11:00 +05:30))); // Republic Day
+    /// ```
+    pub fn is_trading_at(&self, t: OffsetDateTime) -> bool {
+        self.phase_at(t) == Phase::Open
+    }
+
+    /// Whether `date` has a session (a weekday that is no holiday, or a special session).
+    ///
+    /// ```
+    /// # use market_feed::clock::MarketClock;
+    /// # use time::macros::date;
+    /// assert!(!MarketClock::system().is_trading_day(date!(2026-01-26)));
+    /// ```
+    pub fn is_trading_day(&self, date: Date) -> bool {
+        self.calendar().is_trading_day(date)
+    }
+
+    /// The first trading day after `date`. Past the calendar's data the session is a regular
+    /// weekday whose [`Session::is_assumed`] is true (and whose text says so).
+    ///
+    /// ```
+    /// # use market_feed::clock::MarketClock;
+    /// # use time::macros::date;
+    /// let clock = MarketClock::system();
+    /// let next = clock.next_trading_day(date!(2026-01-23)); // Friday; Monday is Republic Day
+    /// assert_eq!(next.date, date!(2026-01-27));
+    /// assert_eq!(next.to_string(), "Tue 2026-01-27 09:15-15:30 IST (pre-open 09:00, post-close until 16:00)");
+    /// ```
+    pub fn next_trading_day(&self, date: Date) -> Session {
+        self.calendar().next_trading_day(date)
+    }
+
+    /// The last trading day before `date`, if there is one within a year.
+    ///
+    /// ```
+    /// # use market_feed::clock::MarketClock;
+    /// # use time::macros::date;
+    /// let prev = MarketClock::system().previous_trading_day(date!(2026-01-27)).unwrap();
+    /// assert_eq!(prev.date, date!(2026-01-23));
+    /// ```
+    pub fn previous_trading_day(&self, date: Date) -> Option<Session> {
+        self.calendar().previous_trading_day(date)
+    }
+
     /// The service window that contains `t`, or else the next one to start after `t`.
     ///
     /// ```

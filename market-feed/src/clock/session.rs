@@ -92,6 +92,50 @@ pub struct Session {
     assumed: bool,
 }
 
+impl fmt::Display for Session {
+    /// The session in IST wall-clock words, e.g.
+    /// `Thu 2026-01-29 09:15-15:30 IST (pre-open 09:00, post-close until 16:00)`, with the
+    /// special session's name and, for a year no calendar covers, `assumed: ...`.
+    ///
+    /// ```
+    /// # use market_feed::clock::{Calendar, Exchange};
+    /// # use time::macros::date;
+    /// let cal = Calendar::bundled(Exchange::Nse);
+    /// let s = cal.session(date!(2026-01-29)).unwrap();
+    /// assert_eq!(s.to_string(), "Thu 2026-01-29 09:15-15:30 IST (pre-open 09:00, post-close until 16:00)");
+    /// assert!(cal.session(date!(2031-01-29)).unwrap().to_string().ends_with(
+    ///     "assumed: no trading calendar covers 2031, so this weekday may be a holiday"
+    /// ));
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hm = |t: time::Time| format!("{:02}:{:02}", t.hour(), t.minute());
+        let weekday = &self.date.weekday().to_string()[..3];
+        write!(
+            f,
+            "{weekday} {} {}-{} IST (pre-open {}",
+            super::format_date(self.date),
+            hm(self.times.open),
+            hm(self.times.close),
+            hm(self.times.pre_open),
+        )?;
+        if self.times.post_close_end > self.times.close {
+            write!(f, ", post-close until {}", hm(self.times.post_close_end))?;
+        }
+        f.write_str(")")?;
+        if let SessionKind::Special { name, .. } = &self.kind {
+            write!(f, ", {name}")?;
+        }
+        if self.assumed {
+            write!(
+                f,
+                ", assumed: no trading calendar covers {}, so this weekday may be a holiday",
+                self.date.year()
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// The part of a day in which a feed polls its sources: from the session's open minus a lead
 /// time until its close (09:13-15:30 IST on a normal day with the default 2-minute lead).
 ///

@@ -143,6 +143,104 @@ impl fmt::Display for HttpStatus {
     }
 }
 
+/// What a [`SourceError::Unauthorized`], [`SourceError::RateLimited`] or
+/// [`SourceError::Config`] is about: the source's own words and, when the broker's HTTP answer
+/// said it, the typed [`HttpStatus`] ([`Reason::status`], [`SourceError::http_status`]), so a
+/// caller can act on the status and the broker's code without parsing text. Both are in the
+/// error's message, once.
+///
+/// ```
+/// use market_feed::{Report, source::{HttpStatus, Reason, SourceError}};
+///
+/// // From the source's own words.
+/// let e = SourceError::Config("the base URL has no host".into());
+/// assert_eq!(e.to_string(), "configuration error: the base URL has no host");
+///
+/// // From the broker's answer: the status is the cause, printed once by a reporter.
+/// let status = HttpStatus { status: 401, code: Some("UDAPI100050".into()), message: Some("Invalid token".into()) };
+/// let e = SourceError::Unauthorized(Reason::from_status("the token was refused", status));
+/// assert_eq!(e.http_status().map(|s| s.status), Some(401));
+/// assert_eq!(
+///     Report::new(&e).to_string(),
+///     "unauthorized (the token was refused: HTTP 401 UDAPI100050: Invalid token): the broker \
+///      refused the credentials; calls stop until they are replaced"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    text: String,
+    status: Option<HttpStatus>,
+}
+
+impl Reason {
+    /// A reason in the source's words, with no HTTP status.
+    ///
+    /// ```
+    /// # use market_feed::source::Reason;
+    /// assert_eq!(Reason::new("no slot before the deadline").to_string(), "no slot before the deadline");
+    /// ```
+    pub fn new(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            status: None,
+        }
+    }
+
+    /// A reason the broker gave with an HTTP error status: `text` says what it means to the
+    /// source, `status` is what the broker answered.
+    ///
+    /// See [`Reason`] for an example.
+    pub fn from_status(text: impl Into<String>, status: HttpStatus) -> Self {
+        Self {
+            text: text.into(),
+            status: Some(status),
+        }
+    }
+
+    /// The HTTP status the broker answered, if the reason came from one.
+    ///
+    /// ```
+    /// # use market_feed::source::{HttpStatus, Reason};
+    /// assert_eq!(Reason::from_status("slow down", HttpStatus::new(429)).status().map(|s| s.status), Some(429));
+    /// assert!(Reason::new("x").status().is_none());
+    /// ```
+    pub fn status(&self) -> Option<&HttpStatus> {
+        self.status.as_ref()
+    }
+
+    fn redact(self, r: impl Fn(String) -> String) -> Self {
+        Self {
+            text: r(self.text),
+            status: self.status.map(|s| HttpStatus {
+                status: s.status,
+                code: s.code.map(&r),
+                message: s.message.map(&r),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.status {
+            Some(status) => write!(f, "{}: {status}", self.text),
+            None => f.write_str(&self.text),
+        }
+    }
+}
+
+impl From<&str> for Reason {
+    fn from(text: &str) -> Self {
+        Reason::new(text)
+    }
+}
+
+impl From<String> for Reason {
+    fn from(text: String) -> Self {
+        Reason::new(text)
+    }
+}
+
 /// Why a fetch failed. Each variant tells the caller what to do next; [`is_retryable`]
 /// classifies them.
 ///
@@ -169,10 +267,10 @@ pub enum SourceError {
     #[error(
         "unauthorized ({0}): the broker refused the credentials; calls stop until they are replaced"
     )]
-    Unauthorized(String),
+    Unauthorized(Reason),
     /// The broker (or the client-side limiter) says to slow down. Try again on a later refresh.
     #[error("rate limited ({0}): the broker asked to slow down; the next refresh tries again")]
-    RateLimited(String),
+    RateLimited(Reason),
     /// A failure that may pass by itself and has no underlying error value (a deadline that
     /// passed, an answer without usable quotes).
     #[error("transient failure ({0}): the next refresh tries again")]
@@ -206,7 +304,7 @@ pub enum SourceError {
     /// The source is configured wrongly (bad base URL, a key the broker refuses, missing
     /// credentials). Fix the configuration; retrying cannot help.
     #[error("configuration error: {0}")]
-    Config(String),
+    Config(Reason),
 }
 
 impl SourceError {
@@ -316,6 +414,9 @@ impl SourceError {
     pub fn http_status(&self) -> Option<&HttpStatus> {
         match self {
             SourceError::Http(status) => Some(status),
+            SourceError::Unauthorized(r) | SourceError::RateLimited(r) | SourceError::Config(r) => {
+                r.status()
+            }
             _ => None,
         }
     }
@@ -342,8 +443,8 @@ impl SourceError {
         };
         let ro = |s: Option<String>| s.map(r);
         match self {
-            SourceError::Unauthorized(s) => SourceError::Unauthorized(r(s)),
-            SourceError::RateLimited(s) => SourceError::RateLimited(r(s)),
+            SourceError::Unauthorized(why) => SourceError::Unauthorized(why.redact(r)),
+            SourceError::RateLimited(why) => SourceError::RateLimited(why.redact(r)),
             SourceError::Transient(s) => SourceError::Transient(r(s)),
             SourceError::Network { context, cause } => SourceError::Network {
                 context: r(context),
@@ -367,7 +468,7 @@ impl SourceError {
                 excerpt: r(excerpt),
                 cause: cause.map(|c| c.redact(secret)),
             },
-            SourceError::Config(s) => SourceError::Config(r(s)),
+            SourceError::Config(why) => SourceError::Config(why.redact(r)),
         }
     }
 }
@@ -420,6 +521,20 @@ mod tests {
             let text = Report::new(&e.redact("s3cr3t")).to_string();
             assert!(!text.contains("s3cr3t"), "{text}");
         }
+    }
+
+    #[test]
+    fn a_reason_with_a_status_is_reported_once() {
+        let status = HttpStatus {
+            status: 429,
+            code: Some("UDAPI10005".into()),
+            message: Some("Too many requests".into()),
+        };
+        let e = SourceError::RateLimited(Reason::from_status("too fast", status));
+        let text = Report::new(&e).to_string();
+        assert_eq!(text.matches("UDAPI10005").count(), 1, "{text}");
+        assert_eq!(text.matches("too fast").count(), 1, "{text}");
+        assert_eq!(e.http_status().map(|s| s.status), Some(429));
     }
 
     #[test]

@@ -52,7 +52,7 @@ use crate::{
 };
 
 pub use derived::IndicesFromStocks;
-pub use error::{Cause, EXCERPT_CHARS, HttpStatus, SourceError};
+pub use error::{Cause, EXCERPT_CHARS, HttpStatus, Reason, SourceError};
 pub use levels::{INDEX_LEVELS, bundled_prev_close};
 pub use missing::{MissingInstrument, MissingReason};
 pub use replay::ReplaySource;

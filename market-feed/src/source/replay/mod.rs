@@ -80,7 +80,7 @@ impl ReplaySource {
     fn recording(&self) -> Result<&Recording, SourceError> {
         match &self.recording {
             Some(r) => Ok(r),
-            None => Recording::bundled().map_err(SourceError::Config),
+            None => Recording::bundled().map_err(|e| SourceError::Config(e.into())),
         }
     }
 }

@@ -148,14 +148,16 @@ impl UpstoxSource {
                 SourceError::Config(format!(
                     "the Upstox base URL {:?} is not an http(s) URL: use e.g. {DEFAULT_BASE_URL}",
                     config.base_url
-                ))
+                ).into())
             })?;
         let http = reqwest::Client::builder()
             .connect_timeout(config.request_timeout)
             .user_agent(USER_AGENT)
             .pool_max_idle_per_host(config.concurrency.max(1))
             .build()
-            .map_err(|e| SourceError::Config(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| {
+                SourceError::Config(format!("cannot build the HTTP client: {e}").into())
+            })?;
         let config = UpstoxConfig {
             batch_size: config.batch_size.clamp(1, MAX_KEYS_PER_REQUEST),
             concurrency: config.concurrency.max(1),

@@ -19,7 +19,7 @@ use super::{
     response::{Decoded, decode_quotes, error_code},
 };
 use crate::{
-    source::{HttpStatus, SourceError},
+    source::{HttpStatus, Reason, SourceError},
     universe::Instrument,
 };
 
@@ -93,14 +93,14 @@ pub(super) async fn fetch_batch(
         }
         match outcome {
             Ok(decoded) => return Ok(decoded),
-            Err(BatchError::Failed(SourceError::Unauthorized(detail))) => {
+            Err(BatchError::Failed(SourceError::Unauthorized(why))) => {
                 shared.tokens.refuse(generation);
                 if !token_renewed && shared.tokens.renew_after_rejection(generation).await {
                     tracing::info!("Upstox refused the token; retrying with the renewed token");
                     token_renewed = true;
                     continue;
                 }
-                return Err(SourceError::Unauthorized(detail).into());
+                return Err(SourceError::Unauthorized(why).into());
             }
             Err(BatchError::Failed(e)) if e.is_retryable() && attempt < config.max_retries => {
                 let pause = backoff(config, attempt);
@@ -162,44 +162,49 @@ async fn attempt_once(
     Err(classify(status, endpoint, &body))
 }
 
-/// Maps an error answer to what the caller should do.
+/// Maps an error answer to what the caller should do. The broker's status, error code and
+/// message travel as the typed [`HttpStatus`] of the error; the text says what it means here.
 fn classify(status: StatusCode, endpoint: QuoteEndpoint, body: &[u8]) -> BatchError {
     let answer = error_code(body);
-    let detail = match &answer {
-        Some((code, message)) => format!("HTTP {} {code}: {message}", status.as_u16()),
-        None => format!("HTTP {}", status.as_u16()),
-    };
     let (code, message) = answer.map_or((None, None), |(c, m)| (Some(c), Some(m)));
-    let http = |message: Option<String>| HttpStatus {
+    let http = HttpStatus {
         status: status.as_u16(),
         code: code.clone(),
-        message,
+        message: message.clone(),
     };
     if status == StatusCode::UNAUTHORIZED || code.as_deref() == Some(TOKEN_INVALID) {
-        return SourceError::Unauthorized(detail).into();
+        return SourceError::Unauthorized(Reason::from_status("Upstox refused the token", http))
+            .into();
     }
     let e = match status.as_u16() {
         400 if code.as_deref().is_some_and(|c| KEY_CODES.contains(&c)) => {
-            return BatchError::KeysRefused(detail);
+            return BatchError::KeysRefused(http.to_string());
         }
-        400 if code.is_some() => SourceError::Config(format!(
-            "Upstox refused the request ({detail}): check the universe's instrument keys"
+        400 if code.is_some() => SourceError::Config(Reason::from_status(
+            "Upstox refused the request: check the universe's instrument keys",
+            http,
         )),
         // Not a token problem: a 403 often comes from the CDN in front of the API (with an
         // HTML page). Retried like a 5xx; the feed keeps running.
-        403 => SourceError::Http(http(message.clone().or_else(|| {
-            Some(format!(
-                "access to {} denied (often the CDN in front of Upstox)",
+        403 => SourceError::Http(HttpStatus {
+            message: message.or_else(|| {
+                Some(format!(
+                    "access to {} denied (often the CDN in front of Upstox)",
+                    endpoint.path()
+                ))
+            }),
+            ..http
+        }),
+        429 => SourceError::RateLimited(Reason::from_status("Upstox asked to slow down", http)),
+        404 | 405 => SourceError::Config(Reason::from_status(
+            format!(
+                "no {} at this address: check the Upstox base URL",
                 endpoint.path()
-            ))
-        }))),
-        429 => SourceError::RateLimited(detail),
-        404 | 405 => SourceError::Config(format!(
-            "{detail} for {}: check the Upstox base URL",
-            endpoint.path()
+            ),
+            http,
         )),
-        408 | 500..=599 => SourceError::Http(http(message.clone())),
-        _ if code.is_some() => SourceError::bad_response(detail, body),
+        408 | 500..=599 => SourceError::Http(http),
+        _ if code.is_some() => SourceError::bad_response(http.to_string(), body),
         _ => SourceError::bad_response(format!("unexpected HTTP {}", status.as_u16()), body),
     };
     e.into()
@@ -243,7 +248,7 @@ fn batch_url(
         }
     }
     reqwest::Url::parse(&s)
-        .map_err(|e| SourceError::Config(format!("cannot build a request URL: {e}")))
+        .map_err(|e| SourceError::Config(format!("cannot build a request URL: {e}").into()))
 }
 
 /// Exponential backoff with jitter: a random pause between half and all of
@@ -324,7 +329,20 @@ mod tests {
             QuoteEndpoint::LtpV3,
             envelope("UDAPI10005").as_bytes(),
         ));
-        assert!(e.to_string().contains("UDAPI10005"), "{e}");
+        let status = e.http_status().expect("a typed status");
+        assert_eq!(
+            (status.status, status.code.as_deref()),
+            (429, Some("UDAPI10005"))
+        );
+        // Every HTTP-derived error carries its status, whatever its class.
+        for status in [400u16, 401, 403, 404, 429, 500] {
+            let e = failed(classify(
+                StatusCode::from_u16(status).unwrap(),
+                QuoteEndpoint::LtpV3,
+                envelope("UDAPI1").as_bytes(),
+            ));
+            assert_eq!(e.http_status().map(|s| s.status), Some(status), "{e}");
+        }
         let e = failed(classify(
             StatusCode::SERVICE_UNAVAILABLE,
             QuoteEndpoint::LtpV3,

@@ -346,15 +346,18 @@ fn read_env() -> Result<UpstoxToken, SourceError> {
         Ok(v) => UpstoxToken::new(&v),
         Err(_) => Err(SourceError::Config(format!(
             "{TOKEN_ENV} is not set and no token file was given: export the Upstox access token or name a token file"
-        ))),
+        ).into())),
     }
 }
 
 fn file_error(path: &Path, e: &std::io::Error) -> SourceError {
-    SourceError::Config(format!(
-        "cannot read the Upstox token file {}: {e}: write the access token into it",
-        path.display()
-    ))
+    SourceError::Config(
+        format!(
+            "cannot read the Upstox token file {}: {e}: write the access token into it",
+            path.display()
+        )
+        .into(),
+    )
 }
 
 #[cfg(test)]
