@@ -16,7 +16,7 @@ use super::{AUTHORIZE_PATH, Decoder};
 use crate::{
     clock::MarketClock,
     source::{
-        HttpStatus, SourceError, StreamEvent, TickStream,
+        HttpStatus, Reason, SourceError, StreamEvent, TickStream,
         upstox::{Shared, request::TOKEN_INVALID, response::error_code},
     },
     universe::Instrument,
@@ -78,9 +78,14 @@ pub(super) async fn authorize(shared: &Shared, timeout: Duration) -> Result<Stri
     if status == StatusCode::UNAUTHORIZED || code.as_ref().is_some_and(|(c, _)| c == TOKEN_INVALID)
     {
         shared.tokens.refuse(generation);
-        return Err(SourceError::Unauthorized(format!(
-            "HTTP {} on the market data feed authorize call",
-            status.as_u16()
+        let http = HttpStatus {
+            status: status.as_u16(),
+            code: code.as_ref().map(|(c, _)| c.clone()),
+            message: code.as_ref().map(|(_, m)| m.clone()),
+        };
+        return Err(SourceError::Unauthorized(Reason::from_status(
+            "the market data feed authorize call was refused",
+            http,
         )));
     }
     if status != StatusCode::OK {
@@ -93,10 +98,13 @@ pub(super) async fn authorize(shared: &Shared, timeout: Duration) -> Result<Stri
                 code: code.as_ref().map(|(c, _)| c.clone()),
                 message: Some("the market data feed authorize call was refused".into()),
             }),
-            404 | 405 => SourceError::Config(format!(
-                "HTTP {} for {AUTHORIZE_PATH}: check the Upstox base URL",
-                status.as_u16()
-            )),
+            404 | 405 => SourceError::Config(
+                format!(
+                    "HTTP {} for {AUTHORIZE_PATH}: check the Upstox base URL",
+                    status.as_u16()
+                )
+                .into(),
+            ),
             s => SourceError::bad_response(
                 format!("unexpected HTTP {s} on the market data feed authorize call"),
                 &body,
@@ -174,7 +182,10 @@ fn handshake_error(shared: &Shared, e: tungstenite::Error) -> SourceError {
             if status == 401 {
                 let (_, generation) = shared.tokens.snapshot();
                 shared.tokens.refuse(generation);
-                SourceError::Unauthorized("HTTP 401 on the market data feed handshake".into())
+                SourceError::Unauthorized(Reason::from_status(
+                    "the market data feed refused the WebSocket handshake",
+                    HttpStatus::new(401),
+                ))
             } else {
                 // 403 happens while the token works for REST: retried like any failure.
                 SourceError::Http(HttpStatus {

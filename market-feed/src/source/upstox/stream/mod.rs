@@ -105,7 +105,8 @@ impl PriceStream for UpstoxStream {
                  {MAX_LTPC_KEYS} in ltpc mode (and Upstox allows one connection per user): trim the \
                  universe file, or use --source upstox (polling)",
                 instruments.len()
-            )));
+            )
+            .into()));
         }
         Ok(())
     }
