@@ -1,41 +1,4 @@
 //! [`FakeFeed`]: the Market Data Feed V3 of [`FakeUpstox`], for tests of streaming clients.
-//!
-//! Started with [`FakeUpstox::start_feed`]. It behaves like the real feed, quirks included:
-//!
-//! - `GET /v3/feed/market-data-feed/authorize` on the fake's HTTP side answers
-//!   `{"status":"success","data":{"authorized_redirect_uri":"ws://…?code=…","authorizedRedirectUri":…}}`
-//!   (401 `UDAPI100050` for a wrong token, like every call); each URL's code works **once**:
-//!   a second handshake with it is refused with 403;
-//! - one connection per user: a new connection closes the previous one;
-//! - the first frame is `market_info`; a **binary** JSON `sub` frame in `ltpc` mode gets an
-//!   `initial_feed` of the subscribed keys' current values, then `live_feed` frames carry
-//!   only the instruments that ticked; a text frame is ignored (the real feed wants binary);
-//!   more than 5,000 keys in `ltpc` closes the connection with 1008;
-//! - the server pings every [`FakeFeed::ping_every`] and counts the pongs.
-//!
-//! Controls: [`FakeFeed::drop_connections`] (the TCP connection ends without a close
-//! frame), [`FakeFeed::set_silent`] (no data frames; pings go on),
-//! [`FakeFeed::refuse_handshakes`] (403 on the next handshakes while the token works for
-//! REST), [`FakeFeed::set_tick_rate`], [`FakeFeed::set_segment`].
-//!
-//! ```
-//! use futures::{SinkExt, StreamExt};
-//! use market_feed::testing::{FakeInstrument, FakeUpstox};
-//! use tokio_tungstenite::tungstenite::Message;
-//!
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let fake = FakeUpstox::start().await?;
-//! fake.add(FakeInstrument::stock("NSE_EQ|INE002A01018", "RELIANCE", 1391.2, 1380.0, 5));
-//! let feed = fake.start_feed().await?;
-//! let url = feed.authorize_url();
-//! let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await?;
-//! let first = ws.next().await.unwrap()?; // market_info
-//! assert!(matches!(first, Message::Binary(_)));
-//! ws.send(Message::Binary(br#"{"guid":"1","method":"sub","data":{"mode":"ltpc","instrumentKeys":["NSE_EQ|INE002A01018"]}}"#.to_vec().into())).await?;
-//! assert!(matches!(ws.next().await.unwrap()?, Message::Binary(_))); // initial_feed
-//! assert_eq!(feed.subscriptions()[0].keys.len(), 1);
-//! # Ok(()) }
-//! ```
 
 mod connection;
 
@@ -166,7 +129,42 @@ pub(super) fn authorize(state: &mut State, authorization: Option<&str>) -> (u16,
 
 /// The fake feed's WebSocket server and its controls. Dropping it stops the server.
 ///
-/// See the [module docs](self) for an example.
+/// Started with [`FakeUpstox::start_feed`]. It behaves like the real feed, quirks included:
+///
+/// - `GET /v3/feed/market-data-feed/authorize` on the fake's HTTP side answers
+///   `{"status":"success","data":{"authorized_redirect_uri":"ws://…?code=…","authorizedRedirectUri":…}}`
+///   (401 `UDAPI100050` for a wrong token, like every call); each URL's code works **once**:
+///   a second handshake with it is refused with 403;
+/// - one connection per user: a new connection closes the previous one;
+/// - the first frame is `market_info`; a **binary** JSON `sub` frame in `ltpc` mode gets an
+///   `initial_feed` of the subscribed keys' current values, then `live_feed` frames carry
+///   only the instruments that ticked; a text frame is ignored (the real feed wants binary);
+///   more than 5,000 keys in `ltpc` closes the connection with 1008;
+/// - the server pings every [`FakeFeed::ping_every`] and counts the pongs.
+///
+/// Controls: [`FakeFeed::drop_connections`] (the TCP connection ends without a close
+/// frame), [`FakeFeed::set_silent`] (no data frames; pings go on),
+/// [`FakeFeed::refuse_handshakes`] (403 on the next handshakes while the token works for
+/// REST), [`FakeFeed::set_tick_rate`], [`FakeFeed::set_segment`].
+///
+/// ```
+/// use futures::{SinkExt, StreamExt};
+/// use market_feed::testing::{FakeInstrument, FakeUpstox};
+/// use tokio_tungstenite::tungstenite::Message;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let fake = FakeUpstox::start().await?;
+/// fake.add(FakeInstrument::stock("NSE_EQ|INE002A01018", "RELIANCE", 1391.2, 1380.0, 5));
+/// let feed = fake.start_feed().await?;
+/// let url = feed.authorize_url();
+/// let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await?;
+/// let first = ws.next().await.unwrap()?; // market_info
+/// assert!(matches!(first, Message::Binary(_)));
+/// ws.send(Message::Binary(br#"{"guid":"1","method":"sub","data":{"mode":"ltpc","instrumentKeys":["NSE_EQ|INE002A01018"]}}"#.to_vec().into())).await?;
+/// assert!(matches!(ws.next().await.unwrap()?, Message::Binary(_))); // initial_feed
+/// assert_eq!(feed.subscriptions()[0].keys.len(), 1);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct FakeFeed {
     state: Arc<Mutex<State>>,
@@ -401,7 +399,7 @@ impl FakeFeed {
 
     /// Every subscribe request received, in order.
     ///
-    /// See the [module docs](self) for an example.
+    /// See [`FakeFeed`] for an example.
     pub fn subscriptions(&self) -> Vec<FeedSubscription> {
         self.lock().feed.subscriptions.clone()
     }
