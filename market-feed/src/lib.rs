@@ -115,6 +115,7 @@ pub mod clock;
 pub mod feed;
 pub mod hub;
 pub mod model;
+pub mod prelude;
 pub mod reference;
 mod report;
 pub mod source;
@@ -124,3 +125,8 @@ pub mod testing;
 pub mod universe;
 
 pub use report::Report;
+/// The date and time crate of the clock's API (re-exported so a program needs no version of its
+/// own).
+pub use time;
+/// The cancellation token [`feed::Feed::run`] takes.
+pub use tokio_util::sync::CancellationToken;

@@ -52,6 +52,7 @@ pub use ist::{IST, at_ist, from_ms, ist_date, ist_time, to_ms};
 pub use merge::CalendarDifference;
 pub use session::{DayKind, Phase, ServiceWindow, Session, SessionKind};
 pub use session_times::SessionTimes;
+pub(crate) use status::deserialize_date;
 pub use status::{MarketStatus, format_date, parse_date};
 pub use time_source::{ClockSpec, ClockSpecError, ManualTime, TimeSource};
 
@@ -147,6 +148,22 @@ impl MarketClock {
                 lead: lead.max(Duration::ZERO),
             }),
         }
+    }
+
+    /// A clock on the bundled NSE calendar that runs as `spec` says (`real`, or
+    /// `at:<RFC3339>[x<SPEED>]` as a command line gives it).
+    ///
+    /// ```
+    /// # use market_feed::clock::{ClockSpec, MarketClock, Phase};
+    /// let spec: ClockSpec = "at:2026-01-29T10:00:00+05:30x10".parse()?;
+    /// assert_eq!(MarketClock::from_spec(spec).status().phase, Phase::Open);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_spec(spec: ClockSpec) -> Self {
+        Self::new(
+            Arc::new(Calendar::bundled(Exchange::Nse)),
+            TimeSource::from_spec(spec),
+        )
     }
 
     /// The bundled NSE calendar on the system clock.

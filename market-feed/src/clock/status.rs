@@ -1,6 +1,6 @@
 //! [`MarketStatus`]: the market status object of docs/protocol.md §2.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::{Date, macros::format_description};
 
 use super::{exchange::Exchange, session::Phase};
@@ -19,7 +19,7 @@ use super::{exchange::Exchange, session::Phase};
 /// assert_eq!(json["next_phase"], "post_close");
 /// assert!(json["reason"].is_null());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MarketStatus {
     /// The exchange.
     pub exchange: Exchange,
@@ -28,7 +28,10 @@ pub struct MarketStatus {
     /// Whether the feed's service window is open (prices are being fetched).
     pub live: bool,
     /// The IST date of the current or, when closed, the next trading session.
-    #[serde(serialize_with = "serialize_date")]
+    #[serde(
+        serialize_with = "serialize_date",
+        deserialize_with = "deserialize_date"
+    )]
     pub trading_day: Date,
     /// When `phase` next changes, in ms since the epoch.
     pub next_change: i64,
@@ -63,4 +66,12 @@ pub fn parse_date(s: &str) -> Option<Date> {
 
 fn serialize_date<S: Serializer>(d: &Date, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_date(*d))
+}
+
+/// Reads a `YYYY-MM-DD` date (the wire form).
+pub(crate) fn deserialize_date<'de, D: Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
+    let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+    parse_date(&text).ok_or_else(|| {
+        serde::de::Error::custom(format!("{text:?} is not a date in the form YYYY-MM-DD"))
+    })
 }

@@ -212,7 +212,16 @@ impl FeedBuilder {
                 }
                 job::JobState::new(job)
             })
-            .collect();
+            .collect::<Vec<_>>();
+        // The hub knows the universe from now on: symbol filters resolve before the feed runs.
+        for job in &jobs {
+            self.hub.set_instruments(
+                job.job.topic,
+                job.instruments()
+                    .iter()
+                    .map(|i| (i.key.clone(), i.symbol.clone())),
+            );
+        }
         Feed {
             ctx: Arc::new(Ctx {
                 clock: self.clock,

@@ -46,6 +46,7 @@ mod eod;
 mod health;
 mod job;
 mod retention;
+mod running;
 mod stats;
 mod status;
 mod stream;
@@ -69,6 +70,7 @@ use builder::Settings;
 
 pub use builder::FeedBuilder;
 pub use health::{Health, STALE_AFTER_INTERVALS};
+pub use running::RunningFeed;
 pub use stats::{DURATION_BUCKETS, FeedStats, Histogram, StreamStats, TopicStats};
 pub use status::describe_status;
 pub use stream::StreamJob;

@@ -137,6 +137,7 @@ mod state;
 mod stats;
 mod status;
 mod subscription;
+mod symbols;
 mod ticks;
 
 pub use fanout::Hub;
@@ -146,6 +147,7 @@ pub use state::TopicView;
 pub use stats::HubStats;
 pub use status::{FeedState, FeedStatus, SnapshotMeta, Source};
 pub use subscription::Subscription;
+pub use symbols::UnknownSymbols;
 
 /// The largest accepted [`HubConfig::buffer`].
 const MAX_BUFFER: usize = 1 << 16;

@@ -5,9 +5,11 @@
 //! same bytes to everybody.
 
 mod key;
+mod message;
 mod quote;
 mod topic;
 
 pub use key::{InstrumentKey, KeyError};
+pub use message::ServerMessage;
 pub use quote::{Quote, round2};
 pub use topic::{Topic, TopicError};
