@@ -1,5 +1,5 @@
 // The market-feed benchmark workload for the Node.js peers: 9 indices and ~2,100 stocks whose
-// prices walk randomly, as market-feed quotes (PROTOCOL.md §1). Mirrors market-feed-load's
+// prices walk randomly, as market-feed quotes (docs/protocol.md §1). Mirrors market-feed-load's
 // src/workload.rs: same fields, same key and symbol lengths, so every server sends the same bytes.
 'use strict';
 

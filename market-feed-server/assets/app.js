@@ -1,6 +1,6 @@
 // market-feed live dashboard: plain JavaScript (ES2017), no framework, no build step.
 //
-// It speaks only the WebSocket protocol of docs/protocol.md (PROTOCOL.md §3); the one REST call is
+// It speaks only the WebSocket protocol of docs/protocol.md (§3); the one REST call is
 // a one-time load of instrument names for search (GET api/v1/instruments?topic=prices). There is no
 // polling loop: a closed market still answers on the socket with closing prices, and
 // `market_status` tells us when trading starts.
@@ -28,7 +28,7 @@
 (function () {
   const IST_OFFSET_MS = 330 * 60 * 1000; // IST is UTC+05:30, no daylight saving
   const NARROW = window.matchMedia('(max-width: 760px)');
-  const MAX_SYMBOLS = 500; // PROTOCOL.md §3: a subscription names at most 500 symbols
+  const MAX_SYMBOLS = 500; // docs/protocol.md §3: a subscription names at most 500 symbols
   const PAGE_ROWS = 200; // rows rendered at once in "all stocks" mode
   const SEARCH_ROWS = 40; // extra (non-watchlist) search matches shown in watchlist mode
   const PING_EVERY_MS = 15000;
@@ -62,7 +62,7 @@
   // ---- state ---------------------------------------------------------------------------------
 
   const state = {
-    market: null, // the latest STATUS (PROTOCOL.md §2)
+    market: null, // the latest STATUS (docs/protocol.md §2)
     connected: false,
     serverNow: 0, // the latest server-clock instant seen (ms): welcome, pong, quote ts
     lastTs: 0, // the newest quote ts (ms)
@@ -106,10 +106,12 @@
   const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
   const fmtNum = (v) => (v == null ? '—' : num2.format(v));
-  const fmtSigned = (v) => (v == null ? '—' : (v > 0 ? '+' : v < 0 ? '−' : '') + num2.format(Math.abs(v)));
+  // The sign of a value as shown (two decimals): -0.004 shows as 0.00, with no sign and no colour.
+  const shownSign = (v) => (v == null ? 0 : Math.sign(Math.round(v * 100)));
+  const fmtSigned = (v) => (v == null ? '—' : (shownSign(v) > 0 ? '+' : shownSign(v) < 0 ? '−' : '') + num2.format(Math.abs(v)));
   const fmtPct = (v) => (v == null ? '—' : fmtSigned(v) + '%');
   const fmtVol = (v) => (v == null ? '—' : int.format(v));
-  const trend = (v) => (v > 0 ? 'up' : v < 0 ? 'down' : 'flat');
+  const trend = (v) => (shownSign(v) > 0 ? 'up' : shownSign(v) < 0 ? 'down' : 'flat');
 
   // IST calendar fields of an instant, by arithmetic (no time-zone database needed).
   function ist(ms) {
@@ -238,12 +240,13 @@
     for (const q of state.indices.values()) {
       const card = el.indices.querySelector(`[data-testid="index-${cssEscape(testId(q.symbol))}"]`);
       if (!card) continue;
-      card.dataset.trend = trend(q.change);
+      card.dataset.trend = trend(q.change_pct); // the day's change colours the card
       card.querySelector('.value').textContent = fmtNum(q.ltp);
       const chg = card.querySelector('.chg');
       chg.firstChild.textContent = fmtPct(q.change_pct);
       chg.lastChild.textContent = fmtSigned(q.change);
-      if (changed && changed.has(q.symbol)) flash(card, changed.get(q.symbol));
+      // A tick only flashes the value, briefly: the card keeps the day's colour.
+      if (changed && changed.has(q.symbol)) flash(card.querySelector('.value'), changed.get(q.symbol), 300);
     }
     el.indicesNote.textContent = sourceNote('indices');
   }
@@ -252,11 +255,11 @@
 
   // A brief green/red flash; the Web Animations API needs no forced reflow.
   const REDUCED_MOTION = window.matchMedia('(prefers-reduced-motion: reduce)');
-  function flash(node, dir) {
-    if (!node.animate || dir === 0 || REDUCED_MOTION.matches) return;
-    const color = dir > 0 ? 'rgba(63,185,80,.22)' : 'rgba(248,81,73,.22)';
+  function flash(node, dir, ms) {
+    if (!node || !node.animate || dir === 0 || REDUCED_MOTION.matches) return;
+    const color = dir > 0 ? 'rgba(63,185,80,.16)' : 'rgba(248,81,73,.16)';
     node.animate([{ backgroundColor: color }, { backgroundColor: 'transparent' }],
-      { duration: 800, easing: 'ease-out' });
+      { duration: ms || 600, easing: 'ease-out' });
   }
 
   // ---- stock table ---------------------------------------------------------------------------
@@ -266,8 +269,18 @@
   function nameOf(symbol) { return state.names.get(symbol) || ''; }
 
   function matches(symbol, query) {
-    if (!query) return true;
-    return symbol.toUpperCase().includes(query) || nameOf(symbol).toUpperCase().includes(query);
+    return searchRank(symbol, query) < 4;
+  }
+
+  // How well a symbol matches a search: 0 the exact symbol, 1 a symbol prefix, 2 inside the
+  // symbol, 3 the name, 4 no match. Search results are listed by rank, not by the column sort.
+  function searchRank(symbol, query) {
+    if (!query) return 0;
+    const s = symbol.toUpperCase();
+    if (s === query) return 0;
+    if (s.startsWith(query)) return 1;
+    if (s.includes(query)) return 2;
+    return nameOf(symbol).toUpperCase().includes(query) ? 3 : 4;
   }
 
   // The symbols the table shows, before sorting and paging.
@@ -302,7 +315,17 @@
   function sortedRows() {
     const { key, dir } = state.sort;
     const rows = candidateSymbols();
+    const query = el.search.value.trim().toUpperCase();
     rows.sort((a, b) => {
+      if (query) {
+        // Searching: the best match first (exact, prefix, inside the symbol, name), then the
+        // shorter symbol (closer to what was typed), then A-Z: "reli" lists RELIANCE first.
+        const ra = searchRank(a, query);
+        const rb = searchRank(b, query);
+        if (ra !== rb) return ra - rb;
+        if (a.length !== b.length) return a.length - b.length;
+        return a < b ? -1 : 1;
+      }
       const va = sortValue(a, key);
       const vb = sortValue(b, key);
       if (va == null && vb == null) return a < b ? -1 : 1;
@@ -341,7 +364,9 @@
 
   // Re-renders the table: reuses row elements, so only changed rows touch the DOM much.
   function renderTable(changed) {
-    const rows = sortedRows();
+    // Until the first prices snapshot is applied there is nothing true to show: no rows of
+    // dashes while the page says LIVE.
+    const rows = state.meta.prices ? sortedRows() : [];
     const limit = effectiveMode() === 'all' ? state.shown : rows.length;
     const visible = rows.slice(0, limit);
     const keep = new Set(visible);
@@ -371,6 +396,8 @@
       foot = `Showing ${visible.length} of ${int.format(rows.length)} · `;
     } else if (effectiveMode() === 'watchlist' && rows.length && !el.search.value.trim()) {
       foot = `Watchlist · ${rows.length} stock${rows.length > 1 ? 's' : ''} · search to add more, ★ to remove`;
+    } else if (!state.meta.prices) {
+      foot = 'Loading prices…';
     } else if (!rows.length) {
       if (el.search.value.trim()) foot = 'No stock matches the search.';
       else if (effectiveMode() === 'all') foot = 'Waiting for prices from the server…';
@@ -427,6 +454,13 @@
     if (last == null || seq > last) state.seq[topic] = seq;
   }
 
+  // A batch is live data: a page that got the closing prices before the session opened stops
+  // saying "Closing prices of ..." once the session's first batch arrives.
+  function sawLive(topic) {
+    const meta = state.meta[topic];
+    if (meta && !meta.live) state.meta[topic] = Object.assign({}, meta, { live: true, source: 'live' });
+  }
+
   function onSnapshot(msg) {
     const topic = msg.topic === 'indices' ? 'indices' : 'prices';
     state.meta[topic] = { live: msg.live, source: msg.source, trading_day: msg.trading_day, as_of: msg.as_of };
@@ -462,10 +496,12 @@
         onSnapshot(msg);
         break;
       case 'indices_update':
+        sawLive('indices');
         noteSeq('indices', msg.seq);
         renderIndices(merge(state.indices, msg.data || []));
         break;
       case 'prices_batch':
+        sawLive('prices');
         noteSeq('prices', msg.seq);
         scheduleTable(merge(state.prices, msg.data || []));
         break;
@@ -640,6 +676,14 @@
   NARROW.addEventListener('change', () => scheduleTable());
 
   // ---- start ---------------------------------------------------------------------------------
+
+  // A demo server marks the page with the day it replays.
+  const replay = document.body.dataset.replay;
+  if (replay) {
+    const note = $('[data-testid="replay"]');
+    note.textContent = `Replay of ${dateWords(replay)} ${replay.slice(0, 4)} · recorded prices · indices derived from their members`;
+    note.hidden = false;
+  }
 
   renderHeader();
   scheduleTable();

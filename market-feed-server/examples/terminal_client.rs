@@ -434,17 +434,15 @@ fn render(screen: &Screen, plain: bool) {
         "SYMBOL", "LEVEL", "CHANGE", "CHANGE %"
     );
     for q in screen.order.iter().filter_map(|k| screen.quotes.get(k)) {
-        let color = match q.change {
-            Some(c) if c > 0.0 => paint(GREEN),
-            Some(c) if c < 0.0 => paint(RED),
+        let color = match q.change.map(shown_sign) {
+            Some(1) => paint(GREEN),
+            Some(-1) => paint(RED),
             _ => "",
         };
-        let change = q
-            .change
-            .map_or_else(|| "-".to_owned(), |c| format!("{c:+.2}"));
+        let change = q.change.map_or_else(|| "-".to_owned(), signed);
         let pct = q
             .change_pct
-            .map_or_else(|| "-".to_owned(), |p| format!("{p:+.2}%"));
+            .map_or_else(|| "-".to_owned(), |p| format!("{}%", signed(p)));
         let _ = writeln!(
             out,
             "{:<width$}  {:>12.2}  {color}{change:>10}  {pct:>8}{reset}",
@@ -479,4 +477,38 @@ fn jitter(d: Duration) -> Duration {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |t| t.subsec_nanos());
     d + d.mul_f64(f64::from(nanos % 1000) / 4000.0)
+}
+
+/// The sign of a value as printed with two decimals: -0.004 prints as 0.00, so its sign is 0.
+fn shown_sign(v: f64) -> i8 {
+    let cents = (v * 100.0).round();
+    if cents > 0.0 {
+        1
+    } else if cents < 0.0 {
+        -1
+    } else {
+        0
+    }
+}
+
+/// A change with two decimals and its sign, never "-0.00" or "+0.00".
+fn signed(v: f64) -> String {
+    match shown_sign(v) {
+        0 => "0.00".to_owned(),
+        _ => format!("{v:+.2}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_that_rounds_to_zero_has_no_sign() {
+        assert_eq!(signed(-0.001), "0.00");
+        assert_eq!(signed(0.004), "0.00");
+        assert_eq!(signed(-0.9), "-0.90");
+        assert_eq!(signed(3.7), "+3.70");
+        assert_eq!(format!("{}%", signed(-0.0049)), "0.00%");
+    }
 }

@@ -13,7 +13,8 @@ use market_feed::{
     hub::Hub,
     model::Topic,
     source::{
-        IndicesFromStocks, PriceSource, PriceStream, ReplaySource, SimulatedSource,
+        PriceSource, PriceStream, SimulatedSource,
+        replay::DemoDay,
         upstox::{TokenProvider, UpstoxConfig, UpstoxSource},
     },
     store::{self, SnapshotStore},
@@ -67,6 +68,16 @@ impl App {
                 (refresher.live().clone(), Some(refresher))
             }
         };
+        // A replay serves exactly the recorded stocks and the indices derived from them.
+        let live = if config.source.kind == SourceKind::Replay {
+            let base = live.current();
+            let universe = crate::demo::universe(&base).map_err(|e| {
+                StartError::Fatal(format!("error: the bundled recording is unreadable: {e}"))
+            })?;
+            LiveUniverse::new(universe, live.origin(), None)
+        } else {
+            live
+        };
         let universe = live.current();
         let hub = Arc::new(Hub::default());
         let (indices, prices, stream) = sources(config, &universe, &clock)?;
@@ -85,21 +96,7 @@ impl App {
         );
         let interval =
             |d: StdDuration| time::Duration::try_from(d).unwrap_or(time::Duration::seconds(5));
-        let price_instruments: Vec<Instrument> = match config.source.kind {
-            // The recording has 1,402 of the universe's stocks: serve those, not empty rows.
-            SourceKind::Replay => {
-                let recording = market_feed::source::replay::Recording::bundled().map_err(|e| {
-                    StartError::Fatal(format!("error: the bundled recording is unreadable: {e}"))
-                })?;
-                universe
-                    .prices()
-                    .iter()
-                    .filter(|i| recording.series(&i.key).is_some())
-                    .cloned()
-                    .collect()
-            }
-            _ => universe.prices().to_vec(),
-        };
+        let price_instruments: Vec<Instrument> = universe.prices().to_vec();
         let feed = Feed::builder(clock.clone(), hub.clone(), store.clone())
             .job(Job::new(
                 Topic::Indices,
@@ -124,10 +121,20 @@ impl App {
                     .pause_polls([Topic::Indices]),
             ),
             None => feed,
+        };
+        // A demo stores nothing for the day before the one it replays.
+        let feed = match (config.demo, replay_day()) {
+            (true, Some(day)) => feed.first_day(day),
+            _ => feed,
         }
         .build();
         // Load the stored closes before accepting clients: the first snapshots show them.
         feed.prepare().await;
+        if config.demo {
+            crate::demo::announce_and_seed(&clock, &universe, &hub).map_err(|e| {
+                StartError::Fatal(format!("error: the bundled recording is unreadable: {e}"))
+            })?;
+        }
         let listener = TcpListener::bind(config.listen).await.map_err(|e| {
             StartError::Fatal(format!(
                 "error: --listen: cannot listen on {}: {e}",
@@ -155,6 +162,7 @@ impl App {
             http: HttpSettings {
                 header_timeout: config.header_timeout,
                 max_connections: config.max_http_connections,
+                replay_of: if config.demo { replay_day() } else { None },
             },
             shutdown: CancellationToken::new(),
         });
@@ -201,6 +209,11 @@ impl App {
         let calendar_task = tokio::spawn(calendar.run_daily(stop.clone()));
         let feed_task = tokio::spawn(feed.run(stop.clone()));
         let universe_task = refresher.map(|r| tokio::spawn(r.run(stop.clone())));
+        let replay_task = if state.http().replay_of.is_some() {
+            crate::demo::spawn_end_of_replay(state.clock())
+        } else {
+            None
+        };
         let serving = crate::server::serve(listener, state.clone(), async move {
             shutdown.await;
             stop.cancel();
@@ -217,6 +230,9 @@ impl App {
             tracing::error!(error = %e, "the feed task failed");
         }
         calendar_task.abort();
+        if let Some(task) = replay_task {
+            task.abort();
+        }
         if let Some(task) = universe_task {
             // Stops at its next await on shutdown; a download in flight is abandoned.
             task.abort();
@@ -334,11 +350,17 @@ fn sources(
             Ok((sim.clone(), sim, None))
         }
         SourceKind::Replay => {
-            // Indices move with the replayed stocks: the day's market factor drives them.
-            let stocks: Arc<dyn PriceSource> = Arc::new(ReplaySource::new(clock.clone()));
-            let indices =
-                IndicesFromStocks::new(stocks.clone(), universe.prices().to_vec(), clock.clone());
-            Ok((Arc::new(indices), stocks, None))
+            // Each index is derived from its own members' replayed quotes.
+            let demo = DemoDay::bundled().map_err(|e| {
+                StartError::Fatal(format!("error: the bundled recording is unreadable: {e}"))
+            })?;
+            let (indices, stocks) = demo.sources(universe, clock);
+            Ok((indices, stocks, None))
         }
     }
+}
+
+/// The day the bundled recording replays.
+fn replay_day() -> Option<time::Date> {
+    DemoDay::bundled().ok().map(|d| d.day())
 }

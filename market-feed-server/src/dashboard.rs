@@ -35,6 +35,26 @@ pub fn asset(path: &str) -> Option<(&'static str, &'static [u8])> {
     }
 }
 
+/// The page with the day it replays marked on its `<body>` (`data-replay="YYYY-MM-DD"`), so
+/// that it says "Replay of …" from the first paint; the plain page when `replay_of` is `None`.
+///
+/// ```
+/// use market_feed_server::dashboard::page;
+/// let html = page(Some(time::macros::date!(2026 - 01 - 29)));
+/// assert!(std::str::from_utf8(&html).unwrap().contains("<body data-replay=\"2026-01-29\">"));
+/// assert_eq!(&page(None)[..], market_feed_server::dashboard::asset("/").unwrap().1);
+/// ```
+pub fn page(replay_of: Option<time::Date>) -> bytes::Bytes {
+    match replay_of {
+        None => bytes::Bytes::from_static(INDEX_HTML),
+        Some(day) => {
+            let html = String::from_utf8_lossy(INDEX_HTML);
+            let day = market_feed::clock::format_date(day);
+            bytes::Bytes::from(html.replacen("<body>", &format!("<body data-replay=\"{day}\">"), 1))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

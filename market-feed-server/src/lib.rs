@@ -40,6 +40,7 @@ pub mod check;
 pub mod closing_cache;
 pub mod config;
 pub mod dashboard;
+pub mod demo;
 pub mod error;
 pub mod head_guard;
 pub mod metrics;

@@ -57,7 +57,15 @@ fn main() -> ExitCode {
             .local_addr()
             .map_or_else(|_| config.listen.to_string(), |a| a.to_string());
         let status = config.clock.status();
-        tracing::info!(clock = ?config.clock.time_source(), phase = %status.phase, live = status.live, "market clock ready");
+        tracing::info!(
+            phase = %status.phase,
+            live = status.live,
+            "market clock: {}; now {} ({}, trading day {})",
+            market_feed_server::demo::clock_words(config.clock.time_source()),
+            market_feed_server::demo::ist_stamp(config.clock.now()),
+            status.phase,
+            status.trading_day,
+        );
         tracing::info!(address = %local, "listening on http://{local}/");
         app.run(shutdown_signal()).await;
         tracing::info!("stopped");

@@ -284,7 +284,11 @@ async fn handle(state: &AppState, route: &Route, req: &http::request::Parts) -> 
         )),
         Route::Asset(path) if get && path == "/" => match slash_redirect(req) {
             Some(redirect) => Ok(redirect),
-            None => asset(path, method, uri),
+            None => Ok(reply::with_body(
+                StatusCode::OK,
+                "text/html; charset=utf-8",
+                crate::dashboard::page(state.http().replay_of),
+            )),
         },
         Route::Asset(path) if get => asset(path, method, uri),
         Route::MarketStatus => api::market_status(state),

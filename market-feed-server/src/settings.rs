@@ -46,6 +46,8 @@ pub struct HttpSettings {
     pub header_timeout: Duration,
     /// Connections in their HTTP phase at once; more get a JSON 503 and are closed.
     pub max_connections: usize,
+    /// The recorded day the server replays (`--demo`): the dashboard says so.
+    pub replay_of: Option<time::Date>,
 }
 
 impl Default for HttpSettings {
@@ -53,6 +55,7 @@ impl Default for HttpSettings {
         Self {
             header_timeout: Duration::from_secs(30),
             max_connections: 10_000,
+            replay_of: None,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The server against a fake Upstox that behaves like the real one (PROTOCOL.md §6, "the
+//! The server against a fake Upstox that behaves like the real one (docs/protocol.md §6, "the
 //! broker as it really is"), on a scaled clock: a replaced token resumes every topic, keys the
 //! broker does not know are served around, held back and reported, and a CDN's 403 degrades
 //! the feed without stopping it.

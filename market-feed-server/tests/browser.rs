@@ -22,158 +22,40 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/browser.rs"]
+mod browser_support;
 mod support;
 
-use std::{
-    io::Write,
-    path::{Path, PathBuf},
-    process::Stdio,
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator, wd::Capabilities};
-use serde_json::{Value, json};
+use browser_support::{
+    Driver, browser_required_or_skip, index_values, save_screenshot, session, table_rows, wait_for,
+};
+use fantoccini::{Client, Locator};
 use support::ServerProcess;
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
-};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// The browser's flags: headless, no first-run or background traffic, a fresh profile.
-fn chromium_args(profile: &Path) -> Vec<String> {
-    [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        "--window-size=1280,900",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .chain([format!("--user-data-dir={}", profile.display())])
-    .collect()
-}
-
-/// Where screenshots go: `<workspace>/target/test-artifacts/`.
-fn artifacts_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts")
-}
-
-/// Whether the browser suite can run here; `Err` says what is missing.
-fn browser_available() -> Result<(), String> {
-    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
-        .into_iter()
-        .filter(|p| !Path::new(p).exists())
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("{} not found", missing.join(" and ")))
-    }
-}
-
-/// chromedriver on a free loopback port; killed when dropped.
-struct Driver {
-    _child: Child,
-    url: String,
-}
-
-impl Driver {
-    async fn start() -> Driver {
-        // Ask the OS for a free port, release it, and hand it to chromedriver (a tiny race with
-        // other processes, acceptable on a test machine).
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free loopback port")
-            .port();
-        let mut child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("chromedriver starts");
-        // It prints "ChromeDriver was started successfully on port N." once it accepts sessions.
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                if line.contains("started successfully") {
-                    return;
-                }
-            }
-            panic!("chromedriver exited before it was ready");
-        })
-        .await
-        .expect("chromedriver is ready within 30 s");
-        // Keep draining its stdout so it never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Driver {
-            _child: child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
-    }
-}
-
-/// Polls `probe` every 100 ms until it returns `Some`, or fails after `within`.
-async fn wait_for<T, F, Fut>(what: &str, within: Duration, mut probe: F) -> Result<T, String>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<T>, String>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = probe().await? {
-            return Ok(v);
-        }
-        if Instant::now() >= deadline {
-            return Err(format!("timed out after {within:?} waiting for {what}"));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Runs a script in the page and returns its result.
-async fn js(c: &Client, script: &str) -> Result<Value, String> {
-    c.execute(script, vec![])
-        .await
-        .map_err(|e| format!("script failed: {e}"))
-}
-
-/// The text of every index value cell, in page order.
-async fn index_values(c: &Client) -> Result<Vec<String>, String> {
-    let v = js(
-        c,
-        "return [...document.querySelectorAll('[data-testid^=\"index-value-\"]')].map(e => e.textContent);",
-    )
-    .await?;
-    Ok(serde_json::from_value(v).unwrap_or_default())
-}
-
-/// `[symbol, row text]` of every row of the stock table.
-async fn table_rows(c: &Client) -> Result<Vec<(String, String)>, String> {
-    let v = js(
-        c,
-        "return [...document.querySelectorAll('[data-testid=\"stock-table\"] tbody tr[data-symbol]')]\
-         .map(r => [r.dataset.symbol, r.textContent]);",
-    )
-    .await?;
-    Ok(serde_json::from_value(v).unwrap_or_default())
-}
 
 /// The assertions, in the order a user would notice them. Returns a message on failure.
 async fn check_dashboard(c: &Client, url: &str) -> Result<(), String> {
     c.goto(url)
         .await
         .map_err(|e| format!("cannot open {url}: {e}"))?;
+
+    // The demo says what it plays.
+    wait_for(
+        "the page to say it replays 2026-01-29",
+        Duration::from_secs(10),
+        || async {
+            let v = browser_support::js(
+                c,
+                "const e = document.querySelector('[data-testid=\"replay\"]'); return e && !e.hidden ? e.textContent : '';",
+            )
+            .await?;
+            Ok(v.as_str()
+                .filter(|t| t.starts_with("Replay of Thu 29 Jan 2026"))
+                .map(|_| ()))
+        },
+    )
+    .await?;
 
     // The socket connects and the page says so.
     let conn = c
@@ -231,6 +113,21 @@ async fn check_dashboard(c: &Client, url: &str) -> Result<(), String> {
     if !badge.is_displayed().await.unwrap_or(false) {
         return Err("the LIVE badge disappeared while index values were updating".into());
     }
+    // Live values are not labelled as the previous day's closes (the page opened before the
+    // session, on the closes of Wed 28 Jan).
+    wait_for(
+        "the indices note to stop saying \"Closing prices\" while live",
+        Duration::from_secs(10),
+        || async {
+            let v = browser_support::js(
+                c,
+                "return document.getElementById('indices-note').textContent;",
+            )
+            .await?;
+            Ok((v.as_str() == Some("")).then_some(()))
+        },
+    )
+    .await?;
     let last = c
         .find(Locator::Css("[data-testid=\"last-update\"]"))
         .await
@@ -295,33 +192,9 @@ async fn check_dashboard(c: &Client, url: &str) -> Result<(), String> {
     Ok(())
 }
 
-async fn save_screenshot(c: &Client, name: &str) {
-    let dir = artifacts_dir();
-    match c.screenshot().await {
-        Ok(png) => {
-            std::fs::create_dir_all(&dir).expect("the artifacts directory can be created");
-            std::fs::write(dir.join(name), png).expect("the screenshot can be written");
-        }
-        Err(e) => {
-            let _ = writeln!(std::io::stderr(), "NOTE: no screenshot {name}: {e}");
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_shows_live_indices_and_filters_stocks() {
-    if let Err(missing) = browser_available() {
-        if std::env::var("MARKET_FEED_REQUIRE_BROWSER").as_deref() == Ok("1") {
-            panic!(
-                "the browser suite is required (MARKET_FEED_REQUIRE_BROWSER=1) but {missing}: \
-                 install Debian's chromium and chromium-driver packages"
-            );
-        }
-        let _ = writeln!(
-            std::io::stderr(),
-            "NOTE: browser suite did not run: {missing}; install chromium chromium-driver \
-             (apt-get install chromium chromium-driver) to run it"
-        );
+    if !browser_required_or_skip() {
         return;
     }
 
@@ -339,16 +212,7 @@ async fn dashboard_shows_live_indices_and_filters_stocks() {
 
     let driver = Driver::start().await;
     let profile = tempfile::tempdir().unwrap();
-    let mut caps = Capabilities::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({"binary": CHROMIUM, "args": chromium_args(profile.path())}),
-    );
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&driver.url)
-        .await
-        .expect("a WebDriver session with headless Chromium");
+    let client = session(&driver, profile.path()).await;
 
     let outcome = check_dashboard(&client, &url).await;
     if outcome.is_err() {

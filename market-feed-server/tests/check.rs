@@ -1,5 +1,5 @@
 //! `market-feed-server check` as an operator runs it, against a fake Upstox that behaves like
-//! the real one (PROTOCOL.md §7): exit 0 when every instrument is answered, 1 with lines that
+//! the real one (docs/protocol.md §7): exit 0 when every instrument is answered, 1 with lines that
 //! say what is wrong, 2 for a bad option; the token is never printed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -1,7 +1,7 @@
 //! The Upstox source against a local fake Upstox, on a scaled clock: live prices from the
 //! broker reach WebSocket clients, the close and the end-of-day snapshot happen within the
 //! test and the snapshot is served by `/api/v1/closing`, and a token file replaced while the
-//! feed is `unauthorized` recovers it (PROTOCOL.md §2, §3, §5, §6).
+//! feed is `unauthorized` recovers it (docs/protocol.md §2, §3, §5, §6).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,4 +1,4 @@
-//! PROTOCOL.md §4 over real HTTP (reqwest): every path, the JSON error shape, CORS, health,
+//! docs/protocol.md §4 over real HTTP (reqwest): every path, the JSON error shape, CORS, health,
 //! readiness and metrics. The server runs in-process with simulated prices on a scaled clock.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -1,4 +1,4 @@
-//! Bad clients (issue 7): each misbehaviour gets its specified outcome (PROTOCOL.md §3,
+//! Bad clients (issue 7): each misbehaviour gets its specified outcome (docs/protocol.md §3,
 //! "Connection rules"), nobody else is disturbed, and afterwards the server still serves a
 //! well-behaved client. The server runs in-process so its counters can be read; big
 //! `prices_batch` frames are published straight into its hub to fill socket buffers quickly.

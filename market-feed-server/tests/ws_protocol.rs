@@ -1,4 +1,4 @@
-//! PROTOCOL.md §3 over a real socket: the server runs in-process on an ephemeral port with
+//! docs/protocol.md §3 over a real socket: the server runs in-process on an ephemeral port with
 //! simulated prices on a scaled clock, and a `tokio-tungstenite` client (not the server's
 //! WebSocket implementation) drives it.
 

@@ -153,14 +153,17 @@ fn report(clock: &MarketClock) -> String {
             ));
         }
     }
-    let next_day = clock.calendar().next_trading_day(today);
+    // The trading day as the server reports it (`trading_day`): today until its session ends
+    // (before hours too), else the next one.
+    let day = status.trading_day;
+    let kind = clock.calendar().session(day).map(|s| s.kind);
     lines.push((
-        "Next trading day",
+        "Trading day",
         format!(
             "{} {}{}",
-            weekday(next_day.date),
-            format_date(next_day.date),
-            special_note(&next_day.kind)
+            weekday(day),
+            format_date(day),
+            kind.as_ref().map(special_note).unwrap_or_default()
         ),
     ));
     lines.push(("Today's window", today_window(clock, today)));
@@ -290,4 +293,37 @@ fn duration_words(d: Duration) -> String {
         parts.push(format!("{mins} min"));
     }
     parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{date, datetime};
+
+    fn line(at: OffsetDateTime, key: &str) -> String {
+        let clock = MarketClock::fixed(at);
+        report(&clock)
+            .lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    #[test]
+    fn the_trading_day_is_the_servers() {
+        // Before hours on a trading day the server says today; the example agrees.
+        for (at, day) in [
+            (datetime!(2026-01-29 07:00 +05:30), date!(2026 - 01 - 29)),
+            (datetime!(2026-01-29 12:00 +05:30), date!(2026 - 01 - 29)),
+            (datetime!(2026-01-29 17:00 +05:30), date!(2026 - 01 - 30)),
+        ] {
+            let want = MarketClock::fixed(at).status().trading_day;
+            assert_eq!(want, day);
+            assert!(
+                line(at, "Trading day:").contains(&format_date(day)),
+                "{at}: {}",
+                line(at, "Trading day:")
+            );
+        }
+    }
 }

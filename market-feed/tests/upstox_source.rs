@@ -372,9 +372,10 @@ async fn after_a_401_a_changed_token_file_is_used_at_once() {
 async fn a_timeout_is_retried_and_a_refresh_never_outlives_its_deadline() {
     // TC0: the first answer comes too late; the retry succeeds.
     let (fake, instruments) = stocks(10).await;
-    fake.reply_to(1, FakeReply::Slow(Duration::from_millis(500)));
+    // Margins wide enough for a loaded machine: a normal answer comes well within 1 s.
+    fake.reply_to(1, FakeReply::Slow(Duration::from_secs(5)));
     let cfg = UpstoxConfig {
-        request_timeout: Duration::from_millis(50),
+        request_timeout: Duration::from_secs(1),
         ..config(&fake)
     };
     let fetched = source_with(cfg).fetch(&instruments).await.unwrap();
@@ -394,7 +395,12 @@ async fn a_timeout_is_retried_and_a_refresh_never_outlives_its_deadline() {
     let started = std::time::Instant::now();
     let e = source_with(cfg).fetch(&instruments).await.unwrap_err();
     assert_eq!(e.kind(), "transient", "{e}");
-    assert!(e.to_string().contains("no answer"), "{e}");
+    // Timed out, or (on a loaded machine) the deadline passed before a retry could be sent.
+    let text = e.to_string();
+    assert!(
+        text.contains("no answer") || text.contains("deadline"),
+        "{e}"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "{:?}",

@@ -70,8 +70,7 @@ pub struct Cli {
     pub upstox_token_file: Option<PathBuf>,
 
     /// Where end-of-day snapshots live: memory, sqlite://PATH or postgres://...
-    /// (`--demo` without --store uses sqlite://market-feed-demo.db, keeping replayed prices
-    /// apart.)
+    /// (`--demo` without --store uses memory: each demo replays its day afresh.)
     #[arg(long, default_value = DEFAULT_STORE, value_parser = parse_store, value_name = "URL")]
     pub store: String,
 
@@ -104,8 +103,9 @@ pub struct Cli {
     #[arg(long, default_value = "real", value_name = "SPEC")]
     pub clock: ClockSpec,
 
-    /// Play a trading day: replayed stocks and simulated indices on a clock that starts just
-    /// before the next session and runs 60x.
+    /// Replay the recorded trading day 2026-01-29 under its own date: 1,402 NSE stocks as
+    /// recorded, 5 indices derived from their members, closed → pre-open → open → post-close →
+    /// closed in about 7½ minutes, then the clock stops.
     #[arg(long)]
     pub demo: bool,
 
@@ -126,7 +126,8 @@ pub struct Cli {
     #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
     pub checkpoint_interval: Duration,
 
-    /// Keep end-of-day snapshots for this many days (older ones are pruned daily).
+    /// Keep end-of-day snapshots for this many days (older ones are pruned at start-up and
+    /// every 6 hours).
     #[arg(long, default_value_t = 400, value_name = "DAYS")]
     pub retention_days: u32,
 

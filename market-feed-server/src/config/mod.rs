@@ -24,8 +24,9 @@ pub use cli::{Cli, parse_args};
 
 /// The default `--store`.
 pub const DEFAULT_STORE: &str = "sqlite://market-feed.db";
-/// The store `--demo` uses unless `--store` is given.
-pub const DEMO_STORE: &str = "sqlite://market-feed-demo.db";
+/// The store `--demo` uses unless `--store` is given: memory, so that every demo replays the
+/// day afresh and nothing it plays outlives it.
+pub const DEMO_STORE: &str = "memory";
 
 /// How log lines are written to stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

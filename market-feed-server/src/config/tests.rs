@@ -155,12 +155,21 @@ fn source_defaults_to_upstox_with_a_token_and_never_prints_it() {
 }
 
 #[test]
-fn demo_brings_its_own_scaled_clock_unless_one_is_given() {
+fn demo_replays_its_recorded_day_under_its_own_date_unless_a_clock_is_given() {
     let c = Config::from_cli(Cli::parse_from(["x", "--demo"]), false, None).unwrap();
     assert_eq!(c.source.kind, SourceKind::Replay);
-    assert_eq!(c.clock.time_source().speed(), 60.0);
-    let w = c.clock.window_at_or_after(c.clock.now());
-    assert!(w.start - c.clock.now() <= time::Duration::minutes(3));
+    assert!(matches!(
+        c.clock.time_source(),
+        market_feed::clock::TimeSource::Scheduled { .. }
+    ));
+    // The clock reads 2026-01-29, closed, a few minutes before pre-open.
+    let status = c.clock.status();
+    assert_eq!(status.trading_day, time::macros::date!(2026 - 01 - 29));
+    assert_eq!(status.phase.as_str(), "closed");
+    assert_eq!(
+        market_feed::clock::ist_date(c.clock.now()),
+        time::macros::date!(2026 - 01 - 29)
+    );
     let c = parse(&["--demo", "--clock", "at:2026-01-29T10:00:00+05:30x10"]).unwrap();
     assert_eq!(c.clock.time_source().speed(), 10.0);
 }
@@ -240,4 +249,59 @@ fn calendar_refresh_defaults_to_on_with_upstox_only() {
     assert!(!cfg(&[], None).calendar_refresh, "simulated: off");
     assert!(!cfg(&["--calendar-refresh", "off"], Some("t")).calendar_refresh);
     assert!(cfg(&["--source", "replay", "--calendar-refresh", "on"], None).calendar_refresh);
+}
+
+/// `--help` and `docs/operations.md` describe the same options, and say the same thing where a
+/// user trial found them disagreeing (one source of truth: the option's doc comment).
+#[test]
+fn help_and_the_operations_guide_agree() {
+    use clap::CommandFactory;
+    let guide = include_str!("../../../docs/operations.md");
+    let cmd = Cli::command();
+    let mut help = Vec::new();
+    for arg in cmd.get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        if long == "help" || long == "version" {
+            continue;
+        }
+        assert!(
+            guide.contains(&format!("| `--{long}")),
+            "docs/operations.md has no row for --{long}"
+        );
+        help.push((
+            long,
+            arg.get_help().map(|h| h.to_string()).unwrap_or_default(),
+        ));
+    }
+    // Every option in the guide's table exists.
+    for row in guide.lines().filter(|l| l.starts_with("| `--")) {
+        let long = &row[5..row[5..].find([' ', '`']).map_or(row.len(), |i| i + 5)];
+        assert!(
+            help.iter().any(|(l, _)| *l == long),
+            "docs/operations.md documents --{long}, which --help does not have"
+        );
+    }
+    let help_of = |name: &str| help.iter().find(|(l, _)| *l == name).unwrap().1.clone();
+    let row_of = |name: &str| {
+        guide
+            .lines()
+            .find(|l| l.starts_with(&format!("| `--{name}")))
+            .unwrap()
+            .to_owned()
+    };
+    for (option, phrase) in [
+        ("demo", "2026-01-29"),
+        ("demo", "derived from their members"),
+        ("demo", "the clock stops"),
+        ("retention-days", "every 6 hours"),
+    ] {
+        assert!(
+            help_of(option).contains(phrase),
+            "--help of --{option} lacks {phrase:?}"
+        );
+        assert!(
+            row_of(option).contains(phrase),
+            "the guide's --{option} lacks {phrase:?}"
+        );
+    }
 }

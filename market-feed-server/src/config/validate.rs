@@ -46,7 +46,7 @@ impl Config {
             },
             (None, true) => SourceChoice {
                 kind: SourceKind::Replay,
-                reason: "demo mode: the recorded trading day of 2026-01-29 for stocks, indices derived from them".into(),
+                reason: "demo mode: a replay of the recorded trading day 2026-01-29 (stocks as recorded, indices derived from their members)".into(),
             },
             (None, false) if has_token => SourceChoice {
                 kind: SourceKind::Upstox,
@@ -65,7 +65,7 @@ impl Config {
         }
         check_limits(&cli)?;
         let time = if cli.demo && !clock_given {
-            demo_time_source(&calendar)
+            demo_time_source(&calendar)?
         } else {
             TimeSource::from_spec(cli.clock)
         };
@@ -141,9 +141,16 @@ fn check_limits(cli: &Cli) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// The demo clock: 3 minutes (clock time) before the next service window opens, at 60x.
-fn demo_time_source(calendar: &Arc<Calendar>) -> TimeSource {
-    let probe = MarketClock::new(calendar.clone(), TimeSource::System);
-    let window = probe.window_at_or_after(time::OffsetDateTime::now_utc());
-    TimeSource::scaled(window.start - time::Duration::minutes(3), 60.0)
+/// The demo clock: the recorded day under its own date, each phase long enough to see
+/// (`DemoDay::schedule`), then stopped.
+fn demo_time_source(calendar: &Arc<Calendar>) -> Result<TimeSource, ConfigError> {
+    let demo = market_feed::source::replay::DemoDay::bundled()
+        .map_err(|e| ConfigError::Conflict(format!("--demo: the bundled recording: {e}")))?;
+    let schedule = demo.schedule(calendar).map_err(|e| {
+        ConfigError::Conflict(format!(
+            "--demo replays {}, but {e}: drop --calendar or add the day to it",
+            demo.day()
+        ))
+    })?;
+    Ok(TimeSource::scheduled(schedule))
 }

@@ -102,6 +102,11 @@ fn websocket(enc: &mut DescriptorEncoder<'_>, state: &AppState) -> std::fmt::Res
         "WebSocket connections open now.",
     )
     .value(enc, ws.open())?;
+    Gauge::new(
+        "market_feed_ws_connections_max",
+        "WebSocket connections allowed at once (--max-connections); more get 503.",
+    )
+    .value(enc, state.ws().max_connections)?;
     Counter::new(
         "market_feed_ws_connections_accepted_total",
         "WebSocket connections accepted since start.",

@@ -84,6 +84,11 @@ pub(super) fn http(enc: &mut DescriptorEncoder<'_>, state: &AppState) -> std::fm
         "HTTP connections open now, before any WebSocket upgrade.",
     )
     .value(enc, open)?;
+    Gauge::new(
+        "market_feed_http_connections_max",
+        "HTTP connections allowed at once before their upgrade (--max-http-connections).",
+    )
+    .value(enc, limit)?;
     Counter::new(
         "market_feed_http_refused_total",
         "HTTP connections refused or closed: over_limit (503), header_timeout (no complete request head in time).",

@@ -27,6 +27,7 @@ mod daily;
 mod exchange;
 mod ist;
 mod merge;
+mod schedule;
 mod session;
 mod session_times;
 mod shared;
@@ -50,6 +51,7 @@ pub use daily::{REFRESH_AT, next_daily_at};
 pub use exchange::Exchange;
 pub use ist::{IST, at_ist, from_ms, ist_date, ist_time, to_ms};
 pub use merge::CalendarDifference;
+pub use schedule::{Leg, Schedule, ScheduleError};
 pub use session::{DayKind, Phase, ServiceWindow, Session, SessionKind};
 pub use session_times::SessionTimes;
 pub(crate) use status::deserialize_date;
@@ -298,6 +300,7 @@ impl MarketClock {
             TimeSource::Manual(m) => Ok(m),
             TimeSource::System => Err(ClockError::NotManual("the system clock")),
             TimeSource::Scaled { .. } => Err(ClockError::NotManual("a scaled clock")),
+            TimeSource::Scheduled { .. } => Err(ClockError::NotManual("a scheduled clock")),
         }
     }
 

@@ -10,6 +10,8 @@ use std::{fmt, str::FromStr, sync::Arc, time::Duration as StdDuration};
 use time::{Duration, OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339};
 use tokio::sync::watch;
 
+use super::schedule::Schedule;
+
 /// A `--clock` value that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClockSpecError {
@@ -181,6 +183,13 @@ pub enum TimeSource {
         /// Clock seconds per real second.
         speed: f64,
     },
+    /// A [`Schedule`] followed from `origin` (tokio time): speeds that change, then a stop.
+    Scheduled {
+        /// The legs.
+        schedule: Arc<Schedule>,
+        /// Tokio instant at which the clock read the schedule's start.
+        origin: tokio::time::Instant,
+    },
 }
 
 impl fmt::Debug for TimeSource {
@@ -192,6 +201,11 @@ impl fmt::Debug for TimeSource {
                 .debug_struct("Scaled")
                 .field("start", start)
                 .field("speed", speed)
+                .finish(),
+            TimeSource::Scheduled { schedule, .. } => f
+                .debug_struct("Scheduled")
+                .field("start", &schedule.start())
+                .field("end", &schedule.end())
                 .finish(),
         }
     }
@@ -234,6 +248,24 @@ impl TimeSource {
         }
     }
 
+    /// A clock that follows `schedule` from now on.
+    ///
+    /// ```
+    /// # use market_feed::clock::{Leg, Schedule, TimeSource};
+    /// # use time::macros::datetime;
+    /// let t = datetime!(2026-01-29 09:00 +05:30);
+    /// let s = Schedule::new(t, vec![Leg { until: t + time::Duration::hours(1), speed: 60.0 }]).unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+    /// assert!(TimeSource::scheduled(s).now() >= t);
+    /// # });
+    /// ```
+    pub fn scheduled(schedule: Schedule) -> Self {
+        TimeSource::Scheduled {
+            schedule: Arc::new(schedule),
+            origin: tokio::time::Instant::now(),
+        }
+    }
+
     /// The time source a `--clock` option asks for.
     ///
     /// ```
@@ -265,6 +297,9 @@ impl TimeSource {
                 let real = tokio::time::Instant::now().saturating_duration_since(*origin);
                 *start + Duration::seconds_f64(real.as_secs_f64() * speed)
             }
+            TimeSource::Scheduled { schedule, origin } => {
+                schedule.at(tokio::time::Instant::now().saturating_duration_since(*origin))
+            }
         }
     }
 
@@ -280,6 +315,9 @@ impl TimeSource {
             TimeSource::System => 1.0,
             TimeSource::Manual(_) => 0.0,
             TimeSource::Scaled { speed, .. } => *speed,
+            TimeSource::Scheduled { schedule, origin } => {
+                schedule.speed_at(tokio::time::Instant::now().saturating_duration_since(*origin))
+            }
         }
     }
 
@@ -306,6 +344,14 @@ impl TimeSource {
                 // `wait_for` checks the current value first, then every change.
                 let _ = rx.wait_for(|now| *now >= deadline).await;
             }
+            TimeSource::Scheduled { schedule, origin } => match schedule.real_at(deadline) {
+                // A millisecond more, so that rounding never wakes the caller just before it.
+                Some(real) => {
+                    tokio::time::sleep_until(*origin + real + StdDuration::from_millis(1)).await
+                }
+                // The schedule stops before the deadline: the clock never gets there.
+                None => std::future::pending().await,
+            },
             _ => loop {
                 let now = self.now();
                 if now >= deadline {

@@ -20,6 +20,8 @@ pub(super) struct Settings {
     pub(super) retention_days: Option<u32>,
     /// Whether each job's source gets a deadline derived from the job's interval.
     pub(super) fetch_deadlines: bool,
+    /// Sessions before this day are never snapshotted (a replay of one day).
+    pub(super) first_day: Option<time::Date>,
 }
 
 impl Default for Settings {
@@ -33,6 +35,7 @@ impl Default for Settings {
             shutdown_grace: StdDuration::from_secs(5),
             retention_days: None,
             fetch_deadlines: true,
+            first_day: None,
         }
     }
 }
@@ -191,6 +194,24 @@ impl FeedBuilder {
     /// ```
     pub fn fetch_deadlines(mut self, on: bool) -> Self {
         self.settings.fetch_deadlines = on;
+        self
+    }
+
+    /// The first trading day the feed serves: no end-of-day snapshot is taken for an earlier
+    /// session (by default the feed catches up a missed snapshot of the previous session at
+    /// start-up). A replay of one recorded day uses it, so that nothing is stored for a day
+    /// it did not play.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use market_feed::{clock::MarketClock, feed::Feed, hub::Hub, store::MemoryStore};
+    /// let feed = Feed::builder(MarketClock::system(), Hub::default(), Arc::new(MemoryStore::new()))
+    ///     .first_day(time::macros::date!(2026 - 01 - 29))
+    ///     .build();
+    /// # let _ = feed;
+    /// ```
+    pub fn first_day(mut self, day: time::Date) -> Self {
+        self.settings.first_day = Some(day);
         self
     }
 

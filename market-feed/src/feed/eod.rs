@@ -163,7 +163,12 @@ pub(super) async fn on_shutdown(ctx: &Ctx) {
     let Some(session) = ctx.clock.last_closed_session_at(now) else {
         return;
     };
-    if !due_and_current(ctx, &session, now) {
+    if !due_and_current(ctx, &session, now)
+        || ctx
+            .settings
+            .first_day
+            .is_some_and(|first| session.date < first)
+    {
         return;
     }
     // A fresh token: the refresh gets the usual shutdown grace only if it is cancelled, so

@@ -342,6 +342,14 @@ impl Ctx {
             let now = self.clock.now();
             let mut wake = None;
             if let Some(session) = self.clock.last_closed_session_at(now) {
+                if self
+                    .settings
+                    .first_day
+                    .is_some_and(|first| session.date < first)
+                {
+                    // Before the first day served (a replay): nothing to snapshot.
+                    eod_done = Some(session.date);
+                }
                 if eod_done != Some(session.date) {
                     let due = session.close() + self.settings.eod_delay;
                     if now >= due && !eod::due_and_current(self, &session, now) {
@@ -375,5 +383,7 @@ impl Ctx {
 
 #[cfg(test)]
 mod deadline_tests;
+#[cfg(test)]
+mod first_day_tests;
 #[cfg(test)]
 mod tests;

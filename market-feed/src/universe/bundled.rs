@@ -1,6 +1,6 @@
 //! The bundled default universe (`data/universe-nse.csv`).
 //!
-//! Generated from `shared/data/nse/EQUITY_L.csv` (NSE's list of listed equities, early 2026, via
+//! Generated from NSE's `EQUITY_L.csv` (NSE's list of listed equities, early 2026, via
 //! the public repository arpitgupta4/Upstox-Data-Fetcher): every row of series `EQ`, key
 //! `NSE_EQ|<ISIN>`, plus the 9 indices of the original application with their Upstox keys.
 //! `market-feed/data/README.md` says how to regenerate it.

@@ -72,7 +72,7 @@ impl Instrument {
     ///
     /// ```
     /// # use market_feed::{model::InstrumentKey, universe::Instrument};
-    /// let sensex = Instrument::new(InstrumentKey::new("BSE_INDEX|SENSEX").unwrap(), "SENSEX", "S&P BSE Sensex", None);
+    /// let sensex = Instrument::new(InstrumentKey::new("BSE_INDEX|SENSEX").unwrap(), "SENSEX", "BSE SENSEX", None);
     /// assert!(sensex.is_index());
     /// ```
     pub fn is_index(&self) -> bool {
@@ -100,7 +100,7 @@ mod tests {
         let i = Instrument::new(
             InstrumentKey::new("BSE_INDEX|BANKEX").unwrap(),
             "BANKEX",
-            "S&P BSE Bankex",
+            "BSE BANKEX",
             Some(""),
         );
         assert_eq!(&*i.segment, "BSE_INDEX");

@@ -68,3 +68,11 @@ fn from_path_reports_missing_file() {
     assert!(matches!(e, UniverseError::Io { .. }));
     assert!(e.to_string().starts_with("/nonexistent/universe.csv: "));
 }
+
+#[test]
+fn bse_indices_carry_their_exchange_names() {
+    // BSE renamed them in 2024: "BSE SENSEX", "BSE BANKEX" (no longer "S&P BSE ...").
+    let u = Universe::bundled();
+    assert_eq!(&*u.by_symbol("SENSEX").unwrap().name, "BSE SENSEX");
+    assert_eq!(&*u.by_symbol("BANKEX").unwrap().name, "BSE BANKEX");
+}

@@ -1,9 +1,9 @@
 //! Shared helpers of the integration tests: the PostgreSQL test policy and temporary schemas.
 //!
 //! Policy: the server URL comes from `MARKET_FEED_TEST_POSTGRES_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/test`). When it cannot be reached, a test fails if
-//! `MARKET_FEED_REQUIRE_POSTGRES=1` (CI), and otherwise returns early after printing a notice
-//! that `cargo test` shows even for passing tests.
+//! `postgres://postgres@127.0.0.1:5432/test`). `tests/postgres.rs` probes it once: when it cannot
+//! be reached the suite fails if `MARKET_FEED_REQUIRE_POSTGRES=1` (CI), and otherwise prints one
+//! notice (which `cargo test` shows even for passing tests) and reports its tests as ignored.
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 

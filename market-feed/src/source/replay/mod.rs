@@ -7,8 +7,13 @@
 //! range, and from 15:30 on every stock stands at its 15:15 bar's close, the day's close.
 //!
 //! Only stocks are recorded: index keys and stocks missing from the recording are answered as
-//! `missing`.
+//! `missing`. [`IndicesFromMembers`] derives indices from their members' replayed quotes, and
+//! [`DemoDay`] puts the day together as `--demo` plays it (universe, clock, previous closes).
+//! The recorded bars themselves are [`Recording::bundled`]'s, for any other use of the day.
 
+mod demo;
+mod indices;
+mod members;
 mod recording;
 
 use std::sync::Arc;
@@ -22,6 +27,9 @@ use crate::{
     universe::Instrument,
 };
 
+pub use demo::{DEMO_PHASE_SECONDS, DemoDay};
+pub use indices::IndicesFromMembers;
+pub use members::{BUNDLED_MEMBERS, IndexDef, IndexMembers};
 pub use recording::{BUNDLED_BARS_GZ, Bar, Point, Recording, Series};
 
 /// Replays a [`Recording`] (by default the shipped day, 2026-01-29) on a [`MarketClock`].
