@@ -9,11 +9,11 @@ use std::{future::Future, sync::Arc, time::Duration as StdDuration};
 
 use market_feed::{
     clock::MarketClock,
-    feed::{Feed, Job},
+    feed::{Feed, Job, StreamJob},
     hub::{Hub, HubConfig},
     model::Topic,
     source::{
-        PriceSource, SimulatedSource,
+        PriceSource, PriceStream, SimulatedSource,
         replay::DemoDay,
         upstox::{TokenProvider, UpstoxConfig, UpstoxSource},
     },
@@ -82,7 +82,13 @@ impl App {
         let hub = Arc::new(Hub::new(
             HubConfig::default().with_resume_window(config.resume_window),
         ));
-        let (indices, prices) = sources(config, &universe, &clock)?;
+        let (indices, prices, stream) = sources(config, &universe, &clock)?;
+        if let Some(stream) = &stream {
+            let all: Vec<Instrument> = universe.iter().map(|(_, i)| i.clone()).collect();
+            stream
+                .check(&all)
+                .map_err(|e| StartError::Config(format!("--source upstox-stream: {e}")))?;
+        }
         let job_sources = vec![indices.clone(), prices.clone()];
         tracing::info!(
             source = config.source.kind.as_str(),
@@ -109,6 +115,15 @@ impl App {
             .checkpoint_interval(interval(config.checkpoint_interval))
             .retention(config.retention_days)
             .universe(live.clone());
+        let feed = match stream {
+            // Indices come from the stream while it is up; stocks keep their REST poll.
+            Some(stream) => feed.stream(
+                StreamJob::new(stream, [Topic::Indices, Topic::Prices])
+                    .interval(interval(config.stream_interval))
+                    .pause_polls([Topic::Indices]),
+            ),
+            None => feed,
+        };
         // A demo stores nothing for the day before the one it replays.
         let feed = match (config.demo, replay_day()) {
             (true, Some(day)) => feed.first_day(day),
@@ -284,7 +299,12 @@ async fn upstox_universe(
     Ok(UniverseRefresher::start_up(file, store, clock.clone()).await)
 }
 
-type Sources = (Arc<dyn PriceSource>, Arc<dyn PriceSource>);
+/// The indices' and stocks' poll sources, and the stream with `--source upstox-stream`.
+type Sources = (
+    Arc<dyn PriceSource>,
+    Arc<dyn PriceSource>,
+    Option<Arc<dyn PriceStream>>,
+);
 
 /// The Upstox source of the configuration (token from the file, else the variable).
 pub(crate) fn upstox_source(
@@ -317,19 +337,27 @@ fn sources(
         SourceKind::Upstox => {
             // The feed gives each job its own deadline, derived from the job's interval.
             let upstox: Arc<dyn PriceSource> = Arc::new(upstox_source(config, clock)?);
-            Ok((upstox.clone(), upstox))
+            Ok((upstox.clone(), upstox, None))
+        }
+        SourceKind::UpstoxStream => {
+            // One token and rate limiter for the polls and the stream's authorize calls.
+            let rest = upstox_source(config, clock)?;
+            let stream: Arc<dyn PriceStream> = Arc::new(rest.stream());
+            let upstox: Arc<dyn PriceSource> = Arc::new(rest);
+            Ok((upstox.clone(), upstox, Some(stream)))
         }
         SourceKind::Simulated => {
             let sim: Arc<dyn PriceSource> =
                 Arc::new(SimulatedSource::new(universe.clone(), 2026, clock.clone()));
-            Ok((sim.clone(), sim))
+            Ok((sim.clone(), sim, None))
         }
         SourceKind::Replay => {
             // Each index is derived from its own members' replayed quotes.
             let demo = DemoDay::bundled().map_err(|e| {
                 StartError::Fatal(format!("error: the bundled recording is unreadable: {e}"))
             })?;
-            Ok(demo.sources(universe, clock))
+            let (indices, stocks) = demo.sources(universe, clock);
+            Ok((indices, stocks, None))
         }
     }
 }

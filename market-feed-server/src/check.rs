@@ -107,6 +107,15 @@ pub enum Finding {
         /// The first error.
         detail: String,
     },
+    /// `--source upstox-stream`: the market data feed's authorize call answered a one-use
+    /// WebSocket URL (not opened: the one connection allowed per user stays free).
+    StreamAuthorized,
+    /// `--source upstox-stream`: the authorize call failed, or the universe exceeds what one
+    /// stream connection carries.
+    StreamFailed {
+        /// Why (never the token or the URL).
+        detail: String,
+    },
     /// The broker's holiday list was read (`--calendar-refresh on`).
     HolidayList {
         /// Entries in the answer.
@@ -173,7 +182,8 @@ impl Finding {
             Finding::StoreFailed { .. }
             | Finding::TokenRefused { .. }
             | Finding::Missing { .. }
-            | Finding::RequestsFailed { .. } => true,
+            | Finding::RequestsFailed { .. }
+            | Finding::StreamFailed { .. } => true,
             Finding::Coverage { uncovered_now, .. } => *uncovered_now,
             Finding::Answered {
                 answered,
@@ -185,6 +195,7 @@ impl Finding {
             | Finding::UniverseSource { .. }
             | Finding::NoBroker { .. }
             | Finding::TokenAccepted
+            | Finding::StreamAuthorized
             | Finding::HolidayList { .. }
             | Finding::HolidayListFailed { .. }
             | Finding::Market { .. } => false,
@@ -231,6 +242,10 @@ impl fmt::Display for Finding {
             Finding::RequestsFailed { topic, detail } => {
                 write!(f, "{topic}: requests failed: {detail}")
             }
+            Finding::StreamAuthorized => {
+                f.write_str("market data feed: the authorize call answered a one-use WebSocket URL")
+            }
+            Finding::StreamFailed { detail } => write!(f, "market data feed: {detail}"),
             Finding::HolidayList { entries } => write!(
                 f,
                 "calendar: the broker's holiday list answered ({entries} entries) and is merged and stored"
@@ -331,9 +346,12 @@ pub async fn run(config: &Config) -> Result<Report, StartError> {
         indices: universe.indices().len(),
         stocks: universe.prices().len(),
     });
-    if config.source.kind == SourceKind::Upstox {
+    if config.source.kind.is_upstox() {
         let source = upstox_source(config, &config.clock)?.with_refresh_deadline(CHECK_DEADLINE);
         refresh_both(&source, universe.indices(), universe.prices(), &mut report).await;
+        if config.source.kind == SourceKind::UpstoxStream {
+            check_stream(&source, &universe, &mut report).await;
+        }
     } else {
         report.findings.push(Finding::NoBroker {
             source: config.source.kind.as_str().to_owned(),
@@ -347,6 +365,32 @@ pub async fn run(config: &Config) -> Result<Report, StartError> {
         reason: status.reason,
     });
     Ok(report)
+}
+
+/// The stream's limits and its authorize call (the WebSocket itself is not opened).
+async fn check_stream(
+    source: &market_feed::source::upstox::UpstoxSource,
+    universe: &market_feed::universe::Universe,
+    report: &mut Report,
+) {
+    use market_feed::source::PriceStream;
+    let stream = source.stream();
+    let all: Vec<Instrument> = universe.iter().map(|(_, i)| i.clone()).collect();
+    if let Err(e) = stream.check(&all) {
+        report.findings.push(Finding::StreamFailed {
+            detail: e.to_string(),
+        });
+        return;
+    }
+    match stream.authorize_only().await {
+        Ok(()) => report.findings.push(Finding::StreamAuthorized),
+        Err(e) => report.findings.push(Finding::StreamFailed {
+            detail: format!(
+                "the authorize call failed: {}",
+                market_feed::Report::new(&e)
+            ),
+        }),
+    }
 }
 
 /// The broker's holiday list (when refreshing is on), then the coverage and the next holidays.

@@ -33,11 +33,15 @@ async fn setup(token_in_file: &str) -> Setup {
 }
 
 async fn check(s: &Setup, extra: &[&str]) -> (i32, String, String) {
+    check_source(s, "upstox", extra).await
+}
+
+async fn check_source(s: &Setup, source: &str, extra: &[&str]) -> (i32, String, String) {
     let base = s.fake.base_url();
     let mut args = vec![
         "check",
         "--source",
-        "upstox",
+        source,
         "--upstox-base-url",
         &base,
         "--upstox-token-file",
@@ -79,6 +83,35 @@ async fn all_good_is_exit_0_with_one_line_per_finding() {
     assert!(!out.contains(TOKEN) && !err.contains(TOKEN));
     // One full refresh of both topics: ceil(N/500) stock requests and one for the indices.
     assert_eq!(s.fake.request_count(), prices.div_ceil(500) + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_source_also_checks_the_authorize_call_without_opening_the_socket() {
+    let s = setup(TOKEN).await;
+    let feed = s.fake.start_feed().await.unwrap();
+    let (code, out, err) = check_source(&s, "upstox-stream", &[]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("ok: market data feed: the authorize call answered a one-use WebSocket URL"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ok: Upstox accepted the access token"),
+        "{out}"
+    );
+    assert_eq!((feed.authorizations(), feed.handshakes()), (1, 0));
+
+    feed.fail_authorize([503]);
+    let (code, out, _) = check_source(&s, "upstox-stream", &[]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("problem: market data feed: the authorize call failed"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("ws://"),
+        "the one-use URL is never printed: {out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

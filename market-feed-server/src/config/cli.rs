@@ -117,6 +117,11 @@ pub struct Cli {
     #[arg(long, default_value = "120s", value_parser = parse_duration, value_name = "DURATION")]
     pub prices_interval: Duration,
 
+    /// With --source upstox-stream: publish the instruments that changed at most this often
+    /// per topic, in clock time (at least 250ms).
+    #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
+    pub stream_interval: Duration,
+
     /// How often the latest quotes are checkpointed during the session, in clock time.
     #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
     pub checkpoint_interval: Duration,

@@ -43,6 +43,9 @@ pub enum LogFormat {
 pub enum SourceKind {
     /// The Upstox REST API (needs an access token).
     Upstox,
+    /// Upstox's Market Data Feed V3 (WebSocket) for real-time prices, with the REST API for
+    /// volume, reconciliation and the fallback while the stream is down (needs a token).
+    UpstoxStream,
     /// A seeded random walk around realistic levels (offline).
     Simulated,
     /// A recorded real trading day, replayed on the clock's time of day (offline).
@@ -59,9 +62,20 @@ impl SourceKind {
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::Upstox => "upstox",
+            SourceKind::UpstoxStream => "upstox-stream",
             SourceKind::Simulated => "simulated",
             SourceKind::Replay => "replay",
         }
+    }
+
+    /// Whether the source talks to Upstox (and so needs a token).
+    ///
+    /// ```
+    /// use market_feed_server::config::SourceKind;
+    /// assert!(SourceKind::UpstoxStream.is_upstox() && !SourceKind::Replay.is_upstox());
+    /// ```
+    pub fn is_upstox(self) -> bool {
+        matches!(self, SourceKind::Upstox | SourceKind::UpstoxStream)
     }
 }
 
@@ -258,6 +272,9 @@ pub struct Config {
     pub indices_interval: Duration,
     /// Stock refresh period (clock time).
     pub prices_interval: Duration,
+    /// With `upstox-stream`: at most one batch of streamed changes per topic per this
+    /// interval (clock time; at least 250 ms).
+    pub stream_interval: Duration,
     /// Checkpoint period (clock time).
     pub checkpoint_interval: Duration,
     /// Snapshot retention in days.

@@ -34,10 +34,11 @@ impl Config {
             .map(|t| Secret::new(t.trim()));
         let has_token = token.is_some() || cli.upstox_token_file.is_some();
         let source = match (cli.source, cli.demo) {
-            (Some(SourceKind::Upstox), true) => {
-                return Err(ConfigError::Conflict(
-                    "--demo plays recorded and simulated prices: drop --source upstox or --demo".into(),
-                ))
+            (Some(kind), true) if kind.is_upstox() => {
+                return Err(ConfigError::Conflict(format!(
+                    "--demo plays recorded and simulated prices: drop --source {} or --demo",
+                    kind.as_str()
+                )))
             }
             (Some(kind), _) => SourceChoice {
                 kind,
@@ -56,11 +57,11 @@ impl Config {
                 reason: "no UPSTOX_ACCESS_TOKEN or --upstox-token-file is set, so prices are simulated".into(),
             },
         };
-        if source.kind == SourceKind::Upstox && !has_token {
-            return Err(ConfigError::Conflict(
-                "--source upstox needs a token: set UPSTOX_ACCESS_TOKEN or --upstox-token-file"
-                    .into(),
-            ));
+        if source.kind.is_upstox() && !has_token {
+            return Err(ConfigError::Conflict(format!(
+                "--source {} needs a token: set UPSTOX_ACCESS_TOKEN or --upstox-token-file",
+                source.kind.as_str()
+            )));
         }
         check_limits(&cli)?;
         let time = if cli.demo && !clock_given {
@@ -71,7 +72,7 @@ impl Config {
         let clock = MarketClock::new(calendar, time);
         let calendar_refresh = match cli.calendar_refresh {
             Some(choice) => choice == OnOff::On,
-            None => source.kind == SourceKind::Upstox,
+            None => source.kind.is_upstox(),
         };
         Ok(Config {
             listen: cli.listen,
@@ -89,6 +90,7 @@ impl Config {
             demo: cli.demo,
             indices_interval: cli.indices_interval,
             prices_interval: cli.prices_interval,
+            stream_interval: cli.stream_interval,
             checkpoint_interval: cli.checkpoint_interval,
             retention_days: cli.retention_days,
             auth_tokens: cli.auth_tokens.into_iter().map(Secret::new).collect(),
@@ -120,6 +122,12 @@ fn check_limits(cli: &Cli) -> Result<(), ConfigError> {
         return Err(ConfigError::Conflict(format!(
             "--resume-window {}: give a number of batches from 0 to {MAX_RESUME_WINDOW}",
             cli.resume_window
+        )));
+    }
+    if cli.stream_interval < std::time::Duration::from_millis(250) {
+        return Err(ConfigError::Conflict(format!(
+            "--stream-interval {:?}: give 250ms or more (each batch goes to every client)",
+            cli.stream_interval
         )));
     }
     if let Some(problem) = cli

@@ -67,6 +67,7 @@ impl Collector for MetricsCollector {
         hub(enc, state)?;
         source(enc, state)?;
         end_of_day(enc, state)?;
+        stream(enc, state)?;
         reference::calendar(enc, state)?;
         reference::universe(enc, state)?;
         market(enc, state)?;
@@ -316,6 +317,37 @@ fn end_of_day(enc: &mut DescriptorEncoder<'_>, state: &AppState) -> std::fmt::Re
         "Intraday checkpoints that failed to save.",
     )
     .value(enc, feed.checkpoint_failures.load(Relaxed))
+}
+
+/// The streaming source (`--source upstox-stream`); all zero with a polled source.
+fn stream(enc: &mut DescriptorEncoder<'_>, state: &AppState) -> std::fmt::Result {
+    use std::sync::atomic::Ordering::Relaxed;
+    let stream = &state.feed().stream;
+    Gauge::new(
+        "market_feed_stream_connected",
+        "1 while the broker's market data stream is connected.",
+    )
+    .value(enc, u64::from(stream.connected.load(Relaxed)))?;
+    Counter::new(
+        "market_feed_stream_connects_total",
+        "Stream connections opened (each after a fresh authorize call).",
+    )
+    .value(enc, stream.connects.load(Relaxed))?;
+    Counter::new(
+        "market_feed_stream_disconnects_total",
+        "Stream connections lost or refused in the service window (each followed by a reconnect).",
+    )
+    .value(enc, stream.disconnects.load(Relaxed))?;
+    Counter::new(
+        "market_feed_stream_ticks_total",
+        "Instrument ticks received from the stream.",
+    )
+    .value(enc, stream.ticks.load(Relaxed))?;
+    Counter::new(
+        "market_feed_stream_batches_total",
+        "Batches of changed instruments published from the stream.",
+    )
+    .value(enc, stream.batches.load(Relaxed))
 }
 
 fn market(enc: &mut DescriptorEncoder<'_>, state: &AppState) -> std::fmt::Result {

@@ -63,6 +63,7 @@ pub struct FeedBuilder {
     jobs: Vec<Job>,
     settings: Settings,
     universe: Option<LiveUniverse>,
+    stream: Option<super::StreamJob>,
 }
 
 impl FeedBuilder {
@@ -74,7 +75,32 @@ impl FeedBuilder {
             jobs: Vec::new(),
             settings: Settings::default(),
             universe: None,
+            stream: None,
         }
+    }
+
+    /// Adds a streaming source for some topics (at most one; a second replaces the first).
+    /// The feed connects it only inside the service window, reconnects it, publishes its
+    /// ticks as batches of changed instruments and reflects its state in `feed_status`; see
+    /// [`StreamJob`](super::StreamJob) and `docs/sources.md`.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use market_feed::{clock::MarketClock, feed::{Feed, StreamJob}, hub::Hub, model::Topic, store::MemoryStore};
+    /// # use market_feed::source::{PriceStream, SourceError, TickStream};
+    /// # #[derive(Debug)] struct Never;
+    /// # #[async_trait::async_trait] impl PriceStream for Never {
+    /// #     fn name(&self) -> &str { "never" }
+    /// #     async fn connect(&self, _: &[market_feed::universe::Instrument]) -> Result<TickStream, SourceError> { Err(SourceError::Transient("x".into())) }
+    /// # }
+    /// let feed = Feed::builder(MarketClock::system(), Hub::default(), Arc::new(MemoryStore::new()))
+    ///     .stream(StreamJob::new(Arc::new(Never), [Topic::Indices, Topic::Prices]))
+    ///     .build();
+    /// # let _ = feed;
+    /// ```
+    pub fn stream(mut self, job: super::StreamJob) -> Self {
+        self.stream = Some(job);
+        self
     }
 
     /// Adds a job. Jobs may use different sources; a topic should have one job.
@@ -227,6 +253,7 @@ impl FeedBuilder {
                 stats: Arc::new(FeedStats::default()),
                 prepared: std::sync::atomic::AtomicBool::new(false),
                 universe: self.universe,
+                stream: self.stream.map(super::stream::StreamState::new),
             }),
         }
     }

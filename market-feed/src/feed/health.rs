@@ -48,6 +48,10 @@ pub struct Health {
     last_success: Option<OffsetDateTime>,
     /// Staleness is measured from the later of the last success and the window's start.
     since: Option<OffsetDateTime>,
+    /// Why the topic's stream is down, while it is (and it has one).
+    stream_down: Option<String>,
+    /// The state and detail last published (the polls' state with the stream's on top).
+    shown: (FeedState, String),
 }
 
 impl Health {
@@ -67,6 +71,8 @@ impl Health {
             detail: String::new(),
             last_success: None,
             since: None,
+            stream_down: None,
+            shown: (FeedState::Ok, String::new()),
         }
     }
 
@@ -78,7 +84,16 @@ impl Health {
     /// assert!(Health::new(Topic::Prices, time::Duration::minutes(2)).state().is_ok());
     /// ```
     pub fn state(&self) -> FeedState {
-        self.state
+        self.effective().0
+    }
+
+    /// The polls' state with the stream's on top: a stream that is down makes an `ok` or
+    /// `degraded` topic `degraded` with the stream's reason; `stale` and `unauthorized` win.
+    fn effective(&self) -> (FeedState, String) {
+        match (&self.stream_down, self.state) {
+            (Some(why), FeedState::Ok | FeedState::Degraded) => (FeedState::Degraded, why.clone()),
+            _ => (self.state, self.detail.clone()),
+        }
     }
 
     /// The status as published.
@@ -91,17 +106,70 @@ impl Health {
     /// assert_eq!(s.last_success, None);
     /// ```
     pub fn status(&self) -> FeedStatus {
-        FeedStatus::new(self.topic, self.state, self.detail.clone())
-            .with_last_success(self.last_success.map(to_ms))
+        let (state, detail) = self.effective();
+        FeedStatus::new(self.topic, state, detail).with_last_success(self.last_success.map(to_ms))
     }
 
     fn set(&mut self, state: FeedState, detail: String) -> Option<FeedStatus> {
-        if self.state == state && self.detail == detail {
-            return None;
-        }
         self.state = state;
         self.detail = detail;
+        self.changed()
+    }
+
+    /// The status to publish, if it differs from the one last published.
+    fn changed(&mut self) -> Option<FeedStatus> {
+        let now = self.effective();
+        if now == self.shown {
+            return None;
+        }
+        self.shown = now;
         Some(self.status())
+    }
+
+    /// The topic's stream went down (or could not connect) for `why`, inside the window.
+    ///
+    /// ```
+    /// # use market_feed::feed::Health;
+    /// # use market_feed::hub::FeedState;
+    /// # use market_feed::model::Topic;
+    /// let mut h = Health::new(Topic::Prices, time::Duration::minutes(2));
+    /// let s = h.stream_down("connection lost").unwrap();
+    /// assert_eq!((s.state, s.detail.as_str()), (FeedState::Degraded, "connection lost"));
+    /// assert_eq!(h.stream_up(datetime()).unwrap().state, FeedState::Ok);
+    /// # fn datetime() -> time::OffsetDateTime { time::macros::datetime!(2026-01-29 10:00 +05:30) }
+    /// ```
+    pub fn stream_down(&mut self, why: &str) -> Option<FeedStatus> {
+        self.stream_down = Some(why.to_owned());
+        self.changed()
+    }
+
+    /// The topic's stream is connected at `now`: the stream's reason is cleared, and a topic
+    /// `unauthorized` is `ok` again (the broker took the credentials).
+    ///
+    /// See [`Health::stream_down`] for an example.
+    pub fn stream_up(&mut self, now: OffsetDateTime) -> Option<FeedStatus> {
+        self.stream_down = None;
+        self.stream_data(now);
+        if self.state == FeedState::Unauthorized {
+            self.state = FeedState::Ok;
+            self.detail.clear();
+        }
+        self.changed()
+    }
+
+    /// Data arrived from the topic's stream at `now`: it counts as a success for staleness
+    /// (a poll that fails after an hour of streaming is `degraded` first, not `stale`).
+    ///
+    /// ```
+    /// # use market_feed::feed::Health;
+    /// # use market_feed::model::Topic;
+    /// let mut h = Health::new(Topic::Indices, time::Duration::seconds(5));
+    /// h.stream_data(time::macros::datetime!(2026-01-29 10:00 +05:30));
+    /// assert!(h.status().last_success.is_some());
+    /// ```
+    pub fn stream_data(&mut self, now: OffsetDateTime) {
+        self.last_success = Some(now);
+        self.since = Some(now);
     }
 
     /// A service window starts at `start`: staleness counts from here.
@@ -204,9 +272,10 @@ impl Health {
     /// ```
     pub fn window_ended(&mut self) -> Option<FeedStatus> {
         self.since = None;
+        self.stream_down = None;
         match self.state {
             FeedState::Degraded | FeedState::Stale => self.set(FeedState::Ok, String::new()),
-            FeedState::Ok | FeedState::Unauthorized => None,
+            FeedState::Ok | FeedState::Unauthorized => self.changed(),
         }
     }
 }
@@ -254,6 +323,50 @@ mod tests {
             "unauthorized survives the window's end"
         );
         assert_eq!(h.succeeded(s(40)).map(|x| x.state), Some(FeedState::Ok));
+    }
+
+    #[test]
+    fn a_stream_that_is_down_degrades_an_ok_topic_until_it_is_up_or_the_window_ends() {
+        let t0 = datetime!(2026-01-29 09:13 +05:30);
+        let mut h = Health::new(Topic::Prices, Duration::minutes(2));
+        h.window_started(t0);
+        let s = h.stream_down("stream down: HTTP 403").unwrap();
+        assert_eq!(s.state, FeedState::Degraded);
+        assert!(
+            h.stream_down("stream down: HTTP 403").is_none(),
+            "no repeat"
+        );
+        assert!(
+            h.succeeded(t0).is_none(),
+            "a poll success does not hide the stream"
+        );
+        assert!(
+            h.failed(t0 + Duration::minutes(2), "e").is_none(),
+            "degraded already"
+        );
+        let s = h.failed(t0 + Duration::minutes(6), "e").unwrap();
+        assert_eq!(
+            s.state,
+            FeedState::Stale,
+            "the polls failing too: stale wins"
+        );
+        assert_eq!(
+            h.succeeded(t0 + Duration::minutes(7)).unwrap().detail,
+            "stream down: HTTP 403"
+        );
+        assert_eq!(
+            h.stream_up(t0 + Duration::minutes(4)).unwrap().state,
+            FeedState::Ok
+        );
+        h.stream_down("again");
+        assert_eq!(h.window_ended().unwrap().state, FeedState::Ok);
+        h.unauthorized(t0);
+        assert!(h.stream_down("x").is_none(), "unauthorized wins");
+        assert_eq!(
+            h.stream_up(t0).unwrap().state,
+            FeedState::Ok,
+            "the broker took the token"
+        );
     }
 
     #[test]

@@ -162,7 +162,8 @@ pub(super) async fn run_window(ctx: &Ctx, window: ServiceWindow, shutdown: &Canc
         .map(|state| job_loop(ctx, state, window, shutdown));
     tokio::join!(
         futures::future::join_all(jobs),
-        checkpoint_loop(ctx, window, shutdown)
+        checkpoint_loop(ctx, window, shutdown),
+        super::stream::run(ctx, window, shutdown)
     );
     // The last ticks end before the window does: wait for its end, so the daily loop moves on
     // to the next event instead of entering the same window again.
@@ -187,6 +188,11 @@ async fn job_loop(
     while tick < window.end {
         if !ctx.sleep_until(tick, shutdown).await {
             return;
+        }
+        if ctx.poll_paused(job.topic) {
+            // The stream carries this topic now: no poll until it is down.
+            tick = next_tick(window.start, job.interval, tick, ctx.clock.now());
+            continue;
         }
         if state.health().state() == crate::hub::FeedState::Unauthorized
             && !job.source.credentials_usable().await

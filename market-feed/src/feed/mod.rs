@@ -49,6 +49,7 @@ mod retention;
 mod running;
 mod stats;
 mod status;
+mod stream;
 mod universe;
 
 use std::sync::Arc;
@@ -70,8 +71,9 @@ use builder::Settings;
 pub use builder::FeedBuilder;
 pub use health::{Health, STALE_AFTER_INTERVALS};
 pub use running::RunningFeed;
-pub use stats::{DURATION_BUCKETS, FeedStats, Histogram, TopicStats};
+pub use stats::{DURATION_BUCKETS, FeedStats, Histogram, StreamStats, TopicStats};
 pub use status::describe_status;
+pub use stream::StreamJob;
 
 /// One refresh job: a topic, its instruments, how often, and from where.
 ///
@@ -134,6 +136,8 @@ struct Ctx {
     prepared: std::sync::atomic::AtomicBool,
     /// A universe that may change between sessions.
     universe: Option<LiveUniverse>,
+    /// The streaming source, if any.
+    stream: Option<stream::StreamState>,
 }
 
 /// The scheduler. Build it with [`Feed::builder`], run it with [`Feed::run`].

@@ -109,7 +109,31 @@ pub struct FeedStats {
     pub checkpoints: AtomicU64,
     /// Checkpoints that failed to save.
     pub checkpoint_failures: AtomicU64,
+    /// The streaming source's counters (all zero without one).
+    pub stream: StreamStats,
     ready: AtomicBool,
+}
+
+/// Counters of the feed's streaming source.
+///
+/// ```
+/// use std::sync::atomic::Ordering::Relaxed;
+/// let s = market_feed::feed::StreamStats::default();
+/// assert!(!s.connected.load(Relaxed));
+/// assert_eq!(s.ticks.load(Relaxed), 0);
+/// ```
+#[derive(Debug, Default)]
+pub struct StreamStats {
+    /// Whether the stream is connected now.
+    pub connected: AtomicBool,
+    /// Connections opened (each after a fresh authorization).
+    pub connects: AtomicU64,
+    /// Connections lost or refused in the window (each followed by a reconnect).
+    pub disconnects: AtomicU64,
+    /// Instrument ticks received.
+    pub ticks: AtomicU64,
+    /// Batches of changed instruments published.
+    pub batches: AtomicU64,
 }
 
 impl FeedStats {

@@ -570,3 +570,4 @@ async fn a_first_start_mid_session_does_not_label_todays_prices_as_yesterdays_cl
 }
 
 mod calendar_change;
+mod stream;

@@ -87,6 +87,10 @@ impl From<Arc<Hub>> for Hub {
 }
 
 impl Hub {
+    pub(super) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
     /// A hub with no instruments, `seq` 0 on both topics, not live, feeds `ok`.
     ///
     /// ```

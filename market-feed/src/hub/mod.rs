@@ -154,6 +154,7 @@ mod stats;
 mod status;
 mod subscription;
 mod symbols;
+mod ticks;
 
 pub use deflate::{DEFLATE_LEVEL, MIN_DEFLATE_LEN, deflate_message, deflate_with_level};
 pub use fanout::Hub;

@@ -44,6 +44,8 @@ struct Entry {
     key: InstrumentKey,
     symbol: Arc<str>,
     quote: Option<Quote>,
+    /// Changed by a tick since the last streamed batch (listed in `TopicState::dirty`).
+    dirty: bool,
 }
 
 /// The current feed status of a topic with its pre-built frame and a version that grows with
@@ -67,6 +69,8 @@ pub(crate) struct TopicState {
     /// snapshot cache.
     pub(crate) version: u64,
     pub(crate) feed: FeedEntry,
+    /// Entries changed by ticks since the last streamed batch, in the order they changed.
+    dirty: Vec<usize>,
 }
 
 impl TopicState {
@@ -85,33 +89,113 @@ impl TopicState {
                 status: FeedStatus::ok(topic),
                 frame: None,
             },
+            dirty: Vec::new(),
         }
     }
 
     /// Replaces the directory; known quotes of instruments still listed are kept.
     pub(crate) fn set_instruments(&mut self, instruments: Vec<(InstrumentKey, Arc<str>)>) {
-        let mut old: HashMap<InstrumentKey, Quote> = self
+        let mut old: HashMap<InstrumentKey, (Quote, bool)> = self
             .entries
             .drain(..)
-            .filter_map(|e| e.quote.map(|q| (e.key, q)))
+            .filter_map(|e| e.quote.map(|q| (e.key, (q, e.dirty))))
             .collect();
         self.by_key.clear();
         self.by_symbol.clear();
+        self.dirty.clear();
         for (key, symbol) in instruments {
             if self.by_key.contains_key(&key) {
                 continue;
             }
-            let quote = old.remove(&key);
-            self.push(key, symbol, quote);
+            let (quote, dirty) = old
+                .remove(&key)
+                .map_or((None, false), |(q, d)| (Some(q), d));
+            let i = self.push(key, symbol, quote);
+            if dirty {
+                self.entries[i].dirty = true;
+                self.dirty.push(i);
+            }
         }
         self.version += 1;
     }
 
-    fn push(&mut self, key: InstrumentKey, symbol: Arc<str>, quote: Option<Quote>) {
+    fn push(&mut self, key: InstrumentKey, symbol: Arc<str>, quote: Option<Quote>) -> usize {
         let i = self.entries.len();
         self.by_key.insert(key.clone(), i);
         self.by_symbol.entry(symbol.clone()).or_insert(i);
-        self.entries.push(Entry { key, symbol, quote });
+        self.entries.push(Entry {
+            key,
+            symbol,
+            quote,
+            dirty: false,
+        });
+        i
+    }
+
+    /// Stores streamed ticks as the latest values and marks the instruments whose price or
+    /// close changed for the next [`TopicState::take_changed`]; a tick that changes neither
+    /// is ignored. Fields a tick lacks (volume, open/high/low) keep their known values.
+    /// Returns how many instruments changed.
+    pub(crate) fn apply_ticks(&mut self, ticks: &[Quote]) -> usize {
+        let mut changed = 0;
+        for t in ticks {
+            let i = match self.by_key.get(&t.key) {
+                Some(&i) => i,
+                None => self.push(t.key.clone(), t.symbol.clone(), None),
+            };
+            let entry = &mut self.entries[i];
+            let merged = match &entry.quote {
+                Some(old) if old.ltp == t.ltp && old.prev_close == t.prev_close => continue,
+                Some(old) => {
+                    let mut q = t.clone();
+                    q.volume = q.volume.or(old.volume);
+                    if q.open.is_none() && q.high.is_none() && q.low.is_none() {
+                        q.open = old.open;
+                        q.high = old.high.map(|h| h.max(q.ltp));
+                        q.low = old.low.map(|l| l.min(q.ltp));
+                    }
+                    q
+                }
+                None => t.clone(),
+            };
+            entry.quote = Some(merged);
+            if !entry.dirty {
+                entry.dirty = true;
+                self.dirty.push(i);
+            }
+            changed += 1;
+        }
+        if changed > 0 {
+            self.version += 1;
+        }
+        changed
+    }
+
+    /// The latest quotes of the instruments changed by ticks since the last call, in
+    /// universe order, and clears the marks.
+    pub(crate) fn take_changed(&mut self) -> Vec<Quote> {
+        let mut dirty = std::mem::take(&mut self.dirty);
+        dirty.sort_unstable();
+        dirty
+            .into_iter()
+            .filter_map(|i| {
+                let e = &mut self.entries[i];
+                e.dirty = false;
+                e.quote.clone()
+            })
+            .collect()
+    }
+
+    /// Marks instruments as changed again (a streamed batch that could not be published).
+    pub(crate) fn mark_changed(&mut self, quotes: &[Quote]) {
+        for q in quotes {
+            if let Some(&i) = self.by_key.get(&q.key) {
+                if !self.entries[i].dirty {
+                    self.entries[i].dirty = true;
+                    self.dirty.push(i);
+                }
+            }
+        }
     }
 
     /// Stores the quotes as the latest values; instruments not in the directory are appended.
@@ -119,7 +203,9 @@ impl TopicState {
         for q in quotes {
             match self.by_key.get(&q.key) {
                 Some(&i) => self.entries[i].quote = Some(q.clone()),
-                None => self.push(q.key.clone(), q.symbol.clone(), Some(q.clone())),
+                None => {
+                    self.push(q.key.clone(), q.symbol.clone(), Some(q.clone()));
+                }
             }
         }
         self.version += 1;
@@ -199,6 +285,28 @@ mod tests {
             Some("NSE_EQ|A")
         );
         assert!(s.lookup("NSE_EQ|Q").is_none());
+    }
+
+    #[test]
+    fn ticks_mark_only_real_changes_keep_volume_and_come_out_in_universe_order() {
+        let mut s = TopicState::new(Topic::Prices);
+        s.set_instruments(vec![(k("A"), "A".into()), (k("B"), "B".into())]);
+        s.apply(&[q("A", 1.0).with_volume(Some(7)), q("B", 2.0)]);
+        assert_eq!(s.apply_ticks(&[q("B", 2.5), q("A", 1.0), q("A", 1.5)]), 2);
+        assert_eq!(s.apply_ticks(&[q("B", 2.5)]), 0, "same price: no change");
+        let out = s.take_changed();
+        let got: Vec<(&str, f64, Option<u64>)> =
+            out.iter().map(|q| (&*q.symbol, q.ltp, q.volume)).collect();
+        assert_eq!(got, [("A", 1.5, Some(7)), ("B", 2.5, None)]);
+        assert!(s.take_changed().is_empty(), "marks are cleared");
+        s.apply_ticks(&[q("A", 1.6)]);
+        s.set_instruments(vec![(k("A"), "A".into())]);
+        s.mark_changed(&[q("A", 1.6)]);
+        assert_eq!(
+            s.take_changed().len(),
+            1,
+            "a mark survives a directory change once"
+        );
     }
 
     #[test]

@@ -11,6 +11,9 @@
 //! Write your own by implementing the trait (see `examples/custom_source.rs` and
 //! `docs/sources.md`).
 //!
+//! Brokers that push ticks implement [`PriceStream`] instead:
+//! [`UpstoxStream`](upstox::UpstoxStream) speaks Upstox's Market Data Feed V3.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use market_feed::{clock::MarketClock, source::{PriceSource, SimulatedSource}, universe::Universe};
@@ -36,6 +39,7 @@ pub(crate) mod levels;
 mod missing;
 pub mod replay;
 mod simulated;
+mod stream;
 pub mod upstox;
 
 use std::{collections::HashSet, sync::Arc};
@@ -53,6 +57,7 @@ pub use levels::{INDEX_LEVELS, bundled_prev_close};
 pub use missing::{MissingInstrument, MissingReason};
 pub use replay::ReplaySource;
 pub use simulated::SimulatedSource;
+pub use stream::{PriceStream, SegmentStatus, StreamEvent, TickStream};
 
 /// The answer to one fetch: the quotes obtained, the keys without a quote, and the failures of
 /// the requests that make up the fetch, if any.
@@ -148,19 +153,9 @@ impl Fetched {
 ///
 /// # Push-based sources
 ///
-/// Upstox's WebSocket market data feed (v3, protobuf) pushes ticks instead of answering polls.
-/// It fits this trait without changing it: such a source keeps its own latest-value cache, fed
-/// by a background task that holds the WebSocket (subscribing to the universe's keys in
-/// `ltpc` mode, reconnecting through the authorize endpoint), and `fetch` answers from that
-/// cache at once: keys with a cached tick are quoted, the others are `missing`, and a lost
-/// connection shows as errors or `Err(Transient)` like a failed poll. The feed's scheduler then
-/// keeps working as it does for polled sources.
-///
-/// To let the feed react to ticks as they arrive rather than on its own schedule, a later
-/// version can add a *provided* method, for example
-/// `fn updates(&self) -> Option<BoxStream<'static, Vec<Quote>>> { None }`. Adding a method with
-/// a default body is not a breaking change: existing implementations keep compiling and keep
-/// being polled.
+/// Brokers that push ticks over one connection (Upstox's Market Data Feed V3) implement
+/// [`PriceStream`] instead; the [`Feed`](crate::feed::Feed) runs such a stream beside the
+/// polled sources (see [`FeedBuilder::stream`](crate::feed::FeedBuilder::stream)).
 ///
 /// # Implementing
 ///

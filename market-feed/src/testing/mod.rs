@@ -16,6 +16,6 @@ mod fake_upstox;
 pub use counting_store::CountingStore;
 
 pub use fake_upstox::{
-    FakeInstrument, FakeReply, FakeUpstox, FileReply, FileRequest, HolidayReply, RecordedRequest,
-    UnknownKeys, holiday_closed, special_session,
+    FakeFeed, FakeInstrument, FakeReply, FakeUpstox, FeedSubscription, FileReply, FileRequest,
+    HolidayReply, RecordedRequest, UnknownKeys, holiday_closed, special_session,
 };

@@ -77,12 +77,13 @@ mod rate_limit;
 mod request;
 mod response;
 mod split;
+pub mod stream;
 mod token;
 
 use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
-use futures::{StreamExt, stream};
+use futures::{StreamExt, stream as futures_stream};
 
 use super::{Fetched, MissingInstrument, PriceSource, SourceError};
 use crate::{
@@ -93,6 +94,7 @@ use crate::{
 pub use config::{DEFAULT_BASE_URL, MAX_KEYS_PER_REQUEST, QuoteEndpoint, USER_AGENT, UpstoxConfig};
 pub use rate_limit::{RateLimiter, UPSTOX_LIMITS};
 pub use response::{Decoded, decode_quotes, error_code};
+pub use stream::UpstoxStream;
 pub use token::{TOKEN_ENV, TokenProvider, UpstoxToken};
 
 /// The parts every clone of a source shares: one HTTP client, one token, one rate limiter,
@@ -218,6 +220,21 @@ impl UpstoxSource {
                 ..(*self.config).clone()
             }),
         }
+    }
+
+    /// The Market Data Feed V3 on the same account: a [`PriceStream`](crate::source::PriceStream)
+    /// sharing this source's HTTP client, token (a refusal seen by one is seen by both) and
+    /// rate limiter, with this source's request timeout for the authorize call and the
+    /// handshake.
+    ///
+    /// ```
+    /// # use market_feed::{clock::MarketClock, source::{PriceStream, upstox::{TokenProvider, UpstoxConfig, UpstoxSource}}};
+    /// let rest = UpstoxSource::new(UpstoxConfig::default(), TokenProvider::fixed("t")?, MarketClock::system())?;
+    /// assert_eq!(rest.stream().name(), "upstox-stream");
+    /// # Ok::<(), market_feed::source::SourceError>(())
+    /// ```
+    pub fn stream(&self) -> UpstoxStream {
+        UpstoxStream::new(self.shared.clone(), self.config.request_timeout)
     }
 
     /// The configuration in force (batch size and concurrency clamped to valid values).
@@ -361,7 +378,7 @@ impl PriceSource for UpstoxSource {
                 split::resolve(&self.shared, &self.config, endpoint, batch, deadline).await?;
             results.push(Ok(first));
         }
-        let rest: Vec<_> = stream::iter(batches)
+        let rest: Vec<_> = futures_stream::iter(batches)
             .map(|(endpoint, batch)| {
                 split::resolve(&self.shared, &self.config, endpoint, batch, deadline)
             })

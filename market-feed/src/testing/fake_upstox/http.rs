@@ -36,6 +36,11 @@ pub(super) async fn handle(
         };
         return Ok(super::instrument_file::serve(&state, request));
     }
+    if req.uri().path() == crate::source::upstox::stream::AUTHORIZE_PATH {
+        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+        let (status, body) = super::feed::authorize(&mut s, header("authorization").as_deref());
+        return Ok(respond(status, "application/json", body));
+    }
     let keys = query_keys(req.uri().query().unwrap_or(""));
     let path = req.uri().path().to_owned();
     let authorization = header("authorization");

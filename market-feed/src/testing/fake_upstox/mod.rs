@@ -7,11 +7,13 @@
 //! [`UnknownKeys`]), 401 `UDAPI100050` for a wrong token, and on request a CDN-style 403 page
 //! ([`FakeReply::CdnForbidden`]) or a `partial_success` answer ([`FakeReply::PartialSuccess`]).
 
+mod feed;
 mod holidays;
 mod http;
 mod instrument;
 mod instrument_file;
 
+pub use feed::{FakeFeed, FeedSubscription};
 pub use holidays::{HolidayReply, holiday_closed, special_session};
 
 use std::{
@@ -122,6 +124,7 @@ struct State {
     no_price: HashSet<String>,
     holidays: holidays::Holidays,
     instrument_file: instrument_file::FileState,
+    feed: feed::FeedState,
 }
 
 /// A fake Upstox API on `127.0.0.1:<free port>`: `GET /v3/market-quote/ltp` and
@@ -160,7 +163,22 @@ impl FakeUpstox {
     /// # });
     /// ```
     pub async fn start() -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on(0).await
+    }
+
+    /// Starts the fake on a chosen loopback port (0: any free one), for a fake run by hand.
+    ///
+    /// # Errors
+    /// If the port cannot be bound.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// let fake = market_feed::testing::FakeUpstox::start_on(0).await?;
+    /// assert!(fake.addr().port() > 0);
+    /// # Ok(()) }
+    /// ```
+    pub async fn start_on(port: u16) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();
@@ -184,6 +202,28 @@ impl FakeUpstox {
         Ok(Self { addr, state, task })
     }
 
+    /// [`FakeUpstox::with_universe`] on a chosen loopback port (0: any free one).
+    ///
+    /// # Errors
+    /// If the port cannot be bound.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// let u = market_feed::universe::Universe::bundled();
+    /// let fake = market_feed::testing::FakeUpstox::with_universe_on(&u, 0).await?;
+    /// assert!(fake.instrument(u.prices()[0].key.as_str()).is_some());
+    /// # Ok(()) }
+    /// ```
+    pub async fn with_universe_on(universe: &Universe, port: u16) -> std::io::Result<Self> {
+        let fake = Self::start_on(port).await?;
+        fake.add_all(
+            universe
+                .iter()
+                .map(|(_, i)| FakeInstrument::from_instrument(i)),
+        );
+        Ok(fake)
+    }
+
     /// Starts the server knowing every instrument of `universe`
     /// ([`FakeInstrument::from_instrument`]).
     ///
@@ -195,13 +235,7 @@ impl FakeUpstox {
     /// # });
     /// ```
     pub async fn with_universe(universe: &Universe) -> std::io::Result<Self> {
-        let fake = Self::start().await?;
-        fake.add_all(
-            universe
-                .iter()
-                .map(|(_, i)| FakeInstrument::from_instrument(i)),
-        );
-        Ok(fake)
+        Self::with_universe_on(universe, 0).await
     }
 
     /// The root URL to give the client (`--upstox-base-url`).
