@@ -35,12 +35,28 @@ impl Counter {
         label: &'static str,
         samples: impl IntoIterator<Item = (&'l str, u64)>,
     ) -> std::fmt::Result {
-        let mut family = enc.encode_descriptor(self.stem, self.help, None, MetricType::Counter)?;
-        for (value, v) in samples {
-            ConstCounter::new(v).encode(family.encode_family(&[(label, value)])?)?;
-        }
-        Ok(())
+        let samples = samples.into_iter().map(|(l, v)| (l, ConstCounter::new(v)));
+        labelled(
+            enc,
+            (self.stem, self.help, MetricType::Counter),
+            label,
+            samples,
+        )
     }
+}
+
+/// A family of `kind` named `name` with one sample per value of `label`.
+fn labelled<'l, M: EncodeMetric>(
+    enc: &mut DescriptorEncoder<'_>,
+    (name, help, kind): (&'static str, &'static str, MetricType),
+    label: &'static str,
+    samples: impl IntoIterator<Item = (&'l str, M)>,
+) -> std::fmt::Result {
+    let mut family = enc.encode_descriptor(name, help, None, kind)?;
+    for (value, metric) in samples {
+        metric.encode(family.encode_family(&[(label, value)])?)?;
+    }
+    Ok(())
 }
 
 /// A gauge family.
@@ -72,11 +88,13 @@ impl Gauge {
         label: &'static str,
         samples: impl IntoIterator<Item = (&'l str, u64)>,
     ) -> std::fmt::Result {
-        let mut family = enc.encode_descriptor(self.name, self.help, None, MetricType::Gauge)?;
-        for (value, v) in samples {
-            ConstGauge::new(v).encode(family.encode_family(&[(label, value)])?)?;
-        }
-        Ok(())
+        let samples = samples.into_iter().map(|(l, v)| (l, ConstGauge::new(v)));
+        labelled(
+            enc,
+            (self.name, self.help, MetricType::Gauge),
+            label,
+            samples,
+        )
     }
 
     /// One sample per pair of values of two labels.

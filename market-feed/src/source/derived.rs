@@ -44,7 +44,29 @@ pub struct IndicesFromStocks {
 }
 
 /// Each index's (open, high, low) of the current IST date.
-type DayRange = HashMap<InstrumentKey, (f64, f64, f64)>;
+/// Each index's open, high and low so far today.
+pub(crate) type DayRange = HashMap<InstrumentKey, (f64, f64, f64)>;
+
+/// The quote of a derived index at `level`: today's range in `day` widened to it, and the
+/// previous close `prev` it is compared with. Shared by every source that derives indices.
+pub(crate) fn index_quote(
+    day: &mut DayRange,
+    i: &Instrument,
+    level: f64,
+    prev: f64,
+    ts: i64,
+) -> Quote {
+    let (open, high, low) = day
+        .entry(i.key.clone())
+        .and_modify(|(_, h, l)| {
+            *h = h.max(level);
+            *l = l.min(level);
+        })
+        .or_insert((level, level, level));
+    Quote::new(i.key.clone(), i.symbol.clone(), level, ts)
+        .with_prev_close(Some(prev))
+        .with_ohlc(Some(*open), Some(*high), Some(*low))
+}
 
 impl IndicesFromStocks {
     /// Indices driven by `stocks` over the `basket` of stock instruments.
@@ -125,19 +147,9 @@ impl PriceSource for IndicesFromStocks {
         for i in instruments {
             let prev = bundled_prev_close(i);
             let level = round2(prev * (index_beta(&i.symbol) * market).exp());
-            let (open, high, low) = day
-                .1
-                .entry(i.key.clone())
-                .and_modify(|(_, h, l)| {
-                    *h = h.max(level);
-                    *l = l.min(level);
-                })
-                .or_insert((level, level, level));
-            fetched.quotes.push(
-                Quote::new(i.key.clone(), i.symbol.clone(), level, ts)
-                    .with_prev_close(Some(prev))
-                    .with_ohlc(Some(*open), Some(*high), Some(*low)),
-            );
+            fetched
+                .quotes
+                .push(index_quote(&mut day.1, i, level, prev, ts));
         }
         Ok(fetched)
     }

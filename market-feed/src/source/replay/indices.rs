@@ -15,8 +15,11 @@ use time::Date;
 use super::members::IndexDef;
 use crate::{
     clock::{MarketClock, ist_date},
-    model::{InstrumentKey, Quote, round2},
-    source::{Fetched, PriceSource, SourceError},
+    model::{InstrumentKey, round2},
+    source::{
+        Fetched, PriceSource, SourceError,
+        derived::{DayRange, index_quote},
+    },
     universe::Instrument,
 };
 
@@ -51,9 +54,6 @@ pub struct IndicesFromMembers {
     clock: MarketClock,
     day: Mutex<(Option<Date>, DayRange)>,
 }
-
-/// Each index's (open, high, low) of the current IST date.
-type DayRange = HashMap<InstrumentKey, (f64, f64, f64)>;
 
 impl IndicesFromMembers {
     /// Indices of `members`, their members looked up by symbol in `universe`, quoted by
@@ -166,19 +166,9 @@ impl PriceSource for IndicesFromMembers {
             let mean = found.iter().sum::<f64>() / found.len() as f64;
             let prev = d.def.prev_close;
             let level = round2(prev * (1.0 + mean));
-            let (open, high, low) = day
-                .1
-                .entry(i.key.clone())
-                .and_modify(|(_, h, l)| {
-                    *h = h.max(level);
-                    *l = l.min(level);
-                })
-                .or_insert((level, level, level));
-            fetched.quotes.push(
-                Quote::new(i.key.clone(), i.symbol.clone(), level, ts)
-                    .with_prev_close(Some(prev))
-                    .with_ohlc(Some(*open), Some(*high), Some(*low)),
-            );
+            fetched
+                .quotes
+                .push(index_quote(&mut day.1, i, level, prev, ts));
         }
         Ok(fetched)
     }
