@@ -70,7 +70,8 @@ pub struct Cli {
     pub upstox_token_file: Option<PathBuf>,
 
     /// Where end-of-day snapshots live: memory, sqlite://PATH or postgres://...
-    /// (`--demo` without --store uses memory: each demo replays its day afresh.)
+    /// (`--demo` without --store uses sqlite://market-feed-demo.db: only the replayed day's
+    /// observed close is stored, and a later demo does not show it before that day's close.)
     #[arg(long, default_value = DEFAULT_STORE, value_parser = parse_store, value_name = "URL")]
     pub store: String,
 

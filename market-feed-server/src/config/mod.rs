@@ -24,9 +24,11 @@ pub use cli::{Cli, parse_args};
 
 /// The default `--store`.
 pub const DEFAULT_STORE: &str = "sqlite://market-feed.db";
-/// The store `--demo` uses unless `--store` is given: memory, so that every demo replays the
-/// day afresh and nothing it plays outlives it.
-pub const DEMO_STORE: &str = "memory";
+/// The store `--demo` uses unless `--store` is given: its own SQLite file (the embedded
+/// default, apart from a real run's closes). It holds only what the replay observed (the
+/// played day's close, taken at 15:31); a later demo, whose clock starts before that close,
+/// does not show it early.
+pub const DEMO_STORE: &str = "sqlite://market-feed-demo.db";
 
 /// How log lines are written to stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

@@ -56,3 +56,39 @@ async fn without_first_day_the_missed_close_is_caught_up() {
 async fn with_first_day_nothing_is_stored_for_the_day_before() {
     assert!(!stores_the_day_before(Some(date!(2026 - 01 - 29))).await);
 }
+
+/// A store written by a clock that ran ahead (an earlier replay of the same day) holds the close
+/// of a session that, on this clock, has not closed yet: it is not shown before that close.
+#[tokio::test]
+async fn a_stored_close_of_a_session_still_to_come_is_not_loaded() {
+    use crate::model::{InstrumentKey, Quote};
+    let store = Arc::new(MemoryStore::new());
+    let key = InstrumentKey::new("NSE_INDEX|Nifty 50").unwrap();
+    let quote = Quote::new(key, "NIFTY 50", 25_418.9, 1_769_681_460_000);
+    store
+        .save_close(Topic::Indices, date!(2026 - 01 - 29), &[quote])
+        .await
+        .unwrap();
+    let loaded_at = |at: time::OffsetDateTime| {
+        let store = store.clone();
+        async move {
+            let (hub, u, clock) = (Hub::default(), Universe::bundled(), MarketClock::fixed(at));
+            let source = Arc::new(SimulatedSource::new(u.clone(), 1, clock.clone()));
+            let job = Job::new(
+                Topic::Indices,
+                u.indices().to_vec(),
+                time::Duration::seconds(5),
+                source,
+            );
+            let feed = Feed::builder(clock, hub.clone(), store).job(job).build();
+            feed.prepare().await;
+            hub.meta(Topic::Indices).trading_day
+        }
+    };
+    assert_eq!(loaded_at(datetime!(2026-01-29 09:00 +05:30)).await, None);
+    assert_eq!(loaded_at(datetime!(2026-01-28 18:00 +05:30)).await, None);
+    assert_eq!(
+        loaded_at(datetime!(2026-01-29 15:45 +05:30)).await,
+        Some(date!(2026 - 01 - 29))
+    );
+}

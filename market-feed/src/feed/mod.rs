@@ -247,6 +247,17 @@ impl Feed {
     }
 }
 
+/// Whether a close of `day` lies ahead of the clock at `now` (IST date `today`): a later day,
+/// or today before today's session has closed.
+fn closes_after(
+    day: &time::Date,
+    today: time::Date,
+    now: time::OffsetDateTime,
+    clock: &MarketClock,
+) -> bool {
+    *day > today || (*day == today && clock.session(today).is_some_and(|s| now < s.close()))
+}
+
 impl Ctx {
     /// Loads the latest closes (and today's checkpoint) into the hub.
     async fn start_up(&self) {
@@ -264,6 +275,11 @@ impl Ctx {
         let mut loaded = true;
         for topic in self.topics() {
             match self.store.latest_closes(topic).await {
+                Ok(Some(snap)) if closes_after(&snap.trading_day, today, now, &self.clock) => {
+                    // A store written by a clock that ran ahead (a replayed day, a shifted
+                    // test clock): never show a close the market has not made yet.
+                    tracing::info!(%topic, trading_day = %snap.trading_day, "ignoring stored closing prices of a session that has not closed yet on this clock");
+                }
                 Ok(Some(mut snap)) => {
                     // Instruments delisted since then stay out of the snapshots.
                     universe::retain_listed(self, topic, &mut snap.quotes);
