@@ -13,7 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     Ctx,
-    job::{Outcome, publish_status, refresh},
+    job::{Outcome, refresh},
+    status::publish_status,
 };
 use crate::{
     hub::{FeedState, SnapshotMeta, Source},

@@ -5,13 +5,12 @@ use std::{
     time::Instant,
 };
 
-use time::{Duration, OffsetDateTime};
 use tokio_util::sync::CancellationToken;
 
-use super::{Ctx, Health, Job};
+use super::{Ctx, Health, Job, status::publish_status, tick::next_tick};
 use crate::{
     clock::ServiceWindow,
-    hub::{FeedStatus, Source},
+    hub::Source,
     source::{Fetched, SourceError},
     universe::Instrument,
 };
@@ -54,16 +53,6 @@ impl JobState {
 
     pub(super) fn health(&self) -> MutexGuard<'_, Health> {
         self.health.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// Publishes a feed-status change, if there is one.
-pub(super) fn publish_status(ctx: &Ctx, status: Option<FeedStatus>) {
-    if let Some(status) = status {
-        tracing::info!(topic = %status.topic, state = ?status.state, detail = %status.detail, "feed status changed");
-        if let Err(e) = ctx.hub.publish_feed_status(status) {
-            tracing::error!(error = %e, "cannot publish the feed status");
-        }
     }
 }
 
@@ -129,23 +118,6 @@ pub(super) async fn refresh(ctx: &Ctx, state: &JobState, grace: &CancellationTok
             Outcome::Failed(crate::Report::new(&e).to_string())
         }
     }
-}
-
-/// The first tick `start + k × interval` that is at or after `at` and after `previous`.
-pub(super) fn next_tick(
-    start: OffsetDateTime,
-    interval: Duration,
-    previous: OffsetDateTime,
-    at: OffsetDateTime,
-) -> OffsetDateTime {
-    let step = interval.whole_nanoseconds().max(1);
-    let since = (at - start).whole_nanoseconds().max(0);
-    let k = since.div_euclid(step) + i128::from(since.rem_euclid(step) != 0);
-    let mut tick = start + Duration::nanoseconds_i128(k * step);
-    if tick <= previous {
-        tick = previous + interval;
-    }
-    tick
 }
 
 /// Runs every job, and the checkpoints, from the window's start to its end (or shutdown).
@@ -253,29 +225,6 @@ async fn checkpoint(ctx: &Ctx, window: ServiceWindow) {
                 ctx.stats.checkpoint_failures.fetch_add(1, Relaxed);
                 tracing::warn!(%topic, error = %crate::Report::new(&e), "cannot save a checkpoint; the next one will try again");
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
-
-    #[test]
-    fn ticks_are_on_the_grid_and_never_repeat() {
-        let s = datetime!(2026-01-29 09:13 +05:30);
-        let i = Duration::seconds(5);
-        // (previous, at) -> expected
-        let cases = [
-            (s, s, s + i),
-            (s, s + Duration::milliseconds(1), s + i),
-            (s, s + Duration::seconds(5), s + i),
-            (s, s + Duration::seconds(12), s + Duration::seconds(15)),
-            (s - i, s, s),
-        ];
-        for (prev, at, want) in cases {
-            assert_eq!(next_tick(s, i, prev, at), want, "prev {prev} at {at}");
         }
     }
 }

@@ -50,6 +50,7 @@ mod running;
 mod stats;
 mod status;
 mod stream;
+mod tick;
 mod universe;
 
 use std::sync::Arc;

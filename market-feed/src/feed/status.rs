@@ -1,10 +1,14 @@
 //! The market-status task: publishes the status at start-up and at every phase or `live`
-//! change, and says in the log, in plain words, what the market is doing.
+//! change, and says in the log, in plain words, what the market is doing; and the one place
+//! a topic's feed-status change is published.
 
 use tokio_util::sync::CancellationToken;
 
 use super::Ctx;
-use crate::clock::{MarketStatus, Phase, from_ms, ist_time};
+use crate::{
+    clock::{MarketStatus, Phase, from_ms, ist_time},
+    hub::FeedStatus,
+};
 
 /// One sentence about a market status, for the log.
 ///
@@ -65,5 +69,15 @@ pub(super) async fn run(
     while ctx.sleep_until_or_recalc(next, version, &shutdown).await {
         version = ctx.clock.calendar_version();
         next = publish(&ctx);
+    }
+}
+
+/// Publishes a feed-status change, if there is one.
+pub(super) fn publish_status(ctx: &Ctx, status: Option<FeedStatus>) {
+    if let Some(status) = status {
+        tracing::info!(topic = %status.topic, state = ?status.state, detail = %status.detail, "feed status changed");
+        if let Err(e) = ctx.hub.publish_feed_status(status) {
+            tracing::error!(error = %e, "cannot publish the feed status");
+        }
     }
 }

@@ -24,7 +24,7 @@ use rand::Rng;
 use time::Duration;
 use tokio_util::sync::CancellationToken;
 
-use super::{Ctx, Health, job::publish_status};
+use super::{Ctx, Health, status::publish_status};
 use crate::{
     clock::{Phase, ServiceWindow},
     hub::{FeedState, FeedStatus},
@@ -370,7 +370,7 @@ async fn flush_loop(
             return;
         }
         flush(ctx, st);
-        at = super::job::next_tick(window.start, every, at, ctx.clock.now());
+        at = super::tick::next_tick(window.start, every, at, ctx.clock.now());
     }
     // What ticked in the last partial interval.
     if ctx.sleep_until(window.end, shutdown).await {
