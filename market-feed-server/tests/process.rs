@@ -294,7 +294,10 @@ async fn the_demo_streams_the_recorded_day_as_coalesced_changes() {
         last_seq = seq;
         let data = batch["data"].as_array().unwrap();
         sizes.push(data.len());
-        seen.extend(data.iter().map(|q| q["symbol"].as_str().unwrap().to_owned()));
+        seen.extend(
+            data.iter()
+                .map(|q| q["symbol"].as_str().unwrap().to_owned()),
+        );
     }
     // The start-up poll, when it runs before the stream is up, publishes every stock once;
     // from then on the polls wait and each batch carries only what changed.
@@ -302,7 +305,11 @@ async fn the_demo_streams_the_recorded_day_as_coalesced_changes() {
         sizes[1..].iter().all(|&n| n > 0 && n < RECORDED),
         "each batch carries only what changed: {sizes:?} of {RECORDED}"
     );
-    assert_eq!(seen.len(), RECORDED, "every recorded stock ticks within a few batches");
+    assert_eq!(
+        seen.len(),
+        RECORDED,
+        "every recorded stock ticks within a few batches"
+    );
     let indices = client.until("indices_update").await;
     assert!(!indices["data"].as_array().unwrap().is_empty());
     assert_eq!(server.terminate().await, 0);
