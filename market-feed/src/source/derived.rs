@@ -49,7 +49,10 @@ pub struct IndicesFromStocks {
 /// Each derived index's open, high and low of the current IST date, started afresh when the
 /// date changes. Shared by every source that derives indices.
 #[derive(Debug, Default)]
-pub(crate) struct DayRanges(Mutex<(Option<Date>, HashMap<InstrumentKey, (f64, f64, f64)>)>);
+pub(crate) struct DayRanges(Mutex<(Option<Date>, HashMap<InstrumentKey, Range>)>);
+
+/// Open, high, low.
+type Range = (f64, f64, f64);
 
 impl DayRanges {
     /// The quote of a derived index at `level` at `now`: today's range widened to it, and the
