@@ -11,7 +11,7 @@ use time::Date;
 use tokio::sync::broadcast;
 
 use super::{
-    HubConfig, HubError,
+    HubConfig, HubError, Quotes,
     event::{Batch, Event},
     filter::{Filter, FilterResolution},
     frame::{Frame, encode_feed_status, encode_market_status},
@@ -226,7 +226,7 @@ impl Hub {
         let shared = &self.shared;
         let _one_publisher = lock(&shared.publishing[topic.index()]);
         let seq = read(shared.topic(topic)).seq + 1;
-        let quotes: Arc<[Quote]> = quotes.into();
+        let quotes: Quotes = quotes.into();
         let frame = Frame::encode_batch(topic, seq, quotes.clone())?;
         let newest = quotes.iter().map(|q| q.ts).max();
         {

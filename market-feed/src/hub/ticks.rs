@@ -8,9 +8,9 @@
 //! `prices_batch` (next `seq`, serialized once, filtered per client as usual) carrying only
 //! the marked instruments.
 
-use std::sync::Arc;
-
-use super::{HubError, event::Batch, fanout::Hub, frame::Frame, lock, status::Source, write};
+use super::{
+    HubError, Quotes, event::Batch, fanout::Hub, frame::Frame, lock, status::Source, write,
+};
 use crate::model::{Quote, Topic};
 
 impl Hub {
@@ -81,7 +81,7 @@ impl Hub {
         // this batch (and older than its values) or after it (and shows its `seq`).
         let (seq, quotes, frame) = {
             let mut st = write(shared.topic(topic));
-            let quotes: Arc<[Quote]> = st.take_changed().into();
+            let quotes: Quotes = st.take_changed().into();
             if quotes.is_empty() {
                 return Ok(None);
             }
