@@ -9,13 +9,14 @@
 //! messages. permessage-deflate ([`deflate`]) is negotiated when offered: hub frames then go out
 //! in the compressed form the hub computed once for every connection (`Frame::deflated`).
 
-mod connection;
+pub(crate) mod connection;
 pub mod deflate;
-mod progress;
+pub(crate) mod progress;
 pub mod protocol;
 pub mod rate;
-mod reader;
-mod writer;
+pub(crate) mod reader;
+pub(crate) mod subscribe;
+pub(crate) mod writer;
 
 use axum::{body::Body, response::Response};
 use http::{Request, StatusCode};
