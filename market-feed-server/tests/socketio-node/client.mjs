@@ -10,7 +10,7 @@ import { io } from "socket.io-client";
 
 const [url, token] = process.argv.slice(2);
 const socket = io(url, token ? { auth: { token } } : undefined);
-const seen = { welcome: 0, snapshot: new Set(), indices_update: 0, upgraded: false, ack: null };
+const seen = { welcome: 0, snapshot: new Set(), indices_update: 0, ack: null };
 const log = (line) => console.log(JSON.stringify(line));
 
 const fail = (why) => {
@@ -20,12 +20,8 @@ const fail = (why) => {
 setTimeout(() => fail("timed out"), 60_000).unref();
 
 const transport = () => socket.io.engine?.transport?.name;
-socket.on("connect", () => {
-  socket.io.engine.on("upgrade", (t) => {
-    seen.upgraded = true;
-    log({ upgrade: t.name });
-  });
-});
+log({ initial: transport() });
+socket.io.engine.on("upgrade", (t) => log({ upgrade: t.name }));
 socket.on("connect_error", (err) => fail(`connect_error: ${err.message}`));
 socket.on("welcome", (body) => {
   seen.welcome += 1;
