@@ -37,7 +37,10 @@ async fn long_polling_handshake_connect_and_events() {
     assert!(seen[0].starts_with(r#"40{"sid":""#), "{seen:?}");
     let (_, welcome) = event_of(seen.last().unwrap()).unwrap();
     assert_eq!(welcome["protocol"], 1);
-    assert!(welcome.get("event").is_none(), "the body has no event field");
+    assert!(
+        welcome.get("event").is_none(),
+        "the body has no event field"
+    );
     // Never subscribed: a snapshot of both topics, then both topics' updates.
     let mut topics = Vec::new();
     let seen = c
@@ -50,12 +53,23 @@ async fn long_polling_handshake_connect_and_events() {
         .await;
     topics.sort();
     assert_eq!(topics, ["indices", "prices"], "{seen:?}");
-    c.until("an indices_update", is_event("indices_update")).await;
+    c.until("an indices_update", is_event("indices_update"))
+        .await;
     c.until("a prices_batch", is_event("prices_batch")).await;
     // Unknown sessions and versions are refused.
-    let r = c.http.get(format!("{}&sid=nope", c.base)).send().await.unwrap();
+    let r = c
+        .http
+        .get(format!("{}&sid=nope", c.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
-    let r = c.http.get(c.url().replace("EIO=4", "EIO=3")).send().await.unwrap();
+    let r = c
+        .http
+        .get(c.url().replace("EIO=4", "EIO=3"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     server.stop().await;
 }
@@ -67,14 +81,22 @@ async fn polling_upgrades_to_websocket() {
     let c = Polling::handshake(&a, "").await;
     c.post(&["40"]).await;
     c.until("the welcome", is_event("welcome")).await;
-    let mut ws = SioWs::connect(&a, &format!("&sid={}", c.sid), &[]).await.unwrap();
+    let mut ws = SioWs::connect(&a, &format!("&sid={}", c.sid), &[])
+        .await
+        .unwrap();
     ws.send("2probe").await;
     assert_eq!(ws.packet().await, "3probe");
     // While upgrading, a poll returns at once (a noop when nothing waits).
-    let polled = tokio::time::timeout(Duration::from_secs(5), c.get()).await.expect("the poll returns");
+    let polled = tokio::time::timeout(Duration::from_secs(5), c.get())
+        .await
+        .expect("the poll returns");
     assert!(!polled.is_empty());
     ws.send("5").await;
-    ws.until("an indices_update over WebSocket", is_event("indices_update")).await;
+    ws.until(
+        "an indices_update over WebSocket",
+        is_event("indices_update"),
+    )
+    .await;
     // The polling transport is gone.
     let r = c.http.get(c.url()).send().await.unwrap();
     assert_eq!(r.status(), 400);
@@ -98,7 +120,8 @@ async fn websocket_alone_and_the_implicit_subscription_replaced_by_the_first_sub
     assert_eq!(topics, [json!("indices"), json!("prices")]);
     ws.until_event("indices_update").await;
     // The first subscribe replaces the implicit one: prices, one symbol, acknowledged.
-    ws.send(r#"427["subscribe",{"topics":["prices"],"symbols":["RELIANCE"]}]"#).await;
+    ws.send(r#"427["subscribe",{"topics":["prices"],"symbols":["RELIANCE"]}]"#)
+        .await;
     ws.until("the ack", |p| p == r#"437[{"ok":true}]"#).await;
     let snapshot = ws.until_event("snapshot").await;
     assert_eq!(snapshot["topic"], "prices");
@@ -122,17 +145,30 @@ async fn refusals_are_acknowledged_or_sent_as_error_events() {
     let answer: Value = serde_json::from_str(&ack[3..]).unwrap();
     assert_eq!(answer[0]["ok"], false);
     assert_eq!(answer[0]["error"]["code"], "unknown_topic");
-    assert!(answer[0]["error"]["message"].as_str().unwrap().contains("indices"));
+    assert!(
+        answer[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("indices")
+    );
     ws.send(r#"42["subscribe",{"topics":["news"]}]"#).await;
     let error = ws.until_event("error").await;
     assert_eq!(error["code"], "unknown_topic");
     ws.send(r#"42["dance",{}]"#).await;
     assert_eq!(ws.until_event("error").await["code"], "bad_request");
-    ws.send(r#"424["subscribe",{"topics":["prices"],"symbols":["RELIANCE","NOPE"]}]"#).await;
+    ws.send(r#"424["subscribe",{"topics":["prices"],"symbols":["RELIANCE","NOPE"]}]"#)
+        .await;
     let ack = ws.until("the ack", |p| p.starts_with("434")).await;
-    assert!(ack.contains("unknown_symbol") && ack.contains("NOPE"), "{ack}");
+    assert!(
+        ack.contains("unknown_symbol") && ack.contains("NOPE"),
+        "{ack}"
+    );
     let snapshot = ws.until_event("snapshot").await;
-    assert_eq!(snapshot["data"].as_array().unwrap().len(), 1, "the known symbol is subscribed");
+    assert_eq!(
+        snapshot["data"].as_array().unwrap().len(),
+        1,
+        "the known symbol is subscribed"
+    );
     ws.send(r#"425["unsubscribe",{"topics":["prices"]}]"#).await;
     ws.until("the ack", |p| p == r#"435[{"ok":true}]"#).await;
     server.stop().await;
@@ -155,7 +191,9 @@ async fn tokens_from_the_connect_packet_or_the_handshake() {
     // In the handshake's query, or as a bearer token.
     let (mut ws, _) = SioWs::joined(&a, "&token=s3cret", "40").await;
     ws.until_event("snapshot").await;
-    let mut ws = SioWs::connect(&a, "", &[("authorization", "Bearer s3cret")]).await.unwrap();
+    let mut ws = SioWs::connect(&a, "", &[("authorization", "Bearer s3cret")])
+        .await
+        .unwrap();
     ws.packet().await;
     ws.send("40").await;
     ws.until_event("welcome").await;
@@ -178,15 +216,31 @@ async fn origins_and_the_connection_limit() {
     let a = addr(&server);
     let http = reqwest::Client::new();
     let url = format!("http://{a}/socket.io/?EIO=4&transport=polling");
-    let r = http.get(&url).header("origin", "https://evil.example").send().await.unwrap();
+    let r = http
+        .get(&url)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "forbidden_origin");
-    let refused = SioWs::connect(&a, "", &[("origin", "https://evil.example")]).await.err().unwrap();
+    let refused = SioWs::connect(&a, "", &[("origin", "https://evil.example")])
+        .await
+        .err()
+        .unwrap();
     assert_eq!(refused.status, 403);
-    let r = http.get(&url).header("origin", "https://app.example").send().await.unwrap();
+    let r = http
+        .get(&url)
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["access-control-allow-origin"], "https://app.example");
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
     let preflight = http
         .request(reqwest::Method::OPTIONS, &url)
         .header("origin", "https://app.example")
@@ -195,7 +249,12 @@ async fn origins_and_the_connection_limit() {
         .await
         .unwrap();
     assert_eq!(preflight.status(), 204);
-    assert!(preflight.headers()["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+    assert!(
+        preflight.headers()["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
     // Two sessions (the one above and this one) fill the limit of 2.
     let _ws = SioWs::connect(&a, "", &[]).await.unwrap();
     let r = http.get(&url).send().await.unwrap();
@@ -255,7 +314,10 @@ async fn message_limits_per_packet() {
     let a = addr(&server);
     // A packet over 16 KiB closes the WebSocket with 1009.
     let (mut ws, _) = SioWs::joined(&a, "", "40").await;
-    let big = format!(r#"42["subscribe",{{"topics":["prices"],"pad":"{}"}}]"#, "x".repeat(17 * 1024));
+    let big = format!(
+        r#"42["subscribe",{{"topics":["prices"],"pad":"{}"}}]"#,
+        "x".repeat(17 * 1024)
+    );
     ws.send(&big).await;
     assert_eq!(ws.closed().await, Some(1009));
     // A flood: one rate_limited error, then 1008.
@@ -273,13 +335,59 @@ async fn message_limits_per_packet() {
     assert_eq!(status, 413);
     let r = c.http.get(c.url()).send().await.unwrap();
     let (status, body) = (r.status(), r.text().await.unwrap());
-    assert!(status == 400 || body == "1", "the session is over: {status} {body}");
+    assert!(
+        status == 400 || body == "1",
+        "the session is over: {status} {body}"
+    );
     // A packet over 16 KiB in a payload within the body limit closes it too.
     let c = Polling::handshake(&a, "").await;
     c.post(&["40"]).await;
     assert_eq!(c.post(&["3", &"4".repeat(17 * 1024)]).await, 200);
     let r = c.http.get(c.url()).send().await.unwrap();
     let (status, body) = (r.status(), r.text().await.unwrap());
-    assert!(status == 400 || body.ends_with('1'), "the session is over: {status} {body}");
+    assert!(
+        status == 400 || body.ends_with('1'),
+        "the session is over: {status} {body}"
+    );
     server.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_closes_websockets_with_1001_and_answers_polls_with_the_close_packet() {
+    // A Saturday: after the snapshots nothing flows, so the poll below is waiting at shutdown.
+    let server = TestServer::start(&[
+        "--store",
+        "memory",
+        "--source",
+        "simulated",
+        "--clock",
+        "at:2026-01-31T10:00:00+05:30",
+    ])
+    .await;
+    let a = addr(&server);
+    let (mut ws, _) = SioWs::joined(&a, "", "40").await;
+    let c = Polling::handshake(&a, "").await;
+    c.post(&["40"]).await;
+    let mut snapshots = 0;
+    c.until("two snapshots", |p| {
+        snapshots += usize::from(is_event("snapshot")(p));
+        snapshots == 2
+    })
+    .await;
+    let (sent, polling) = tokio::sync::oneshot::channel();
+    let poll = tokio::spawn(async move {
+        let _ = sent.send(());
+        c.get().await
+    });
+    ws.until_event("snapshot").await;
+    polling.await.unwrap();
+    // A margin for the poll to reach the server (it then waits: nothing flows on a Saturday).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.stop().await;
+    assert_eq!(ws.closed().await, Some(1001));
+    let packets = tokio::time::timeout(Duration::from_secs(15), poll)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(packets.last().unwrap(), "1");
 }

@@ -31,7 +31,9 @@ async fn node_ready() -> Result<(), String> {
     for tool in ["node", "npm"] {
         let ok = Command::new(tool).arg("--version").output().await;
         if !ok.is_ok_and(|o| o.status.success()) {
-            return Err(format!("`{tool} --version` failed (install Node.js 20 and npm)"));
+            return Err(format!(
+                "`{tool} --version` failed (install Node.js 20 and npm)"
+            ));
         }
     }
     if project().join("node_modules/socket.io-client").is_dir() {
@@ -57,7 +59,11 @@ async fn node_ready() -> Result<(), String> {
 /// Runs the client script against `url`; the JSON lines it printed.
 async fn run_client(url: &str, token: Option<&str>) -> Vec<Value> {
     let mut command = Command::new("node");
-    command.arg("client.mjs").arg(url).current_dir(project()).kill_on_drop(true);
+    command
+        .arg("client.mjs")
+        .arg(url)
+        .current_dir(project())
+        .kill_on_drop(true);
     if let Some(token) = token {
         command.arg(token);
     }
@@ -72,7 +78,10 @@ async fn run_client(url: &str, token: Option<&str>) -> Vec<Value> {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    stdout.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
 }
 
 fn events<'a>(lines: &'a [Value], name: &'a str) -> impl Iterator<Item = &'a Value> {
@@ -83,15 +92,29 @@ fn check(lines: &[Value]) {
     let events = |name| events(lines, name);
     let welcome = events("welcome").next().expect("a welcome");
     assert_eq!(welcome["protocol"], 1);
-    assert_eq!(lines[0]["initial"], "polling", "default options start on long-polling");
-    let mut topics: Vec<&str> = events("snapshot").filter_map(|l| l["topic"].as_str()).collect();
+    assert_eq!(
+        lines[0]["initial"], "polling",
+        "default options start on long-polling"
+    );
+    let mut topics: Vec<&str> = events("snapshot")
+        .filter_map(|l| l["topic"].as_str())
+        .collect();
     topics.sort_unstable();
     topics.dedup();
     assert_eq!(topics, ["indices", "prices"], "{lines:?}");
     assert!(events("snapshot").any(|l| l["topic"] == "prices" && l["n"].as_u64() > Some(100)));
-    assert!(lines.iter().any(|l| l["upgrade"] == "websocket"), "upgraded: {lines:?}");
-    assert!(events("indices_update").any(|l| l["transport"] == "websocket" && l["n"].as_u64() > Some(0)));
-    assert!(lines.iter().any(|l| l["ack"]["ok"] == true), "the subscribe was acknowledged");
+    assert!(
+        lines.iter().any(|l| l["upgrade"] == "websocket"),
+        "upgraded: {lines:?}"
+    );
+    assert!(
+        events("indices_update")
+            .any(|l| l["transport"] == "websocket" && l["n"].as_u64() > Some(0))
+    );
+    assert!(
+        lines.iter().any(|l| l["ack"]["ok"] == true),
+        "the subscribe was acknowledged"
+    );
     assert_eq!(lines.last().unwrap()["done"], true);
 }
 
@@ -101,7 +124,10 @@ async fn the_real_socket_io_client_with_default_options() {
         if std::env::var("MARKET_FEED_REQUIRE_NODE").as_deref() == Ok("1") {
             panic!("the Node suite is required (MARKET_FEED_REQUIRE_NODE=1) but {missing}");
         }
-        let _ = writeln!(std::io::stderr(), "NOTE: socket.io-client suite did not run: {missing}");
+        let _ = writeln!(
+            std::io::stderr(),
+            "NOTE: socket.io-client suite did not run: {missing}"
+        );
         return;
     }
     let open = TestServer::start_live(&[]).await;

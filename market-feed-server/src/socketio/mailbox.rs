@@ -56,6 +56,11 @@ impl Mailbox {
         self.lock().packets.is_empty()
     }
 
+    /// Whether the session moved to WebSocket (a second upgrade is refused).
+    pub(crate) fn upgraded(&self) -> bool {
+        self.lock().upgraded
+    }
+
     /// Resolves when a poll has taken the packets.
     pub(crate) async fn drained(&self) {
         self.drained.notified().await;
@@ -144,7 +149,10 @@ mod tests {
         assert_eq!(mailbox.poll().await, Err(PollRefusal::Overlap));
         mailbox.push(Bytes::from_static(b"2"));
         mailbox.push(Bytes::from_static(b"3"));
-        assert_eq!(poll.await.unwrap().unwrap(), vec![Bytes::from_static(b"2"), Bytes::from_static(b"3")]);
+        assert_eq!(
+            poll.await.unwrap().unwrap(),
+            vec![Bytes::from_static(b"2"), Bytes::from_static(b"3")]
+        );
         assert!(mailbox.is_empty());
         mailbox.close();
         assert_eq!(mailbox.poll().await.unwrap(), vec![CLOSE]);
@@ -158,5 +166,6 @@ mod tests {
         mailbox.push(Bytes::from_static(b"42[]"));
         assert_eq!(mailbox.finish_upgrade(), vec![Bytes::from_static(b"42[]")]);
         assert_eq!(mailbox.poll().await, Err(PollRefusal::Upgraded));
+        assert!(mailbox.upgraded());
     }
 }

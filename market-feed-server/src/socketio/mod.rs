@@ -31,7 +31,10 @@ mod session;
 mod socket_packet;
 mod websocket;
 
-use axum::{extract::Request, response::{IntoResponse, Response}};
+use axum::{
+    extract::Request,
+    response::{IntoResponse, Response},
+};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 use crate::{error::ApiError, path::query_param, state::AppState, stats::Rejection};
@@ -71,7 +74,10 @@ impl Endpoint {
         if let Some(origin) = origin {
             let h = response.headers_mut();
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-            h.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
             h.insert(header::VARY, HeaderValue::from_static("Origin"));
         }
         response
@@ -108,7 +114,17 @@ impl Endpoint {
             }
             (Some("websocket"), Some(sid)) if get => {
                 let handle = self.sessions.get(&sid).ok_or_else(polling::unknown_sid)?;
-                websocket::upgrade(state, &self.sessions, req, websocket::Opening::Upgrade(handle))
+                if handle.mailbox.upgraded() {
+                    return Err(ApiError::bad_request(
+                        "this session is on WebSocket already",
+                    ));
+                }
+                websocket::upgrade(
+                    state,
+                    &self.sessions,
+                    req,
+                    websocket::Opening::Upgrade(handle),
+                )
             }
             (Some("polling"), None) if get => {
                 let permit = self.permit(state)?;
@@ -132,10 +148,14 @@ impl Endpoint {
 
     /// A place under the connection limit for a new session.
     fn permit(&self, state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
-        state.connections().clone().try_acquire_owned().map_err(|_| {
-            state.ws_stats().rejected(Rejection::Limit);
-            ApiError::too_many_connections("connection limit")
-        })
+        state
+            .connections()
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| {
+                state.ws_stats().rejected(Rejection::Limit);
+                ApiError::too_many_connections("connection limit")
+            })
     }
 }
 
@@ -143,12 +163,18 @@ impl Endpoint {
 fn preflight(headers: &HeaderMap) -> Response {
     let mut r = StatusCode::NO_CONTENT.into_response();
     let h = r.headers_mut();
-    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, OPTIONS"),
+    );
     let asked = headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned();
     h.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
         asked.unwrap_or_else(|| HeaderValue::from_static("authorization, content-type")),
     );
-    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
     r
 }

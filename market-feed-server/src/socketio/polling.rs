@@ -64,7 +64,13 @@ pub(crate) fn start_session(
     let mailbox = Arc::new(Mailbox::default());
     let open = ws.is_some().then(|| open_packet(state, &sid, &[]));
     if ws.is_none() {
-        sessions.insert(&sid, Handle { tx, mailbox: mailbox.clone() });
+        sessions.insert(
+            &sid,
+            Handle {
+                tx,
+                mailbox: mailbox.clone(),
+            },
+        );
     }
     let start = Start {
         state: state.clone(),
@@ -108,8 +114,14 @@ pub(crate) async fn poll(sessions: &Sessions, sid: &str) -> Result<Response, Api
         }
         Err(PollRefusal::Overlap) => {
             // Two polls at once is a broken client: end the session as Engine.IO servers do.
-            let _ = handle.tx.try_send(Inbound::Close(1002, "overlapping polls", CloseReason::Error));
-            Err(ApiError::bad_request("a poll of this session is already waiting: poll one at a time"))
+            let _ = handle.tx.try_send(Inbound::Close(
+                1002,
+                "overlapping polls",
+                CloseReason::Error,
+            ));
+            Err(ApiError::bad_request(
+                "a poll of this session is already waiting: poll one at a time",
+            ))
         }
         Err(PollRefusal::Upgraded) => Err(ApiError::bad_request(
             "this session moved to WebSocket: stop polling it",
@@ -121,7 +133,10 @@ pub(crate) async fn poll(sessions: &Sessions, sid: &str) -> Result<Response, Api
 pub(crate) async fn post(sessions: &Sessions, sid: &str, body: Body) -> Result<Response, ApiError> {
     let handle = sessions.get(sid).ok_or_else(unknown_sid)?;
     let Ok(bytes) = axum::body::to_bytes(body, MAX_POST).await else {
-        let _ = handle.tx.send(Inbound::Close(1009, "message too big", CloseReason::TooBig)).await;
+        let _ = handle
+            .tx
+            .send(Inbound::Close(1009, "message too big", CloseReason::TooBig))
+            .await;
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_big",

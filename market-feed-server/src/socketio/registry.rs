@@ -62,7 +62,10 @@ mod tests {
     fn sids_are_url_safe_and_distinct() {
         let a = new_sid();
         assert_eq!(a.len(), 22);
-        assert!(a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(
+            a.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
         assert_ne!(a, new_sid());
     }
 }

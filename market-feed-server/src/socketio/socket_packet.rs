@@ -41,7 +41,11 @@ pub(crate) struct Malformed(pub(crate) &'static str);
 
 /// Parses one Socket.IO packet (the data of an Engine.IO message).
 pub(crate) fn parse(text: &str) -> Result<SocketPacket, Malformed> {
-    let kind = text.as_bytes().first().copied().ok_or(Malformed("an empty packet"))?;
+    let kind = text
+        .as_bytes()
+        .first()
+        .copied()
+        .ok_or(Malformed("an empty packet"))?;
     let mut rest = &text[1..];
     if matches!(kind, b'3' | b'4' | b'5' | b'6') {
         return Ok(SocketPacket::Unsupported);
@@ -55,10 +59,15 @@ pub(crate) fn parse(text: &str) -> Result<SocketPacket, Malformed> {
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
     let id = match digits {
         0 => None,
-        _ => Some(rest[..digits].parse().map_err(|_| Malformed("an acknowledgement id too large"))?),
+        _ => Some(
+            rest[..digits]
+                .parse()
+                .map_err(|_| Malformed("an acknowledgement id too large"))?,
+        ),
     };
     rest = &rest[digits..];
-    let json = || serde_json::from_str::<Value>(rest).map_err(|_| Malformed("data that is not JSON"));
+    let json =
+        || serde_json::from_str::<Value>(rest).map_err(|_| Malformed("data that is not JSON"));
     match kind {
         b'0' => Ok(SocketPacket::Connect {
             nsp,
@@ -123,15 +132,24 @@ mod tests {
     fn client_packets() {
         assert_eq!(
             parse("0").unwrap(),
-            SocketPacket::Connect { nsp: "/".into(), auth: None }
+            SocketPacket::Connect {
+                nsp: "/".into(),
+                auth: None
+            }
         );
         assert_eq!(
             parse(r#"0{"token":"t"}"#).unwrap(),
-            SocketPacket::Connect { nsp: "/".into(), auth: Some(json!({"token":"t"})) }
+            SocketPacket::Connect {
+                nsp: "/".into(),
+                auth: Some(json!({"token":"t"}))
+            }
         );
         assert_eq!(
             parse("0/admin,").unwrap(),
-            SocketPacket::Connect { nsp: "/admin".into(), auth: None }
+            SocketPacket::Connect {
+                nsp: "/admin".into(),
+                auth: None
+            }
         );
         assert_eq!(
             parse(r#"212["subscribe",{"topics":["prices"]}]"#).unwrap(),
@@ -144,11 +162,25 @@ mod tests {
         );
         assert_eq!(
             parse(r#"2/x,["a"]"#).unwrap(),
-            SocketPacket::Event { nsp: "/x".into(), id: None, name: "a".into(), args: vec![] }
+            SocketPacket::Event {
+                nsp: "/x".into(),
+                id: None,
+                name: "a".into(),
+                args: vec![]
+            }
         );
         assert_eq!(parse("1").unwrap(), SocketPacket::Disconnect);
         assert_eq!(parse("51-[\"a\",{}]").unwrap(), SocketPacket::Unsupported);
-        for bad in ["", "2", "2{}", "2[]", "2[1]", "2[\"a\"", "9", "299999999999999999999[\"a\"]"] {
+        for bad in [
+            "",
+            "2",
+            "2{}",
+            "2[]",
+            "2[1]",
+            "2[\"a\"",
+            "9",
+            "299999999999999999999[\"a\"]",
+        ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -156,8 +188,14 @@ mod tests {
     #[test]
     fn server_packets() {
         assert_eq!(&connected("s1")[..], br#"40{"sid":"s1"}"#);
-        assert_eq!(&connect_error("/", "unauthorized")[..], br#"44{"message":"unauthorized"}"#);
-        assert_eq!(&connect_error("/x", "Invalid namespace")[..], br#"44/x,{"message":"Invalid namespace"}"#);
+        assert_eq!(
+            &connect_error("/", "unauthorized")[..],
+            br#"44{"message":"unauthorized"}"#
+        );
+        assert_eq!(
+            &connect_error("/x", "Invalid namespace")[..],
+            br#"44/x,{"message":"Invalid namespace"}"#
+        );
         assert_eq!(&ack(7, &json!({"ok":true}))[..], br#"437[{"ok":true}]"#);
     }
 }

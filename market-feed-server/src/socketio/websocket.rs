@@ -76,7 +76,10 @@ pub(crate) fn upgrade<B>(
             Err(e) => return tracing::debug!(error = %e, "WebSocket upgrade did not complete"),
         };
         match opening {
-            Opening::New { permit, handshake_auth } => {
+            Opening::New {
+                permit,
+                handshake_auth,
+            } => {
                 let (tx, rx) = mpsc::channel(32);
                 let ws = connect(&state2, upgraded, compress, tx.clone());
                 start_session(&state2, &sessions, handshake_auth, permit, Some(ws), tx, rx);
@@ -84,7 +87,9 @@ pub(crate) fn upgrade<B>(
             Opening::Upgrade(handle) => probe(&state2, upgraded, compress, handle).await,
         }
     };
-    state.tasks().spawn(task.instrument(tracing::Span::current()));
+    state
+        .tasks()
+        .spawn(task.instrument(tracing::Span::current()));
     let (mut parts, _) = response.into_parts();
     if let Some(value) = extension {
         parts.headers.insert(
@@ -96,7 +101,12 @@ pub(crate) fn upgrade<B>(
 }
 
 /// Splits the connection: the reader task feeds `tx`; the write half goes to the session.
-fn connect(state: &AppState, upgraded: TokioIo<Upgraded>, compress: bool, tx: mpsc::Sender<Inbound>) -> WsOut {
+fn connect(
+    state: &AppState,
+    upgraded: TokioIo<Upgraded>,
+    compress: bool,
+    tx: mpsc::Sender<Inbound>,
+) -> WsOut {
     let (reader, out) = split(state, upgraded, compress);
     start_reader(state, reader, tx, out)
 }
@@ -115,9 +125,18 @@ fn split(state: &AppState, upgraded: TokioIo<Upgraded>, compress: bool) -> (Read
     (reader, out)
 }
 
-fn start_reader(state: &AppState, reader: Reader, tx: mpsc::Sender<Inbound>, mut out: WsOut) -> WsOut {
+fn start_reader(
+    state: &AppState,
+    reader: Reader,
+    tx: mpsc::Sender<Inbound>,
+    mut out: WsOut,
+) -> WsOut {
     let task = read_loop(reader, tx, out.closing.clone());
-    out.reader = Some(state.tasks().spawn(task.instrument(tracing::Span::current())));
+    out.reader = Some(
+        state
+            .tasks()
+            .spawn(task.instrument(tracing::Span::current())),
+    );
     out
 }
 
@@ -129,14 +148,22 @@ async fn probe(state: &AppState, upgraded: TokioIo<Upgraded>, compress: bool, ha
         let _ = out.writer.close(1002, "expected the 2probe packet").await;
         return;
     }
-    if out.writer.write(OpCode::Text, false, PROBE_PONG).await.is_err() {
+    if out
+        .writer
+        .write(OpCode::Text, false, PROBE_PONG)
+        .await
+        .is_err()
+    {
         return;
     }
     let _ = handle.tx.send(Inbound::Probe(true)).await;
     let next = tokio::time::timeout(PROBE_TIME, reader.next()).await;
     if !matches!(&next, Ok(Ok(Incoming::Text(t))) if t == b"5") {
         let _ = handle.tx.send(Inbound::Probe(false)).await;
-        let _ = out.writer.close(1002, "expected the upgrade packet 5").await;
+        let _ = out
+            .writer
+            .close(1002, "expected the upgrade packet 5")
+            .await;
         return;
     }
     let out = start_reader(state, reader, handle.tx.clone(), out);
@@ -167,7 +194,9 @@ async fn read_loop(mut reader: Reader, tx: mpsc::Sender<Inbound>, closing: Cance
             Ok(Incoming::Ping(payload)) => Inbound::WsPing(payload),
             Ok(Incoming::Pong | Incoming::Fragment) => continue,
             Ok(Incoming::Close(_)) | Err(ReadError::Gone) => Inbound::Gone,
-            Err(ReadError::TooBig) => Inbound::Close(1009, "message too big: at most 16 KiB", CloseReason::TooBig),
+            Err(ReadError::TooBig) => {
+                Inbound::Close(1009, "message too big: at most 16 KiB", CloseReason::TooBig)
+            }
             Err(ReadError::InvalidUtf8) => Inbound::Close(1007, "not UTF-8", CloseReason::Error),
             Err(ReadError::Protocol(why)) => Inbound::Close(1002, why, CloseReason::Error),
         };

@@ -33,7 +33,11 @@ pub struct SioWs {
 
 impl SioWs {
     /// Opens `ws://addr/socket.io/?EIO=4&transport=websocket` plus `query`.
-    pub async fn connect(addr: &str, query: &str, headers: &[(&str, &str)]) -> Result<SioWs, Refused> {
+    pub async fn connect(
+        addr: &str,
+        query: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<SioWs, Refused> {
         let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket{query}");
         let mut request = url.into_client_request().unwrap();
         for (name, value) in headers {
@@ -62,7 +66,9 @@ impl SioWs {
     /// Opens a WebSocket-only session and joins the default namespace with `connect` (`"40"`
     /// or `40{"token":..}`); returns the client and the packets up to the `welcome` event.
     pub async fn joined(addr: &str, query: &str, connect: &str) -> (SioWs, Vec<String>) {
-        let mut c = SioWs::connect(addr, query, &[]).await.expect("the upgrade is accepted");
+        let mut c = SioWs::connect(addr, query, &[])
+            .await
+            .expect("the upgrade is accepted");
         let open = c.packet().await;
         assert!(open.starts_with("0{"), "{open}");
         c.send(connect).await;
@@ -78,7 +84,10 @@ impl SioWs {
     }
 
     pub async fn send(&mut self, text: &str) {
-        self.ws.send(Message::text(text.to_owned())).await.expect("sent");
+        self.ws
+            .send(Message::text(text.to_owned()))
+            .await
+            .expect("sent");
     }
 
     /// The next packet or the end (control frames skipped).
@@ -87,7 +96,9 @@ impl SioWs {
             loop {
                 match self.ws.next().await {
                     Some(Ok(Message::Text(t))) => return Next::Packet(t.as_str().to_owned()),
-                    Some(Ok(Message::Close(frame))) => return Next::Closed(frame.map(|f| u16::from(f.code))),
+                    Some(Ok(Message::Close(frame))) => {
+                        return Next::Closed(frame.map(|f| u16::from(f.code)));
+                    }
                     Some(Ok(_)) => {}
                     Some(Err(_)) | None => return Next::Closed(None),
                 }
@@ -124,7 +135,9 @@ impl SioWs {
 
     /// Skips packets until the event `name`; its body.
     pub async fn until_event(&mut self, name: &str) -> Value {
-        let p = self.until(name, |p| event_of(p).is_some_and(|(n, _)| n == name)).await;
+        let p = self
+            .until(name, |p| event_of(p).is_some_and(|(n, _)| n == name))
+            .await;
         event_of(&p).unwrap().1
     }
 
@@ -149,14 +162,23 @@ pub struct Polling {
 impl Polling {
     /// The handshake `GET /socket.io/?EIO=4&transport=polling` plus `query`.
     pub async fn handshake(addr: &str, query: &str) -> Polling {
-        let http = reqwest::Client::builder().timeout(PATIENCE).build().unwrap();
+        let http = reqwest::Client::builder()
+            .timeout(PATIENCE)
+            .build()
+            .unwrap();
         let base = format!("http://{addr}/socket.io/?EIO=4&transport=polling");
         let r = http.get(format!("{base}{query}")).send().await.unwrap();
         assert_eq!(r.status(), 200);
         let body = r.text().await.unwrap();
-        let open: Value = serde_json::from_str(body.strip_prefix('0').expect("an open packet")).unwrap();
+        let open: Value =
+            serde_json::from_str(body.strip_prefix('0').expect("an open packet")).unwrap();
         let sid = open["sid"].as_str().unwrap().to_owned();
-        Polling { http, base, sid, open }
+        Polling {
+            http,
+            base,
+            sid,
+            open,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -173,7 +195,13 @@ impl Polling {
 
     /// Posts packets (joined by `\x1e`); the status.
     pub async fn post(&self, packets: &[&str]) -> u16 {
-        let r = self.http.post(self.url()).body(packets.join("\x1e")).send().await.unwrap();
+        let r = self
+            .http
+            .post(self.url())
+            .body(packets.join("\x1e"))
+            .send()
+            .await
+            .unwrap();
         r.status().as_u16()
     }
 
@@ -198,4 +226,3 @@ impl Polling {
         .unwrap_or_else(|_| panic!("no {what} within {PATIENCE:?}"))
     }
 }
-

@@ -82,7 +82,12 @@ mod tests {
         ];
         for (message, expected) in cases {
             let got = socket_io_packet(message);
-            assert_eq!(got.as_deref(), expected, "{}", String::from_utf8_lossy(message));
+            assert_eq!(
+                got.as_deref(),
+                expected,
+                "{}",
+                String::from_utf8_lossy(message)
+            );
         }
     }
 

@@ -9,15 +9,13 @@
 //! 20 messages/s flood limit, a packet over 16 KiB closes the session, and a WebSocket that
 //! accepts no bytes for the slow-consumer timeout is closed.
 
+mod namespace;
+
 use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use futures::StreamExt;
-use market_feed::{
-    hub::{Frame, Subscription, socket_io_packet},
-    model::Topic,
-};
-use serde_json::{Value, json};
+use market_feed::hub::{Frame, Subscription, socket_io_packet};
 use tokio::{
     sync::{OwnedSemaphorePermit, mpsc},
     time::Instant,
@@ -28,16 +26,14 @@ use super::{
     inbound::{Inbound, WsOut},
     mailbox::Mailbox,
     registry::Sessions,
-    socket_packet::{self, SocketPacket},
 };
 use crate::{
     state::AppState,
-    stats::{CloseReason, Event, Rejection},
+    stats::{CloseReason, Event},
     ws::{
         connection::{DRAIN_TIME, WriteFailure, write},
-        protocol::{self, ClientOp, ErrorCode, Refusal, parse_op_value},
+        protocol::{ErrorCode, Refusal},
         rate::{Limiter, Verdict},
-        subscribe,
         writer::OpCode,
     },
 };
@@ -84,7 +80,16 @@ struct Session {
 
 /// Runs a session to its end.
 pub(crate) async fn run(start: Start, open: Option<Bytes>) {
-    let Start { state, sessions, sid, handshake_auth, permit, rx, mailbox, ws } = start;
+    let Start {
+        state,
+        sessions,
+        sid,
+        handshake_auth,
+        permit,
+        rx,
+        mailbox,
+        ws,
+    } = start;
     state.ws_stats().opened();
     let now = Instant::now();
     let mut s = Session {
@@ -157,7 +162,12 @@ impl Session {
     }
 
     /// Writes one Engine.IO packet to the transport; `event` counts it in the statistics.
-    async fn send(&mut self, event: Option<Event>, text: &Bytes, deflated: Option<&Bytes>) -> Result<(), Stop> {
+    async fn send(
+        &mut self,
+        event: Option<Event>,
+        text: &Bytes,
+        deflated: Option<&Bytes>,
+    ) -> Result<(), Stop> {
         let stats = self.state.ws_stats();
         let Some(ws) = self.ws.as_mut() else {
             self.mailbox.push(text.clone());
@@ -180,7 +190,9 @@ impl Session {
                 Ok(())
             }
             Err(WriteFailure::Slow) => {
-                tracing::info!("closing a slow Socket.IO consumer: its socket accepted no bytes for {timeout:?}");
+                tracing::info!(
+                    "closing a slow Socket.IO consumer: its socket accepted no bytes for {timeout:?}"
+                );
                 Err(Stop(1008, "slow consumer", CloseReason::SlowConsumer))
             }
             Err(WriteFailure::Io) => Err(GONE),
@@ -192,7 +204,8 @@ impl Session {
             Some(ws) if ws.deflate => frame.socket_io_deflated(),
             _ => None,
         };
-        self.send(Some(Event::Hub(frame.kind())), frame.socket_io(), deflated).await
+        self.send(Some(Event::Hub(frame.kind())), frame.socket_io(), deflated)
+            .await
     }
 
     /// A server message of §3 (`welcome`, `error`) as an event packet.
@@ -233,7 +246,10 @@ impl Session {
             Inbound::Packet(text) => self.packet(&text).await,
             Inbound::Binary => {
                 self.limit().await?;
-                let refusal = Refusal::new(ErrorCode::BadRequest, "binary packets are not understood: emit JSON");
+                let refusal = Refusal::new(
+                    ErrorCode::BadRequest,
+                    "binary packets are not understood: emit JSON",
+                );
                 self.refuse(&refusal).await
             }
             Inbound::WsPing(payload) => {
@@ -241,7 +257,9 @@ impl Session {
                 if let Some(ws) = self.ws.as_mut() {
                     let timeout = self.state.ws().slow_consumer_timeout;
                     let pong = (OpCode::Pong, false, &payload[..]);
-                    write(&mut ws.writer, pong, &ws.progress, timeout).await.map_err(|_| GONE)?;
+                    write(&mut ws.writer, pong, &ws.progress, timeout)
+                        .await
+                        .map_err(|_| GONE)?;
                 }
                 Ok(())
             }
@@ -283,14 +301,21 @@ impl Session {
 
     async fn packet(&mut self, text: &str) -> Result<(), Stop> {
         if text.len() > self.state.ws().max_message {
-            return Err(Stop(1009, "message too big: at most 16 KiB", CloseReason::TooBig));
+            return Err(Stop(
+                1009,
+                "message too big: at most 16 KiB",
+                CloseReason::TooBig,
+            ));
         }
         if !self.limit().await? {
             return Ok(());
         }
         match engine_packet::parse(text) {
             None => {
-                let refusal = Refusal::new(ErrorCode::BadRequest, "not an Engine.IO packet: use a Socket.IO 4 client");
+                let refusal = Refusal::new(
+                    ErrorCode::BadRequest,
+                    "not an Engine.IO packet: use a Socket.IO 4 client",
+                );
                 self.refuse(&refusal).await
             }
             Some(ClientPacket::Close) => Err(GONE),
@@ -305,106 +330,6 @@ impl Session {
             }
             Some(ClientPacket::Upgrade | ClientPacket::Noop) => Ok(()),
             Some(ClientPacket::Message(m)) => self.socket(m).await,
-        }
-    }
-
-    async fn socket(&mut self, text: &str) -> Result<(), Stop> {
-        let packet = match socket_packet::parse(text) {
-            Ok(packet) => packet,
-            Err(socket_packet::Malformed(why)) => {
-                let message = format!("a Socket.IO packet with {why}: use a Socket.IO 4 client");
-                return self.refuse(&Refusal::new(ErrorCode::BadRequest, message)).await;
-            }
-        };
-        match packet {
-            SocketPacket::Connect { nsp, auth } => self.connect(&nsp, auth.as_ref()).await,
-            SocketPacket::Disconnect => {
-                self.sub = None;
-                Ok(())
-            }
-            SocketPacket::Event { nsp, id, name, args } if nsp == "/" && self.sub.is_some() => {
-                self.client_event(id, &name, args).await
-            }
-            SocketPacket::Event { .. } => Ok(()),
-            SocketPacket::Unsupported => {
-                let refusal = Refusal::new(
-                    ErrorCode::BadRequest,
-                    "binary packets and acknowledgements are not understood: emit JSON events",
-                );
-                self.refuse(&refusal).await
-            }
-        }
-    }
-
-    async fn connect(&mut self, nsp: &str, auth: Option<&Value>) -> Result<(), Stop> {
-        if nsp != "/" {
-            return self.send(None, &socket_packet::connect_error(nsp, "Invalid namespace"), None).await;
-        }
-        let token = auth.and_then(|a| a.get("token")).and_then(Value::as_str);
-        if !(self.handshake_auth || token.is_some_and(|t| self.state.access().accepts(t))) {
-            self.state.ws_stats().rejected(Rejection::Unauthorized);
-            return self.send(None, &socket_packet::connect_error("/", "unauthorized"), None).await;
-        }
-        self.send(None, &socket_packet::connected(&self.sid), None).await?;
-        if self.sub.is_some() {
-            return Ok(());
-        }
-        self.connect_due = None;
-        let now = self.state.clock().now_ms();
-        let welcome = protocol::welcome(now, self.state.hub().epoch(), &self.state.clock().status());
-        self.event(Event::Welcome, &welcome).await?;
-        // Both topics until the client's first `subscribe` (the original frontend only listens).
-        self.sub = Some(self.state.hub().subscribe(&[Topic::Indices, Topic::Prices], None));
-        self.implicit = true;
-        Ok(())
-    }
-
-    async fn client_event(&mut self, id: Option<u64>, name: &str, args: Vec<Value>) -> Result<(), Stop> {
-        let result = match (name, args.into_iter().next()) {
-            ("subscribe" | "unsubscribe", Some(Value::Object(mut body))) => {
-                body.insert("op".into(), Value::from(name));
-                parse_op_value(&Value::Object(body)).and_then(|op| self.apply(op))
-            }
-            ("subscribe" | "unsubscribe", _) => Err(Refusal::new(
-                ErrorCode::BadRequest,
-                format!("emit(\"{name}\", {{topics: [\"indices\", \"prices\"]}}): the argument must be an object"),
-            )),
-            (other, _) => Err(Refusal::new(
-                ErrorCode::BadRequest,
-                format!("unknown event {other:?}: emit \"subscribe\" or \"unsubscribe\""),
-            )),
-        };
-        match (result, id) {
-            (Ok(()), None) => Ok(()),
-            (Ok(()), Some(id)) => self.send(None, &socket_packet::ack(id, &json!({"ok": true})), None).await,
-            (Err(refusal), None) => self.refuse(&refusal).await,
-            (Err(refusal), Some(id)) => {
-                self.state.ws_stats().refused();
-                let answer = json!({"ok": false, "error": {"code": refusal.code, "message": refusal.message}});
-                self.send(None, &socket_packet::ack(id, &answer), None).await
-            }
-        }
-    }
-
-    fn apply(&mut self, op: ClientOp) -> Result<(), Refusal> {
-        let Some(sub) = self.sub.as_mut() else {
-            return Ok(());
-        };
-        let implicit = std::mem::replace(&mut self.implicit, false);
-        match op {
-            ClientOp::Subscribe { topics, symbols, resume, max_rate_ms } => {
-                if implicit {
-                    let others: Vec<Topic> =
-                        [Topic::Indices, Topic::Prices].into_iter().filter(|t| !topics.contains(t)).collect();
-                    sub.unsubscribe(&others);
-                }
-                subscribe::apply(&self.state, sub, &topics, symbols, &resume, max_rate_ms)
-            }
-            ClientOp::Unsubscribe { topics } => {
-                sub.unsubscribe(&topics);
-                Ok(())
-            }
-            ClientOp::Ping { .. } => Ok(()),
         }
     }
 
