@@ -1,6 +1,6 @@
 //! One measuring connection: connect, read the welcome (clock offset), subscribe, then account for
 //! every frame until told to stop. Speaks market-feed's protocol or Socket.IO (Engine.IO v4 over
-//! WebSocket).
+//! WebSocket; `polling` does long-polling).
 //!
 //! Latency of a batch = local receive time of the whole message, corrected by the server's clock
 //! offset, minus the `ts` of the batch's first quote. The simulated source and the floor stamp
@@ -49,6 +49,8 @@ pub(crate) struct Shared {
 pub(crate) struct Plan {
     pub(crate) url: String,
     pub(crate) socketio: bool,
+    /// Socket.IO on the long-polling transport (`crate::polling`).
+    pub(crate) polling: bool,
     pub(crate) connect_timeout: Duration,
     pub(crate) read_buffer: usize,
     /// Offer permessage-deflate (own client; market-feed protocol only).
@@ -57,7 +59,7 @@ pub(crate) struct Plan {
     pub(crate) resume_gap: Duration,
 }
 
-fn now_us() -> i64 {
+pub(crate) fn now_us() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
@@ -72,6 +74,9 @@ pub(crate) async fn run(
 ) -> ConnStats {
     if plan.deflate {
         return run_deflate(plan, subscribe, shared).await;
+    }
+    if plan.polling {
+        return crate::polling::run(plan, subscribe, shared).await;
     }
     let started = Instant::now();
     let setup = tokio::time::timeout(plan.connect_timeout, establish(&plan, &subscribe));
@@ -158,7 +163,7 @@ pub(crate) async fn run(
     stats
 }
 
-fn count_other(stats: &mut ConnStats, shared: &Shared, len: usize) {
+pub(crate) fn count_other(stats: &mut ConnStats, shared: &Shared, len: usize) {
     if shared.phase.load(Ordering::Relaxed) == RECORDING {
         stats.other_msgs += 1;
         stats.other_bytes += len as u64;
@@ -223,7 +228,7 @@ async fn run_deflate(plan: Arc<Plan>, subscribe: String, shared: Arc<Shared>) ->
 
 /// Accounts for one event frame: `frame` holds the event's fields (`seq`, `data`, ...); `wire`
 /// is its size on the wire.
-fn account(stats: &mut ConnStats, shared: &Shared, name: &[u8], frame: &[u8], wire: usize) {
+pub(crate) fn account(stats: &mut ConnStats, shared: &Shared, name: &[u8], frame: &[u8], wire: usize) {
     let Some(i) = event_index(name) else {
         if name == b"snapshot" {
             if let Some(t) = str_field(frame, "topic").and_then(topic_index) {
