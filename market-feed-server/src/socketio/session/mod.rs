@@ -133,14 +133,17 @@ impl Session {
         let cancelled = shutdown.cancelled();
         tokio::pin!(cancelled);
         let mailbox = self.mailbox.clone();
+        // One timer for the session, moved only when the next deadline changes (no timer
+        // registration per frame).
+        let timer = tokio::time::sleep_until(self.deadline());
+        tokio::pin!(timer);
         loop {
             // Over long-polling, the next hub frame waits until the client took the last one.
             let takes_frames = self.sub.is_some() && (self.ws.is_some() || mailbox.is_empty());
-            let deadline = [self.next_ping, self.pong_due, self.connect_due]
-                .into_iter()
-                .flatten()
-                .min()
-                .unwrap_or_else(|| Instant::now() + CONNECT_TIMEOUT);
+            let deadline = self.deadline();
+            if timer.deadline() != deadline {
+                timer.as_mut().reset(deadline);
+            }
             let step = tokio::select! {
                 biased;
                 () = &mut cancelled => Err(SHUTDOWN),
@@ -153,12 +156,21 @@ impl Session {
                     Some(frame) => self.frame(&frame).await,
                     None => Err(SHUTDOWN),
                 },
-                () = tokio::time::sleep_until(deadline) => self.tick().await,
+                () = &mut timer => self.tick().await,
             };
             if let Err(stop) = step {
                 return stop;
             }
         }
+    }
+
+    /// The next heartbeat or connect deadline.
+    fn deadline(&self) -> Instant {
+        [self.next_ping, self.pong_due, self.connect_due]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or_else(|| Instant::now() + CONNECT_TIMEOUT)
     }
 
     /// Writes one Engine.IO packet to the transport; `event` counts it in the statistics.
