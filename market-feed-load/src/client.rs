@@ -228,7 +228,13 @@ async fn run_deflate(plan: Arc<Plan>, subscribe: String, shared: Arc<Shared>) ->
 
 /// Accounts for one event frame: `frame` holds the event's fields (`seq`, `data`, ...); `wire`
 /// is its size on the wire.
-pub(crate) fn account(stats: &mut ConnStats, shared: &Shared, name: &[u8], frame: &[u8], wire: usize) {
+pub(crate) fn account(
+    stats: &mut ConnStats,
+    shared: &Shared,
+    name: &[u8],
+    frame: &[u8],
+    wire: usize,
+) {
     let Some(i) = event_index(name) else {
         if name == b"snapshot" {
             if let Some(t) = str_field(frame, "topic").and_then(topic_index) {

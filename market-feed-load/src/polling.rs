@@ -26,7 +26,9 @@ struct Poller {
 
 impl Poller {
     async fn connect(host: &str) -> Result<Poller, String> {
-        let stream = TcpStream::connect(host).await.map_err(|e| format!("connect: {e}"))?;
+        let stream = TcpStream::connect(host)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| format!("http handshake: {e}"))?;
@@ -44,11 +46,19 @@ impl Poller {
             .uri(&self.path)
             .header(http::header::HOST, &self.host);
         let req = match post {
-            Some(body) => builder.method(http::Method::POST).body(Full::new(Bytes::from(body))),
-            None => builder.method(http::Method::GET).body(Full::new(Bytes::new())),
+            Some(body) => builder
+                .method(http::Method::POST)
+                .body(Full::new(Bytes::from(body))),
+            None => builder
+                .method(http::Method::GET)
+                .body(Full::new(Bytes::new())),
         }
         .map_err(|e| format!("request: {e}"))?;
-        let resp = self.sender.send_request(req).await.map_err(|e| format!("http: {e}"))?;
+        let resp = self
+            .sender
+            .send_request(req)
+            .await
+            .map_err(|e| format!("http: {e}"))?;
         let status = resp.status();
         let body = resp
             .into_body()
@@ -96,7 +106,8 @@ async fn establish(plan: &Plan, subscribe: &str) -> Result<(Poller, i64), String
             }
             if let Some((b"welcome", rest)) = socketio_event(packet) {
                 let arrived = now_us();
-                let server_time = int_field(rest, "server_time").ok_or("welcome without server_time")?;
+                let server_time =
+                    int_field(rest, "server_time").ok_or("welcome without server_time")?;
                 p.post(format!("42[\"subscribe\",{subscribe}]")).await?;
                 return Ok((p, server_time.saturating_mul(1000).saturating_sub(arrived)));
             }

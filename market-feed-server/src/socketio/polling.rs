@@ -31,6 +31,22 @@ fn text(body: Body) -> Response {
     r
 }
 
+/// A long-polling payload: the packets joined by the record separator, as a body of the shared
+/// packets themselves (a hub frame's packet is not copied per client).
+fn payload(packets: Vec<Bytes>) -> Body {
+    if let [one] = &packets[..] {
+        return Body::from(one.clone());
+    }
+    let separator = Bytes::from_static(&[SEPARATOR as u8]);
+    let parts = packets.into_iter().enumerate().flat_map(move |(i, p)| {
+        let sep = (i > 0).then(|| separator.clone());
+        sep.into_iter().chain(std::iter::once(p))
+    });
+    Body::from_stream(futures::stream::iter(
+        parts.map(Ok::<_, std::convert::Infallible>),
+    ))
+}
+
 /// The unknown-session answer (the session ended, or never existed).
 pub(crate) fn unknown_sid() -> ApiError {
     ApiError::bad_request("unknown or ended Socket.IO session (sid): connect again")
@@ -102,16 +118,7 @@ pub(crate) fn handshake(
 pub(crate) async fn poll(sessions: &Sessions, sid: &str) -> Result<Response, ApiError> {
     let handle = sessions.get(sid).ok_or_else(unknown_sid)?;
     match handle.mailbox.poll().await {
-        Ok(packets) => {
-            let mut body = Vec::with_capacity(packets.iter().map(|p| p.len() + 1).sum());
-            for (i, p) in packets.iter().enumerate() {
-                if i > 0 {
-                    body.push(SEPARATOR as u8);
-                }
-                body.extend_from_slice(p);
-            }
-            Ok(text(Body::from(body)))
-        }
+        Ok(packets) => Ok(text(payload(packets))),
         Err(PollRefusal::Overlap) => {
             // Two polls at once is a broken client: end the session as Engine.IO servers do.
             let _ = handle.tx.try_send(Inbound::Close(
@@ -158,4 +165,24 @@ pub(crate) async fn post(sessions: &Sessions, sid: &str, body: Body) -> Result<R
         }
     }
     Ok(text(Body::from("ok")))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    async fn collected(packets: &[&'static [u8]]) -> Bytes {
+        let body = payload(packets.iter().map(|p| Bytes::from_static(p)).collect());
+        axum::body::to_bytes(body, 1 << 20).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn payloads_join_packets_with_the_record_separator() {
+        assert_eq!(collected(&[b"40{}"]).await, &b"40{}"[..]);
+        assert_eq!(
+            collected(&[b"40{}", b"2", b"42[\"a\",{}]"]).await,
+            &b"40{}\x1e2\x1e42[\"a\",{}]"[..]
+        );
+    }
 }
