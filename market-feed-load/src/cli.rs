@@ -282,12 +282,12 @@ pub async fn run(o: Options) -> Result<Value, LoadError> {
     for i in 0..o.connections {
         let sub = subs[i % subs.len()].clone();
         let drops = i < droppers;
-        tasks.push(tokio::spawn(client::run(
-            plan.clone(),
-            sub,
-            shared.clone(),
-            drops,
-        )));
+        let task = if plan.polling {
+            tokio::spawn(crate::polling::run(plan.clone(), sub, shared.clone()))
+        } else {
+            tokio::spawn(client::run(plan.clone(), sub, shared.clone(), drops))
+        };
+        tasks.push(task);
         tokio::time::sleep_until((start + step.mul_f64((i + 1) as f64)).into()).await;
     }
     let ramp = start.elapsed();

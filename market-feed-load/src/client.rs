@@ -49,7 +49,7 @@ pub(crate) struct Shared {
 pub(crate) struct Plan {
     pub(crate) url: String,
     pub(crate) socketio: bool,
-    /// Socket.IO on the long-polling transport (`crate::polling`).
+    /// Socket.IO on the long-polling transport (run by `polling::run` instead of [`run`]).
     pub(crate) polling: bool,
     pub(crate) connect_timeout: Duration,
     pub(crate) read_buffer: usize,
@@ -75,9 +75,7 @@ pub(crate) async fn run(
     if plan.deflate {
         return run_deflate(plan, subscribe, shared).await;
     }
-    if plan.polling {
-        return crate::polling::run(plan, subscribe, shared).await;
-    }
+
     let started = Instant::now();
     let setup = tokio::time::timeout(plan.connect_timeout, establish(&plan, &subscribe));
     let result = tokio::select! {
