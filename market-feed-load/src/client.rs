@@ -192,20 +192,10 @@ async fn run_deflate(plan: Arc<Plan>, subscribe: String, shared: Arc<Shared>) ->
         ws.send_text(&subscribe).await?;
         Ok((ws, server_time.saturating_mul(1000).saturating_sub(arrived)))
     };
-    let setup = tokio::time::timeout(plan.connect_timeout, setup);
-    let result = tokio::select! {
-        r = setup => r.unwrap_or_else(|_| Err("timeout: no welcome within the connect timeout".to_string())),
-        () = shared.cancel.cancelled() => Err("stopped before established".to_string()),
-    };
-    shared.settled.fetch_add(1, Ordering::Relaxed);
-    let (mut ws, offset_us) = match result {
+    let (mut ws, mut stats) = match settle(&plan, &shared, started, setup).await {
         Ok(ok) => ok,
-        Err(reason) => return ConnStats::failed(reason),
+        Err(failed) => return failed,
     };
-    let mut stats = ConnStats::failed(String::new());
-    stats.connect_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
-    stats.offset_us = Some(offset_us);
-    shared.skew_us.fetch_max(offset_us, Ordering::Relaxed);
     stats.outcome = loop {
         let msg = tokio::select! {
             biased;
@@ -222,6 +212,29 @@ async fn run_deflate(plan: Arc<Plan>, subscribe: String, shared: Arc<Shared>) ->
         }
     };
     stats
+}
+
+/// Waits for a connection's `setup` (its socket and clock offset) within the connect timeout,
+/// unless the run stops first; counts the connection as settled and starts its statistics
+/// (connect time, offset, the run's skew). `Err`: the statistics of a failed connection.
+pub(crate) async fn settle<T>(
+    plan: &Plan,
+    shared: &Shared,
+    started: Instant,
+    setup: impl std::future::Future<Output = Result<(T, i64), String>>,
+) -> Result<(T, ConnStats), ConnStats> {
+    let setup = tokio::time::timeout(plan.connect_timeout, setup);
+    let result = tokio::select! {
+        r = setup => r.unwrap_or_else(|_| Err("timeout: no welcome within the connect timeout".to_string())),
+        () = shared.cancel.cancelled() => Err("stopped before established".to_string()),
+    };
+    shared.settled.fetch_add(1, Ordering::Relaxed);
+    let (conn, offset_us) = result.map_err(ConnStats::failed)?;
+    let mut stats = ConnStats::failed(String::new());
+    stats.connect_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+    stats.offset_us = Some(offset_us);
+    shared.skew_us.fetch_max(offset_us, Ordering::Relaxed);
+    Ok((conn, stats))
 }
 
 /// Accounts for one event frame: `frame` holds the event's fields (`seq`, `data`, ...); `wire`

@@ -4,7 +4,6 @@
 //! accounting for every event as the WebSocket clients do.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -13,7 +12,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::client::{Plan, Shared, account, count_other, now_us};
+use crate::client::{Plan, Shared, account, count_other, now_us, settle};
 use crate::scan::{int_field, socketio_event};
 use crate::stats::{ConnStats, Outcome};
 
@@ -118,20 +117,11 @@ async fn establish(plan: &Plan, subscribe: &str) -> Result<(Poller, i64), String
 /// Runs one polling connection to completion and returns what it saw.
 pub(crate) async fn run(plan: Arc<Plan>, subscribe: String, shared: Arc<Shared>) -> ConnStats {
     let started = Instant::now();
-    let setup = tokio::time::timeout(plan.connect_timeout, establish(&plan, &subscribe));
-    let result = tokio::select! {
-        r = setup => r.unwrap_or_else(|_| Err("timeout: no welcome within the connect timeout".to_string())),
-        () = shared.cancel.cancelled() => Err("stopped before established".to_string()),
-    };
-    shared.settled.fetch_add(1, Ordering::Relaxed);
-    let (mut p, offset_us) = match result {
+    let setup = establish(&plan, &subscribe);
+    let (mut p, mut stats) = match settle(&plan, &shared, started, setup).await {
         Ok(ok) => ok,
-        Err(reason) => return ConnStats::failed(reason),
+        Err(failed) => return failed,
     };
-    let mut stats = ConnStats::failed(String::new());
-    stats.connect_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
-    stats.offset_us = Some(offset_us);
-    shared.skew_us.fetch_max(offset_us, Ordering::Relaxed);
     stats.outcome = 'run: loop {
         let body = tokio::select! {
             biased;

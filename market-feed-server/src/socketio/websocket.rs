@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use axum::{body::Body, response::Response};
+use axum::response::Response;
 use http::Request;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
@@ -90,14 +90,7 @@ pub(crate) fn upgrade<B>(
     state
         .tasks()
         .spawn(task.instrument(tracing::Span::current()));
-    let (mut parts, _) = response.into_parts();
-    if let Some(value) = extension {
-        parts.headers.insert(
-            http::header::SEC_WEBSOCKET_EXTENSIONS,
-            http::HeaderValue::from_static(value),
-        );
-    }
-    Ok(Response::from_parts(parts, Body::empty()))
+    Ok(crate::ws::switching(response, extension))
 }
 
 /// Splits the connection: the reader task feeds `tx`; the write half goes to the session.

@@ -78,6 +78,15 @@ pub fn upgrade<B>(state: &AppState, mut req: Request<B>) -> Result<Response, Api
     state
         .tasks()
         .spawn(task.instrument(tracing::Span::current()));
+    Ok(switching(response, extension))
+}
+
+/// The `101 Switching Protocols` answer of an accepted upgrade, with the permessage-deflate
+/// answer when one was negotiated (also used by the Socket.IO endpoint).
+pub(crate) fn switching<B>(
+    response: http::Response<B>,
+    extension: Option<&'static str>,
+) -> Response {
     let (mut parts, _) = response.into_parts();
     if let Some(value) = extension {
         parts.headers.insert(
@@ -85,5 +94,5 @@ pub fn upgrade<B>(state: &AppState, mut req: Request<B>) -> Result<Response, Api
             http::HeaderValue::from_static(value),
         );
     }
-    Ok(Response::from_parts(parts, Body::empty()))
+    Response::from_parts(parts, Body::empty())
 }

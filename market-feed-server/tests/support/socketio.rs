@@ -4,12 +4,9 @@
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::net::TcpStream;
-use tokio_tungstenite::{
-    MaybeTlsStream, WebSocketStream,
-    tungstenite::{Message, client::IntoClientRequest},
-};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
 
-use super::ws::{PATIENCE, Refused};
+use super::ws::{Client, PATIENCE, Refused};
 
 /// The `[name, body]` of an event packet `42[...]`.
 pub fn event_of(packet: &str) -> Option<(String, Value)> {
@@ -39,28 +36,9 @@ impl SioWs {
         headers: &[(&str, &str)],
     ) -> Result<SioWs, Refused> {
         let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket{query}");
-        let mut request = url.into_client_request().unwrap();
-        for (name, value) in headers {
-            request.headers_mut().insert(
-                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                http::HeaderValue::from_str(value).unwrap(),
-            );
-        }
-        match tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(request))
+        Client::try_connect(&url, headers)
             .await
-            .expect("the handshake completes in time")
-        {
-            Ok((ws, _)) => Ok(SioWs { ws }),
-            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(Refused {
-                status: resp.status().as_u16(),
-                body: resp
-                    .body()
-                    .as_deref()
-                    .map(|b| serde_json::from_slice(b).expect("a JSON error body"))
-                    .unwrap_or(Value::Null),
-            }),
-            Err(e) => panic!("the WebSocket handshake failed: {e}"),
-        }
+            .map(|c| SioWs { ws: c.ws })
     }
 
     /// Opens a WebSocket-only session and joins the default namespace with `connect` (`"40"`
