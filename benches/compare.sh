@@ -10,7 +10,10 @@
 #   SERVERS       which servers, default:
 #                 "market-feed floor-raw floor-tungstenite floor-fastwebsockets node-ws node-socketio python-socketio"
 #                 (also available: market-feed-deflate, market-feed-server with clients that offer
-#                 permessage-deflate, i.e. market-feed-load --deflate)
+#                 permessage-deflate, i.e. market-feed-load --deflate; market-feed-socketio,
+#                 market-feed-server's /socket.io/ on the WebSocket transport, market-feed-load
+#                 --protocol socketio; market-feed-socketio-polling, the same on the long-polling
+#                 transport, market-feed-load --protocol socketio-polling)
 #   CONNS         connection counts, default "100 1000 5000"
 #   DURATION      measuring window in seconds, default 20
 #   WARMUP        seconds between the end of the ramp and the window, default 3
@@ -55,7 +58,7 @@ wants() { case " $SERVERS " in *" $1 "*) return 0;; *) return 1;; esac; }
 
 echo "== building release binaries" >&2
 cargo build --release -q -p market-feed-load
-if wants market-feed || wants market-feed-deflate; then cargo build --release -q -p market-feed-server || true; fi
+if wants market-feed || wants market-feed-deflate || wants market-feed-socketio || wants market-feed-socketio-polling; then cargo build --release -q -p market-feed-server || true; fi
 
 echo "== installing peers" >&2
 for p in node-ws node-socketio; do
@@ -86,7 +89,9 @@ start() {
   PROTO=market-feed
   URL="ws://127.0.0.1:$PORT/ws"
   case "$name" in
-    market-feed|market-feed-deflate)
+    market-feed|market-feed-deflate|market-feed-socketio|market-feed-socketio-polling)
+      [ "$name" = market-feed-socketio ] && { PROTO=socketio; URL="ws://127.0.0.1:$PORT"; }
+      [ "$name" = market-feed-socketio-polling ] && { PROTO=socketio-polling; URL="ws://127.0.0.1:$PORT"; }
       [ -x "$BIN/market-feed-server" ] || { echo "binary not built" > "$log"; return 1; }
       "$BIN/market-feed-server" --listen "127.0.0.1:$PORT" --source simulated --store memory \
         --indices-interval 1s --prices-interval 5s --clock "at:$CLOCK_AT" >"$log" 2>&1 &
@@ -147,7 +152,7 @@ python3 - "$OUT" "$DURATION" <<'PY' | tee "$OUT/results.md"
 import json, os, sys, glob
 out, duration = sys.argv[1], sys.argv[2]
 rows = [json.load(open(p)) for p in glob.glob(os.path.join(out, "*.json")) if not p.endswith(("probe.json", "raw.json"))]
-order = ["market-feed", "market-feed-deflate", "floor-raw", "floor-fastwebsockets", "floor-tungstenite", "node-ws", "node-socketio", "python-socketio"]
+order = ["market-feed", "market-feed-deflate", "market-feed-socketio", "market-feed-socketio-polling", "floor-raw", "floor-fastwebsockets", "floor-tungstenite", "node-ws", "node-socketio", "python-socketio"]
 key = lambda r: (r["n"], order.index(r.get("server_name", r.get("server"))) if r.get("server_name", r.get("server")) in order else 99)
 floor = {r["n"]: r for r in rows if r.get("server_name") == "floor-raw"}
 def lat(r, ev, q):

@@ -47,6 +47,9 @@ pub enum Protocol {
     MarketFeed,
     /// Socket.IO v5 over Engine.IO v4 on a WebSocket transport.
     Socketio,
+    /// Socket.IO v5 over Engine.IO v4 on the HTTP long-polling transport (give the server root,
+    /// e.g. ws://127.0.0.1:8080; one HTTP/1.1 connection per client).
+    SocketioPolling,
 }
 
 /// Parses `500ms`, `20s`, `2m` or a plain number of seconds.
@@ -223,13 +226,13 @@ pub async fn run(o: Options) -> Result<Value, LoadError> {
             "--duration is at most 1h and --warmup at most 10m".into(),
         ));
     }
-    if o.deflate && o.protocol == Protocol::Socketio {
+    if o.deflate && o.protocol != Protocol::MarketFeed {
         return Err(LoadError::BadOption(
             "--deflate speaks the market-feed protocol only: drop --protocol socketio".into(),
         ));
     }
     if !(0.0..=1.0).contains(&o.resume)
-        || (o.resume > 0.0 && (o.deflate || o.protocol == Protocol::Socketio))
+        || (o.resume > 0.0 && (o.deflate || o.protocol != Protocol::MarketFeed))
     {
         return Err(LoadError::BadOption(
             "--resume is a share from 0 to 1, for the market-feed protocol without --deflate"
@@ -246,7 +249,7 @@ pub async fn run(o: Options) -> Result<Value, LoadError> {
         );
     }
     let url = match o.protocol {
-        Protocol::MarketFeed => o.url.clone(),
+        Protocol::MarketFeed | Protocol::SocketioPolling => o.url.clone(),
         Protocol::Socketio if o.url.contains("/socket.io/") => o.url.clone(),
         Protocol::Socketio => format!(
             "{}/socket.io/?EIO=4&transport=websocket",
@@ -256,6 +259,7 @@ pub async fn run(o: Options) -> Result<Value, LoadError> {
     let plan = Arc::new(Plan {
         url,
         socketio: o.protocol == Protocol::Socketio,
+        polling: o.protocol == Protocol::SocketioPolling,
         connect_timeout: o.connect_timeout,
         read_buffer: o.read_buffer.max(4096),
         deflate: o.deflate,
@@ -278,12 +282,12 @@ pub async fn run(o: Options) -> Result<Value, LoadError> {
     for i in 0..o.connections {
         let sub = subs[i % subs.len()].clone();
         let drops = i < droppers;
-        tasks.push(tokio::spawn(client::run(
-            plan.clone(),
-            sub,
-            shared.clone(),
-            drops,
-        )));
+        let task = if plan.polling {
+            tokio::spawn(crate::polling::run(plan.clone(), sub, shared.clone()))
+        } else {
+            tokio::spawn(client::run(plan.clone(), sub, shared.clone(), drops))
+        };
+        tasks.push(task);
         tokio::time::sleep_until((start + step.mul_f64((i + 1) as f64)).into()).await;
     }
     let ramp = start.elapsed();
@@ -328,6 +332,7 @@ pub async fn run(o: Options) -> Result<Value, LoadError> {
     report["protocol"] = json!(match o.protocol {
         Protocol::MarketFeed => "market-feed",
         Protocol::Socketio => "socketio",
+        Protocol::SocketioPolling => "socketio-polling",
     });
     report["url"] = json!(plan.url);
     report["duration_s"] = json!((window * 100.0).round() / 100.0);

@@ -1,6 +1,6 @@
 //! One measuring connection: connect, read the welcome (clock offset), subscribe, then account for
 //! every frame until told to stop. Speaks market-feed's protocol or Socket.IO (Engine.IO v4 over
-//! WebSocket).
+//! WebSocket; `polling` does long-polling).
 //!
 //! Latency of a batch = local receive time of the whole message, corrected by the server's clock
 //! offset, minus the `ts` of the batch's first quote. The simulated source and the floor stamp
@@ -49,6 +49,8 @@ pub(crate) struct Shared {
 pub(crate) struct Plan {
     pub(crate) url: String,
     pub(crate) socketio: bool,
+    /// Socket.IO on the long-polling transport (run by `polling::run` instead of [`run`]).
+    pub(crate) polling: bool,
     pub(crate) connect_timeout: Duration,
     pub(crate) read_buffer: usize,
     /// Offer permessage-deflate (own client; market-feed protocol only).
@@ -57,7 +59,7 @@ pub(crate) struct Plan {
     pub(crate) resume_gap: Duration,
 }
 
-fn now_us() -> i64 {
+pub(crate) fn now_us() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
@@ -73,6 +75,7 @@ pub(crate) async fn run(
     if plan.deflate {
         return run_deflate(plan, subscribe, shared).await;
     }
+
     let started = Instant::now();
     let setup = tokio::time::timeout(plan.connect_timeout, establish(&plan, &subscribe));
     let result = tokio::select! {
@@ -158,7 +161,7 @@ pub(crate) async fn run(
     stats
 }
 
-fn count_other(stats: &mut ConnStats, shared: &Shared, len: usize) {
+pub(crate) fn count_other(stats: &mut ConnStats, shared: &Shared, len: usize) {
     if shared.phase.load(Ordering::Relaxed) == RECORDING {
         stats.other_msgs += 1;
         stats.other_bytes += len as u64;
@@ -189,20 +192,10 @@ async fn run_deflate(plan: Arc<Plan>, subscribe: String, shared: Arc<Shared>) ->
         ws.send_text(&subscribe).await?;
         Ok((ws, server_time.saturating_mul(1000).saturating_sub(arrived)))
     };
-    let setup = tokio::time::timeout(plan.connect_timeout, setup);
-    let result = tokio::select! {
-        r = setup => r.unwrap_or_else(|_| Err("timeout: no welcome within the connect timeout".to_string())),
-        () = shared.cancel.cancelled() => Err("stopped before established".to_string()),
-    };
-    shared.settled.fetch_add(1, Ordering::Relaxed);
-    let (mut ws, offset_us) = match result {
+    let (mut ws, mut stats) = match settle(&plan, &shared, started, setup).await {
         Ok(ok) => ok,
-        Err(reason) => return ConnStats::failed(reason),
+        Err(failed) => return failed,
     };
-    let mut stats = ConnStats::failed(String::new());
-    stats.connect_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
-    stats.offset_us = Some(offset_us);
-    shared.skew_us.fetch_max(offset_us, Ordering::Relaxed);
     stats.outcome = loop {
         let msg = tokio::select! {
             biased;
@@ -221,9 +214,38 @@ async fn run_deflate(plan: Arc<Plan>, subscribe: String, shared: Arc<Shared>) ->
     stats
 }
 
+/// Waits for a connection's `setup` (its socket and clock offset) within the connect timeout,
+/// unless the run stops first; counts the connection as settled and starts its statistics
+/// (connect time, offset, the run's skew). `Err`: the statistics of a failed connection.
+pub(crate) async fn settle<T>(
+    plan: &Plan,
+    shared: &Shared,
+    started: Instant,
+    setup: impl std::future::Future<Output = Result<(T, i64), String>>,
+) -> Result<(T, ConnStats), ConnStats> {
+    let setup = tokio::time::timeout(plan.connect_timeout, setup);
+    let result = tokio::select! {
+        r = setup => r.unwrap_or_else(|_| Err("timeout: no welcome within the connect timeout".to_string())),
+        () = shared.cancel.cancelled() => Err("stopped before established".to_string()),
+    };
+    shared.settled.fetch_add(1, Ordering::Relaxed);
+    let (conn, offset_us) = result.map_err(ConnStats::failed)?;
+    let mut stats = ConnStats::failed(String::new());
+    stats.connect_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+    stats.offset_us = Some(offset_us);
+    shared.skew_us.fetch_max(offset_us, Ordering::Relaxed);
+    Ok((conn, stats))
+}
+
 /// Accounts for one event frame: `frame` holds the event's fields (`seq`, `data`, ...); `wire`
 /// is its size on the wire.
-fn account(stats: &mut ConnStats, shared: &Shared, name: &[u8], frame: &[u8], wire: usize) {
+pub(crate) fn account(
+    stats: &mut ConnStats,
+    shared: &Shared,
+    name: &[u8],
+    frame: &[u8],
+    wire: usize,
+) {
     let Some(i) = event_index(name) else {
         if name == b"snapshot" {
             if let Some(t) = str_field(frame, "topic").and_then(topic_index) {

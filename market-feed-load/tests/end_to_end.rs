@@ -187,3 +187,97 @@ async fn refuses_targets_off_this_machine() {
     let e = run(o).await.unwrap_err();
     assert!(e.to_string().contains("loopback"), "{e}");
 }
+
+/// A long-polling Socket.IO server in miniature: the handshake, then one scripted answer per
+/// poll (connect and a welcome one hour ahead, a ping), then an `indices_update` every 50 ms;
+/// every `POST` body is kept.
+async fn polling_server(
+    listener: tokio::net::TcpListener,
+    posts: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use http_body_util::{BodyExt, Full};
+    let ahead = 3_600_000;
+    let polls = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from(
+        vec![
+            format!(
+                "40{{\"sid\":\"y\"}}\x1e42[\"welcome\",{{\"protocol\":1,\"server_time\":{}}}]",
+                now_ms() + ahead
+            ),
+            "2".to_owned(),
+        ],
+    )));
+    let seq = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (tcp, _) = listener.accept().await.expect("a client");
+    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let (polls, posts, seq) = (polls.clone(), posts.clone(), seq.clone());
+        async move {
+            let handshake = !req.uri().query().unwrap_or_default().contains("sid=");
+            let post = req.method() == hyper::Method::POST;
+            let body = req.into_body().collect().await?.to_bytes();
+            let answer = if handshake {
+                r#"0{"sid":"s","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":16384}"#.to_owned()
+            } else if post {
+                posts
+                    .lock()
+                    .expect("posts")
+                    .push(String::from_utf8_lossy(&body).into_owned());
+                "ok".to_owned()
+            } else {
+                let next = polls.lock().expect("polls").pop_front();
+                match next {
+                    Some(p) => p,
+                    None => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        let seq = seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                        let ts = now_ms() + ahead - 100;
+                        format!(
+                            "42[\"indices_update\",{{\"seq\":{seq},\"data\":[{{\"key\":\"K\",\"ts\":{ts}}}]}}]"
+                        )
+                    }
+                }
+            };
+            Ok::<_, hyper::Error>(hyper::Response::new(Full::new(bytes::Bytes::from(answer))))
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn speaks_socketio_over_long_polling() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    let posts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let server = tokio::spawn(polling_server(listener, posts.clone()));
+    let o = options(&[
+        "--url",
+        &url,
+        "--protocol",
+        "socketio-polling",
+        "-n",
+        "1",
+        "--warmup",
+        "0s",
+        "--duration",
+        "700ms",
+    ]);
+    let r = run(o).await.unwrap();
+    server.abort();
+    assert_eq!(r["connections"]["established"], 1, "{r}");
+    assert_eq!(r["protocol"], "socketio-polling");
+    let posts = posts.lock().unwrap().clone();
+    assert_eq!(posts[0], "40");
+    assert!(
+        posts[1].starts_with(r#"42["subscribe",{"op":"subscribe""#),
+        "{posts:?}"
+    );
+    assert_eq!(posts[2], "3", "the ping is answered");
+    let offset = r["clock_offset_ms"].as_f64().unwrap();
+    assert!((3_599_000.0..3_600_001.0).contains(&offset), "{offset}");
+    let e = &r["events"]["indices_update"];
+    assert!(e["messages"].as_u64().unwrap() >= 3, "{e}");
+    assert_eq!(e["lost"], 0, "{e}");
+    let p50 = e["latency_ms"]["p50"].as_f64().unwrap();
+    assert!((50.0..600.0).contains(&p50), "{e}");
+}

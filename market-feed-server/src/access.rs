@@ -95,11 +95,24 @@ impl Access {
         [bearer.map(str::to_owned), decoded]
             .into_iter()
             .flatten()
-            .any(|given| {
-                self.tokens
-                    .iter()
-                    .any(|t| constant_time_eq(t.expose().as_bytes(), given.as_bytes()))
-            })
+            .any(|given| self.accepts(&given))
+    }
+
+    /// Whether `token` is an accepted client token, or none is required (the Socket.IO
+    /// endpoint's `auth: {token}`).
+    ///
+    /// ```
+    /// # use market_feed_server::{access::Access, config::Secret};
+    /// let a = Access::new(vec![Secret::new("t1")], vec![], vec![]);
+    /// assert!(a.accepts("t1") && !a.accepts("t2"));
+    /// assert!(Access::default().accepts(""));
+    /// ```
+    pub fn accepts(&self, token: &str) -> bool {
+        self.tokens.is_empty()
+            || self
+                .tokens
+                .iter()
+                .any(|t| constant_time_eq(t.expose().as_bytes(), token.as_bytes()))
     }
 
     /// Whether a WebSocket upgrade's `Origin` is allowed (no allow-list: any; a request

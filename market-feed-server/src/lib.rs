@@ -21,14 +21,15 @@
 //! - [`reply`]: JSON and static responses;
 //! - [`closing_cache`]: stored closes served from memory;
 //! - [`ws`]: the WebSocket endpoint (protocol, flood control, slow consumers, heartbeats);
+//! - [`socketio`]: the Socket.IO endpoint `/socket.io/` (Engine.IO long-polling and WebSocket);
 //! - [`access`]: client tokens, origins and CORS;
 //! - [`metrics`]: the Prometheus exposition;
 //! - [`dashboard`]: the built-in page;
 //! - [`settings`] and [`stats`]: connection limits and counters;
 //! - [`state`]: what the handlers share.
 //!
-//! Modules depend downwards only: `server` → `router` → handlers (`api`, `ws`, `metrics`,
-//! `dashboard`) → `state` → `access`, `settings`, `stats`, `closing_cache`; `error` and
+//! Modules depend downwards only: `server` → `router` → handlers (`api`, `socketio` → `ws`,
+//! `metrics`, `dashboard`) → `state` → `access`, `settings`, `stats`, `closing_cache`; `error` and
 //! `reply` sit below every handler.
 #![warn(missing_docs)]
 
@@ -50,6 +51,7 @@ pub mod request_limits;
 pub mod router;
 pub mod server;
 pub mod settings;
+pub mod socketio;
 pub mod start_error;
 pub mod state;
 pub mod stats;

@@ -7,7 +7,8 @@
 //!
 //! 1. a JSON 414/431 when its head is over [`crate::request_limits`];
 //! 2. on `/ws`, the upgrade (which checks the token, origin and connection limit itself, to
-//!    count refusals);
+//!    count refusals); on `/socket.io/`, the Socket.IO endpoint (origin, connection limit and
+//!    its own CORS answers; the token may come in the Socket.IO connect packet);
 //! 3. on an API route, tower-http's CORS layer: a preflight is answered there, before the
 //!    token check (browsers send preflights without credentials), and every other response
 //!    gets the CORS headers;
@@ -52,6 +53,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum Route {
     /// `/ws`: the WebSocket endpoint.
     Ws,
+    /// `/socket.io/`: the Socket.IO endpoint.
+    SocketIo,
     /// `/healthz`.
     Healthz,
     /// `/readyz`.
@@ -89,6 +92,7 @@ impl Route {
         let seg: Vec<&str> = segments.iter().map(String::as_str).collect();
         match seg.as_slice() {
             ["ws"] => Route::Ws,
+            ["socket.io"] => Route::SocketIo,
             ["healthz"] => Route::Healthz,
             ["readyz"] => Route::Readyz,
             ["metrics"] => Route::Metrics,
@@ -156,9 +160,13 @@ impl Route {
 /// # let _ = app;
 /// ```
 pub fn router(state: AppState) -> Router {
+    let service = Service {
+        state,
+        socket_io: crate::socketio::Endpoint::default(),
+    };
     Router::new()
         .fallback(dispatch)
-        .with_state(state)
+        .with_state(service)
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
 }
 
@@ -171,8 +179,16 @@ fn request_span(req: &Request) -> tracing::Span {
     tracing::debug_span!("request", method = %req.method(), path = %req.uri().path(), peer = ?peer)
 }
 
+/// What the router's handler holds: the shared state and the Socket.IO sessions.
+#[derive(Debug, Clone)]
+struct Service {
+    state: AppState,
+    socket_io: crate::socketio::Endpoint,
+}
+
 /// Answers one request (see the module documentation for the order of checks).
-async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
+async fn dispatch(State(service): State<Service>, req: Request) -> Response {
+    let Service { state, socket_io } = service;
     if let Some(refused) = request_limits::check(&req) {
         let mut r = refused.into_response();
         // The rest of such a connection is not worth reading.
@@ -183,6 +199,9 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
     let route = Route::resolve(req.uri().path());
     if route == Route::Ws {
         return crate::ws::upgrade(&state, req).unwrap_or_else(IntoResponse::into_response);
+    }
+    if route == Route::SocketIo {
+        return socket_io.handle(&state, req).await;
     }
     // tower-http's CORS answers every `OPTIONS` as a preflight; one without
     // `Access-Control-Request-Method` is an ordinary request (token checked, then 405).
@@ -359,5 +378,7 @@ mod tests {
         assert_eq!(Route::resolve("//app.js"), Route::Asset("/app.js".into()));
         assert_eq!(Route::resolve("/secret"), Route::NotFound);
         assert_eq!(Route::resolve("//ws/"), Route::Ws);
+        assert_eq!(Route::resolve("/socket.io/"), Route::SocketIo);
+        assert_eq!(Route::resolve("/socket.io"), Route::SocketIo);
     }
 }

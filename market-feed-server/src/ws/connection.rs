@@ -23,10 +23,7 @@ use std::{
 use futures::StreamExt;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
-use market_feed::{
-    hub::{self, Subscription},
-    model::Topic,
-};
+use market_feed::hub::{self, Subscription};
 use tokio::{
     io::{ReadHalf, WriteHalf},
     sync::{OwnedSemaphorePermit, mpsc},
@@ -45,9 +42,12 @@ use crate::{
     stats::{CloseReason, Event},
 };
 
-type Io = ProgressIo<TokioIo<Upgraded>>;
-type Reader = FrameReader<ReadHalf<Io>>;
-type Writer = FrameWriter<WriteHalf<Io>>;
+/// The upgraded connection, with its write progress recorded.
+pub(crate) type Io = ProgressIo<TokioIo<Upgraded>>;
+/// The read half of a connection.
+pub(crate) type Reader = FrameReader<ReadHalf<Io>>;
+/// The write half of a connection.
+pub(crate) type Writer = FrameWriter<WriteHalf<Io>>;
 
 /// What the reader tells the writer.
 #[derive(Debug)]
@@ -116,7 +116,7 @@ pub(super) async fn run(
 }
 
 /// How long a connection closed by the server keeps reading what the client still sends.
-const DRAIN_TIME: Duration = Duration::from_secs(1);
+pub(crate) const DRAIN_TIME: Duration = Duration::from_secs(1);
 /// The most bytes read and discarded after the server's close frame.
 const DRAIN_BYTES: usize = 1 << 20;
 /// The most frames read and discarded after the server's close frame (each at most 16 KiB).
@@ -134,7 +134,7 @@ const DRAIN_FRAMES: usize = 64;
 /// Called boxed (`Box::pin(drain(..))`): its state, with a 1 KiB discard buffer, would otherwise
 /// be part of every connection's reader task for its whole life (about 0.8 KiB more RSS per
 /// connection, measured at 1,000 connections).
-async fn drain(reader: &mut Reader, framed: bool) {
+pub(crate) async fn drain(reader: &mut Reader, framed: bool) {
     if framed {
         for _ in 0..DRAIN_FRAMES {
             match reader.next().await {
@@ -249,13 +249,15 @@ async fn read_loop(
 }
 
 /// Why a write did not finish.
-enum WriteFailure {
+pub(crate) enum WriteFailure {
+    /// The socket accepted no bytes for the slow-consumer timeout.
     Slow,
+    /// The connection failed.
     Io,
 }
 
 /// Writes one frame, giving up when the socket accepts no bytes for the slow-consumer timeout.
-async fn write(
+pub(crate) async fn write(
     writer: &mut Writer,
     (opcode, rsv1, payload): (OpCode, bool, &[u8]),
     progress: &Progress,
@@ -360,29 +362,17 @@ impl Session<'_> {
                 resume,
                 max_rate_ms,
             } => {
-                let mut unknown = Vec::new();
-                let filter = match symbols {
-                    Some(list) if topics.contains(&Topic::Prices) => {
-                        let resolved = self.state.hub().resolve_filter(&list);
-                        unknown = resolved.unknown;
-                        Some(resolved.filter)
-                    }
-                    _ => None,
-                };
-                self.sub.subscribe_resuming(&topics, filter, &resume);
-                let period = max_rate_ms.map(Duration::from_millis);
-                self.sub.set_max_rate(&topics, period);
-                if unknown.is_empty() {
-                    Ok(())
-                } else {
-                    let refusal = Refusal::new(
-                        ErrorCode::UnknownSymbol,
-                        format!(
-                            "unknown symbols or keys: {}; the others are subscribed (GET /api/v1/instruments lists them)",
-                            unknown.join(", ")
-                        ),
-                    );
-                    self.refuse(&refusal).await
+                let applied = super::subscribe::apply(
+                    self.state,
+                    &mut self.sub,
+                    &topics,
+                    symbols,
+                    &resume,
+                    max_rate_ms,
+                );
+                match applied {
+                    Ok(()) => Ok(()),
+                    Err(refusal) => self.refuse(&refusal).await,
                 }
             }
         }

@@ -9,13 +9,14 @@
 //! messages. permessage-deflate ([`deflate`]) is negotiated when offered: hub frames then go out
 //! in the compressed form the hub computed once for every connection (`Frame::deflated`).
 
-mod connection;
+pub(crate) mod connection;
 pub mod deflate;
-mod progress;
+pub(crate) mod progress;
 pub mod protocol;
 pub mod rate;
-mod reader;
-mod writer;
+pub(crate) mod reader;
+pub(crate) mod subscribe;
+pub(crate) mod writer;
 
 use axum::{body::Body, response::Response};
 use http::{Request, StatusCode};
@@ -77,6 +78,15 @@ pub fn upgrade<B>(state: &AppState, mut req: Request<B>) -> Result<Response, Api
     state
         .tasks()
         .spawn(task.instrument(tracing::Span::current()));
+    Ok(switching(response, extension))
+}
+
+/// The `101 Switching Protocols` answer of an accepted upgrade, with the permessage-deflate
+/// answer when one was negotiated (also used by the Socket.IO endpoint).
+pub(crate) fn switching<B>(
+    response: http::Response<B>,
+    extension: Option<&'static str>,
+) -> Response {
     let (mut parts, _) = response.into_parts();
     if let Some(value) = extension {
         parts.headers.insert(
@@ -84,5 +94,5 @@ pub fn upgrade<B>(state: &AppState, mut req: Request<B>) -> Result<Response, Api
             http::HeaderValue::from_static(value),
         );
     }
-    Ok(Response::from_parts(parts, Body::empty()))
+    Response::from_parts(parts, Body::empty())
 }

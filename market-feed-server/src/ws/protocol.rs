@@ -221,6 +221,18 @@ pub fn parse_op(text: &str) -> Result<ClientOp, Refusal> {
             "not JSON ({e}): send an object such as {{\"op\":\"ping\",\"id\":1}}"
         ))
     })?;
+    parse_op_value(&value)
+}
+
+/// Parses one client message already read as JSON (the Socket.IO endpoint's event bodies, with
+/// the event name as `op`).
+///
+/// ```
+/// use market_feed_server::ws::protocol::{parse_op_value, ClientOp};
+/// let op = parse_op_value(&serde_json::json!({"op":"unsubscribe","topics":["prices"]})).unwrap();
+/// assert_eq!(op, ClientOp::Unsubscribe { topics: vec![market_feed::model::Topic::Prices] });
+/// ```
+pub fn parse_op_value(value: &Value) -> Result<ClientOp, Refusal> {
     let obj = value
         .as_object()
         .ok_or_else(|| bad("send a JSON object with an \"op\": subscribe, unsubscribe or ping"))?;

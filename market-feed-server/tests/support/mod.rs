@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod inproc;
+pub mod socketio;
 pub mod ws;
 
 use std::{process::Stdio, time::Duration};

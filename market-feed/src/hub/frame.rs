@@ -104,6 +104,9 @@ struct Shared {
     /// The permessage-deflate form of `bytes`, computed on first use and shared by every
     /// clone of this frame (so by every connection that gets it).
     deflated: OnceLock<Option<Bytes>>,
+    /// The message as a Socket.IO event packet and its permessage-deflate form, computed on
+    /// first use like `deflated`.
+    socket_io: OnceLock<(Bytes, OnceLock<Option<Bytes>>)>,
     /// The message as values, kept when the frame was built.
     event: FeedEvent,
 }
@@ -114,6 +117,10 @@ impl std::fmt::Debug for Shared {
             .field(
                 "deflated",
                 &self.deflated.get().map(|z| z.as_ref().map(Bytes::len)),
+            )
+            .field(
+                "socket_io",
+                &self.socket_io.get().map(|(text, _)| text.len()),
             )
             .field("event", &self.event)
             .finish()
@@ -152,6 +159,7 @@ impl Frame {
             bytes,
             shared: Arc::new(Shared {
                 deflated: OnceLock::new(),
+                socket_io: OnceLock::new(),
                 event,
             }),
         }
@@ -205,6 +213,52 @@ impl Frame {
             .deflated
             .get_or_init(|| super::deflate::deflate_message(&self.bytes))
             .as_ref()
+    }
+
+    /// The message as a Socket.IO event packet, `42["<event>",{<the other fields>}]`
+    /// ([`socket_io_packet`](super::socket_io_packet)): built once, on first call, and shared
+    /// by every clone of the frame, like [`Frame::deflated`].
+    ///
+    /// ```
+    /// # use market_feed::hub::Frame;
+    /// # use market_feed::model::{InstrumentKey, Quote, Topic};
+    /// let q = Quote::new(InstrumentKey::new("NSE_INDEX|Nifty 50")?, "NIFTY 50", 25000.0, 1);
+    /// let frame = Frame::batch(Topic::Indices, 42, &[q])?;
+    /// assert!(frame.socket_io().starts_with(br#"42["indices_update",{"seq":42,"data":[{"key""#));
+    /// assert_eq!(frame.clone().socket_io().as_ptr(), frame.socket_io().as_ptr());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn socket_io(&self) -> &Bytes {
+        &self.socket_io_form().0
+    }
+
+    /// [`Frame::socket_io`] compressed for permessage-deflate, once, as [`Frame::deflated`]
+    /// compresses the JSON (`None` under 1 KiB or when it would not shrink).
+    ///
+    /// ```
+    /// # use market_feed::hub::{Frame, deflate_message};
+    /// # use market_feed::model::{InstrumentKey, Quote, Topic};
+    /// let quotes: Vec<Quote> = (0..20)
+    ///     .map(|i| Quote::new(InstrumentKey::new(&format!("NSE_EQ|INE{i:07}")).unwrap(), format!("S{i}"), 100.0 + i as f64, 1))
+    ///     .collect();
+    /// let frame = Frame::batch(Topic::Prices, 1, &quotes)?;
+    /// assert_eq!(frame.socket_io_deflated(), deflate_message(frame.socket_io()).as_ref());
+    /// # Ok::<(), market_feed::hub::HubError>(())
+    /// ```
+    pub fn socket_io_deflated(&self) -> Option<&Bytes> {
+        let (text, deflated) = self.socket_io_form();
+        deflated
+            .get_or_init(|| super::deflate::deflate_message(text))
+            .as_ref()
+    }
+
+    fn socket_io_form(&self) -> &(Bytes, OnceLock<Option<Bytes>>) {
+        self.shared.socket_io.get_or_init(|| {
+            // Every hub message is a JSON object with `"event"`; the fallback is never empty.
+            let text = super::socket_io::socket_io_packet(&self.bytes)
+                .unwrap_or_else(|| Bytes::from_static(br#"42["error",{}]"#));
+            (text, OnceLock::new())
+        })
     }
 
     /// Serializes a batch into an `indices_update` / `prices_batch` frame, exactly as

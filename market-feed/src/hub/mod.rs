@@ -81,7 +81,9 @@
 //! # Compression, resume, rate
 //!
 //! - [`Frame::deflated`] compresses a frame for permessage-deflate once, on first use, and
-//!   every clone of the frame (every connection that gets it) shares the result.
+//!   every clone of the frame (every connection that gets it) shares the result;
+//!   [`Frame::socket_io`] and [`Frame::socket_io_deflated`] do the same for the frame as a
+//!   Socket.IO event packet ([`socket_io_packet`]).
 //! - Each topic keeps its last [`HubConfig::resume_window`] batches (bounded by
 //!   [`HubConfig::resume_bytes`]); [`Subscription::subscribe_resuming`] replays the ones a
 //!   client missed, in the hub's [`epoch`](Hub::epoch), instead of a snapshot.
@@ -150,6 +152,7 @@ mod history;
 mod metered;
 mod pending;
 mod shared;
+mod socket_io;
 mod state;
 mod stats;
 mod status;
@@ -164,6 +167,7 @@ pub use filter::{Filter, FilterResolution};
 pub use frame::{Frame, FrameKind};
 pub use metered::MAX_RATE_RANGE;
 pub use pending::ResumeFrom;
+pub use socket_io::socket_io_packet;
 pub use state::TopicView;
 pub use stats::HubStats;
 pub use status::{FeedState, FeedStatus, SnapshotMeta, Source};
