@@ -178,6 +178,8 @@ export class MarketFeedClient extends Emitter<MarketFeedEvents> {
   #lastReceived = 0;
   #heartbeatPinged = false;
   #epoch: string | undefined;
+  /** The `welcome` of the open connection. */
+  #welcome: WelcomeMessage | undefined;
   #market: MarketStatus | null = null;
   #feed: Partial<Record<Topic, FeedStatusMessage>> = {};
   #clockOffset = 0;
@@ -280,6 +282,7 @@ export class MarketFeedClient extends Emitter<MarketFeedEvents> {
    * the connection up until `close()`; the promise is rejected only by `close()`.
    */
   connect(): Promise<WelcomeMessage> {
+    if (this.#state === "open" && this.#welcome) return Promise.resolve(this.#welcome);
     const p = new Promise<WelcomeMessage>((resolve, reject) => this.#waiters.push({ resolve, reject }));
     if (this.#state === "idle" || this.#state === "closed") {
       try {
@@ -368,6 +371,7 @@ export class MarketFeedClient extends Emitter<MarketFeedEvents> {
     if (!factory) return;
     this.#stopTimers();
     this.#epoch = undefined;
+    this.#welcome = undefined;
     this.#setState("connecting");
     const handlers = {
       message: (msg: ServerMessage) => {
@@ -496,7 +500,7 @@ export class MarketFeedClient extends Emitter<MarketFeedEvents> {
     this.#heartbeatPinged = false;
     switch (msg.event) {
       case "welcome":
-        return this.#welcome(msg);
+        return this.#welcomed(msg);
       case "snapshot":
         return this.#snapshot(msg);
       case "indices_update":
@@ -533,8 +537,9 @@ export class MarketFeedClient extends Emitter<MarketFeedEvents> {
     }
   }
 
-  #welcome(msg: WelcomeMessage): void {
+  #welcomed(msg: WelcomeMessage): void {
     clearTimeout(this.#connectTimer);
+    this.#welcome = msg;
     this.#attempt = 0;
     this.#epoch = msg.epoch;
     this.#clockOffset = msg.server_time - Date.now();

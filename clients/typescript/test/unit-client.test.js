@@ -52,6 +52,8 @@ describe("MarketFeedClient", () => {
     conn.recv(welcome());
     const w = await connected;
     assert.equal(w.epoch, "e1");
+    assert.equal(await c.connect(), w, "connect() when open resolves with the current welcome");
+    assert.equal(net.conns.length, 1);
     assert.equal(c.state, "open");
     assert.equal(c.live, true);
     assert.deepEqual(conn.sent, [{ op: "subscribe", topics: ["indices", "prices"], symbols: ["RELIANCE", "TCS"] }]);
