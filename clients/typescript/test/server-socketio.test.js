@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
 import { MarketFeedClient } from "../dist/index.js";
-import { OPEN_FAST, eventually, next, startServer } from "./support/server.js";
+import { OPEN_FAST, eventually, next, startProxy, startServer } from "./support/server.js";
 
 let server;
 let hasSocketIo = false;
@@ -55,5 +55,33 @@ describe("transport socket.io against the real server", () => {
     await refused;
     assert.notEqual(c.state, "open");
     c.close();
+  });
+
+  it("reconnects through a cut connection (long-polling upgraded to WebSocket) and the values go on", async (t) => {
+    if (!hasSocketIo) return t.skip("this server has no /socket.io/ endpoint");
+    const proxy = await startProxy(server.addr);
+    t.after(() => proxy.close());
+    const c = new MarketFeedClient({
+      url: `http://${proxy.addr}`,
+      transport: "socket.io",
+      token: "t0k3n",
+      topics: ["indices"],
+      reconnect: { initialDelayMs: 100, maxDelayMs: 800 },
+    });
+    t.after(() => c.close());
+    const gaps = [];
+    c.on("gap", (g) => gaps.push(g));
+    await c.connect();
+    await eventually(() => c.indices.size >= 9, "index levels");
+    const before = c.topic("indices").seq;
+    const rewelcomed = next(c, "welcome");
+    const lost = next(c, "disconnect");
+    proxy.drop();
+    await lost;
+    await rewelcomed;
+    await eventually(() => c.topic("indices").seq >= before + 5, "index updates after the reconnect");
+    assert.equal(c.state, "open");
+    assert.equal(c.prices.size, 0, "only the subscribed topic, not the implicit one");
+    assert.deepEqual(gaps, []);
   });
 });
