@@ -14,7 +14,7 @@ use super::{
     HubConfig, HubError,
     event::{Batch, Event},
     filter::{Filter, FilterResolution},
-    frame::{Frame, FrameKind, encode_batch, encode_feed_status, encode_market_status},
+    frame::{Frame, encode_feed_status, encode_market_status},
     history, lock, read,
     shared::Shared,
     state::TopicView,
@@ -226,7 +226,8 @@ impl Hub {
         let shared = &self.shared;
         let _one_publisher = lock(&shared.publishing[topic.index()]);
         let seq = read(shared.topic(topic)).seq + 1;
-        let bytes = encode_batch(topic, seq, quotes.iter(), quotes.len())?;
+        let quotes: Arc<[Quote]> = quotes.into();
+        let frame = Frame::encode_batch(topic, seq, quotes.clone())?;
         let newest = quotes.iter().map(|q| q.ts).max();
         {
             let mut st = write(shared.topic(topic));
@@ -235,9 +236,8 @@ impl Hub {
             st.meta.source = Source::Live;
             st.meta.as_of = st.meta.as_of.max(newest);
         }
-        shared.counters.published(bytes.len());
-        let cost = history::cost(bytes.len());
-        let frame = Frame::new(FrameKind::batch_of(topic), Some(topic), Some(seq), bytes);
+        shared.counters.published(frame.len());
+        let cost = history::cost(frame.len());
         let event = Arc::new(Event::Batch(Batch::new(topic, seq, frame, quotes)));
         // Kept for resume before it is sent: a resuming subscriber (whose ring position
         // predates its look at the history) finds each batch in one or the other, or both.
@@ -274,7 +274,7 @@ impl Hub {
     /// ```
     pub fn publish_market_status<T: Serialize + ?Sized>(&self, status: &T) -> Result<(), HubError> {
         let value = serde_json::to_value(status).map_err(HubError::Serialize)?;
-        let frame = encode_market_status(status)?;
+        let frame = encode_market_status(status, value.clone())?;
         if let Some(live) = value.get("live").and_then(serde_json::Value::as_bool) {
             self.set_live(live);
         }
@@ -306,9 +306,9 @@ impl Hub {
     /// # Ok::<(), market_feed::hub::HubError>(())
     /// ```
     pub fn publish_feed_status(&self, status: FeedStatus) -> Result<(), HubError> {
-        let frame = encode_feed_status(&status)?;
         let topic = status.topic;
         let state = status.state;
+        let frame = encode_feed_status(status.clone())?;
         let version = {
             let mut st = write(self.shared.topic(topic));
             st.feed.version += 1;

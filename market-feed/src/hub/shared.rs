@@ -114,7 +114,7 @@ impl Shared {
             (st.version, st.seq, st.live, st.meta, st.quotes(filter))
         };
         // Serialized outside the state lock, so publishers are never held up by it.
-        let frame = encode_snapshot(topic, seq, &self.epoch, live, &meta, &quotes)?;
+        let frame = encode_snapshot(topic, seq, &self.epoch, live, &meta, quotes.into())?;
         let mut c = lock(cache);
         if version > c.version {
             c.version = version;

@@ -8,11 +8,13 @@
 //! `prices_batch` (next `seq`, serialized once, filtered per client as usual) carrying only
 //! the marked instruments.
 
+use std::sync::Arc;
+
 use super::{
     HubError,
     event::{Batch, Event},
     fanout::Hub,
-    frame::{Frame, FrameKind, encode_batch},
+    frame::Frame,
     lock,
     status::Source,
     write,
@@ -85,15 +87,15 @@ impl Hub {
         let _one_publisher = lock(&shared.publishing[topic.index()]);
         // Taken, encoded and numbered under the write lock, so a snapshot is either before
         // this batch (and older than its values) or after it (and shows its `seq`).
-        let (seq, quotes, bytes) = {
+        let (seq, quotes, frame) = {
             let mut st = write(shared.topic(topic));
-            let quotes = st.take_changed();
+            let quotes: Arc<[Quote]> = st.take_changed().into();
             if quotes.is_empty() {
                 return Ok(None);
             }
             let seq = st.seq + 1;
-            let bytes = match encode_batch(topic, seq, quotes.iter(), quotes.len()) {
-                Ok(b) => b,
+            let frame = match Frame::encode_batch(topic, seq, quotes.clone()) {
+                Ok(f) => f,
                 Err(e) => {
                     st.mark_changed(&quotes);
                     return Err(e);
@@ -101,10 +103,9 @@ impl Hub {
             };
             st.seq = seq;
             st.version += 1;
-            (seq, quotes, bytes)
+            (seq, quotes, frame)
         };
-        shared.counters.published(bytes.len());
-        let frame = Frame::new(FrameKind::batch_of(topic), Some(topic), Some(seq), bytes);
+        shared.counters.published(frame.len());
         shared.send(Event::Batch(Batch::new(topic, seq, frame, quotes)));
         Ok(Some(seq))
     }
