@@ -9,6 +9,7 @@
 import { backoffDelay, type BackoffOptions } from "./backoff.js";
 import { Emitter } from "./emitter.js";
 import { TopicSequence } from "./sequence.js";
+import { Subscription } from "./subscription.js";
 import {
   loadSocketIo,
   socketIoTransport,
@@ -27,11 +28,9 @@ import {
   type PongMessage,
   type PricesBatchMessage,
   type Quote,
-  type ResumePoint,
   type ServerMessage,
   type SnapshotMessage,
   type SnapshotSource,
-  type SubscribeOp,
   type Topic,
   type WelcomeMessage,
 } from "./types.js";
@@ -164,10 +163,7 @@ export class MarketFeedClient extends Emitter<MarketFeedEvents> {
   readonly #options: MarketFeedClientOptions;
   readonly #values: Record<Topic, TopicValues> = { indices: new TopicValues(), prices: new TopicValues() };
   readonly #seqs: Record<Topic, TopicSequence> = { indices: new TopicSequence(), prices: new TopicSequence() };
-  readonly #wanted = new Set<Topic>();
-  #symbols: string[] | undefined;
-  /** The symbol list of the last `prices` subscribe sent (resume only applies to the same list). */
-  #sentSymbolsKey: string | undefined;
+  readonly #subscription: Subscription;
   #state: ConnectionState = "idle";
   #transport: Transport | undefined;
   #factory: TransportFactory | undefined;
@@ -197,10 +193,8 @@ export class MarketFeedClient extends Emitter<MarketFeedEvents> {
   constructor(options: MarketFeedClientOptions) {
     super();
     this.#options = options;
-    if (options.maxRateMs !== undefined && !(options.maxRateMs >= 250 && options.maxRateMs <= 60_000)) {
-      throw new RangeError(`maxRateMs must be from 250 to 60000 ms, got ${options.maxRateMs}`);
-    }
-    if (options.topics) this.#want(options.topics, options.symbols);
+    this.#subscription = new Subscription(options.maxRateMs);
+    if (options.topics) this.#subscription.want(options.topics, options.symbols);
   }
 
   /** The connection state. */
@@ -261,8 +255,8 @@ export class MarketFeedClient extends Emitter<MarketFeedEvents> {
     const v = this.#values[topic];
     const s = this.#seqs[topic];
     return {
-      subscribed: this.#wanted.has(topic),
-      symbols: topic === "prices" ? this.#symbols : undefined,
+      subscribed: this.#subscription.has(topic),
+      symbols: topic === "prices" ? this.#subscription.symbols : undefined,
       live: this.#state === "open" && v.live && this.#market?.live !== false,
       source: v.source,
       tradingDay: v.tradingDay,
@@ -306,24 +300,19 @@ export class MarketFeedClient extends Emitter<MarketFeedEvents> {
    * after every reconnect. Each named topic gets a fresh `snapshot`.
    */
   subscribe(topics: readonly Topic[], symbols?: readonly string[] | null): void {
-    const named = this.#want(topics, symbols ?? undefined);
-    if (this.#state === "open" && named.length > 0) this.#sendSubscribe(named, false);
+    const named = this.#subscription.want(topics, symbols ?? undefined);
+    if (this.#state === "open" && named.length > 0) this.#transport?.send(this.#subscription.op(named));
   }
 
   /** Stops `topics`; their values are forgotten. */
   unsubscribe(topics: readonly Topic[]): void {
-    const named = [...new Set(topics)].filter((t) => this.#wanted.has(t));
+    const named = this.#subscription.drop(topics);
     if (named.length === 0) return;
     for (const t of named) {
-      this.#wanted.delete(t);
       this.#values[t].clear();
       this.#seqs[t].reset();
       delete this.#feed[t];
       this.#changed(t);
-    }
-    if (named.includes("prices")) {
-      this.#symbols = undefined;
-      this.#sentSymbolsKey = undefined;
     }
     if (this.#state === "open") this.#transport?.send({ op: "unsubscribe", topics: named });
   }
@@ -455,44 +444,6 @@ export class MarketFeedClient extends Emitter<MarketFeedEvents> {
     this.emit("change", part);
   }
 
-  // ---- subscriptions ----
-
-  /** Records the wish; returns the topics named (deduplicated). */
-  #want(topics: readonly Topic[], symbols: readonly string[] | undefined): Topic[] {
-    const named = [...new Set(topics)];
-    for (const t of named) {
-      if (t !== "indices" && t !== "prices") throw new RangeError(`unknown topic ${JSON.stringify(t)}: use "indices" or "prices"`);
-      this.#wanted.add(t);
-    }
-    if (named.includes("prices")) this.#symbols = symbols ? [...symbols] : undefined;
-    return named;
-  }
-
-  /** Whether `topic`'s subscription receives every batch, so that a skipped `seq` is a loss. */
-  #contiguous(topic: Topic): boolean {
-    if (this.#options.maxRateMs !== undefined) return false;
-    return topic === "indices" || this.#symbols === undefined;
-  }
-
-  #sendSubscribe(topics: readonly Topic[], resume: boolean): void {
-    const op: SubscribeOp = { op: "subscribe", topics: [...topics] };
-    if (topics.includes("prices") && this.#symbols) op.symbols = [...this.#symbols];
-    if (this.#options.maxRateMs !== undefined) op.max_rate_ms = this.#options.maxRateMs;
-    const symbolsKey = JSON.stringify(this.#symbols ?? null);
-    if (resume && this.#options.resume !== false) {
-      const points: Partial<Record<Topic, ResumePoint>> = {};
-      for (const t of topics) {
-        // A changed symbol list needs a snapshot of the new instruments, not a replay.
-        if (t === "prices" && this.#sentSymbolsKey !== symbolsKey) continue;
-        const point = this.#seqs[t].resumePoint();
-        if (point) points[t] = point;
-      }
-      if (Object.keys(points).length > 0) op.resume = points;
-    }
-    if (topics.includes("prices")) this.#sentSymbolsKey = symbolsKey;
-    this.#transport?.send(op);
-  }
-
   // ---- messages ----
 
   #receive(msg: ServerMessage): void {
@@ -514,7 +465,7 @@ export class MarketFeedClient extends Emitter<MarketFeedEvents> {
         return;
       }
       case "feed_status":
-        if (!this.#wanted.has(msg.topic)) return;
+        if (!this.#subscription.has(msg.topic)) return;
         this.#feed = { ...this.#feed, [msg.topic]: msg };
         this.emit("feed_status", msg);
         this.#changed("feed");
@@ -548,8 +499,11 @@ export class MarketFeedClient extends Emitter<MarketFeedEvents> {
     this.#lastReceived = Date.now();
     this.#startHeartbeat();
     this.emit("welcome", msg);
-    const topics = TOPICS.filter((t) => this.#wanted.has(t));
-    if (topics.length > 0) this.#sendSubscribe(topics, true);
+    const topics = this.#subscription.topics();
+    if (topics.length > 0) {
+      const resume = this.#options.resume === false ? undefined : (t: Topic) => this.#seqs[t].resumePoint();
+      this.#transport?.send(this.#subscription.op(topics, resume));
+    }
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w.resolve(msg);
@@ -568,7 +522,7 @@ export class MarketFeedClient extends Emitter<MarketFeedEvents> {
 
   #snapshot(msg: SnapshotMessage): void {
     // Socket.IO subscribes to every topic until the first `subscribe`: ignore the unwanted ones.
-    if (!this.#wanted.has(msg.topic)) return;
+    if (!this.#subscription.has(msg.topic)) return;
     if (msg.epoch !== undefined) this.#epoch = msg.epoch;
     this.#seqs[msg.topic].snapshot(msg.epoch ?? this.#epoch, msg.seq);
     this.#values[msg.topic].applySnapshot(msg);
@@ -579,9 +533,9 @@ export class MarketFeedClient extends Emitter<MarketFeedEvents> {
   #batch(topic: "indices", msg: IndicesUpdateMessage): void;
   #batch(topic: "prices", msg: PricesBatchMessage): void;
   #batch(topic: Topic, msg: IndicesUpdateMessage | PricesBatchMessage): void {
-    if (!this.#wanted.has(topic)) return;
+    if (!this.#subscription.has(topic)) return;
     const seqs = this.#seqs[topic];
-    const verdict = seqs.batch(msg.seq, this.#epoch, this.#contiguous(topic));
+    const verdict = seqs.batch(msg.seq, this.#epoch, this.#subscription.contiguous(topic));
     if (verdict.kind === "stale") return;
     this.#values[topic].applyBatch(msg.data, this.#market?.live === true);
     if (msg.event === "indices_update") this.emit("indices_update", msg);
@@ -590,7 +544,7 @@ export class MarketFeedClient extends Emitter<MarketFeedEvents> {
     if (verdict.kind === "gap" && !seqs.awaitingSnapshot) {
       seqs.awaitingSnapshot = true;
       this.emit("gap", { topic, expected: verdict.expected, received: verdict.received });
-      this.#sendSubscribe([topic], false);
+      this.#transport?.send(this.#subscription.op([topic]));
     }
   }
 }

@@ -18,6 +18,7 @@ export {
 export { backoffDelay, type BackoffOptions } from "./backoff.js";
 export { Emitter, type Listener } from "./emitter.js";
 export { TopicSequence, type SeqVerdict } from "./sequence.js";
+export { Subscription } from "./subscription.js";
 export { TopicValues } from "./topic-values.js";
 export type { CloseInfo, Transport, TransportFactory, TransportHandlers } from "./transport.js";
 export {

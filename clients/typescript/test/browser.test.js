@@ -43,9 +43,17 @@ before(async () => {
   browser = await launch(chromium);
 });
 after(async () => {
-  await browser?.close();
-  await feed?.stop();
-  await new Promise((res) => (pages ? pages.close(res) : res()));
+  // Each step runs whatever the others do, so no process outlives the test.
+  try {
+    await feed?.stop();
+  } finally {
+    try {
+      pages?.closeAllConnections();
+      await new Promise((res) => (pages ? pages.close(res) : res()));
+    } finally {
+      await browser?.close();
+    }
+  }
 });
 
 it("a React component using useRealtimeIndices shows live index levels in Chromium", async (t) => {

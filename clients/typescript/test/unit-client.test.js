@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { MarketFeedClient, backoffDelay, TopicSequence } from "../dist/index.js";
+import { MarketFeedClient, Subscription, backoffDelay, TopicSequence } from "../dist/index.js";
 import { OPEN, fakeNetwork, quote, snapshot, update, welcome } from "./support/fake.js";
 
 const FAST = { initialDelayMs: 100, maxDelayMs: 400, factor: 2, jitter: 0 };
@@ -38,6 +38,34 @@ describe("TopicSequence", () => {
     assert.deepEqual(s.resumePoint(), { epoch: "e2", seq: 3 }, "a new epoch restarts seq lower");
     s.reset();
     assert.equal(s.resumePoint(), undefined);
+  });
+});
+
+describe("Subscription", () => {
+  it("builds subscribe operations, resuming only an unchanged symbol list", () => {
+    const s = new Subscription(1000);
+    assert.deepEqual(s.want(["prices", "indices", "prices"], ["TCS"]), ["prices", "indices"]);
+    assert.deepEqual(s.topics(), ["indices", "prices"]);
+    const at = (t) => ({ epoch: "e1", seq: t === "indices" ? 10 : 4 });
+    assert.deepEqual(s.op(s.topics(), at), {
+      op: "subscribe",
+      topics: ["indices", "prices"],
+      symbols: ["TCS"],
+      max_rate_ms: 1000,
+      resume: { indices: { epoch: "e1", seq: 10 } },
+    }, "no prices resume before a list was ever sent");
+    assert.deepEqual(s.op(["prices"], at).resume, { prices: { epoch: "e1", seq: 4 } });
+    s.want(["prices"], ["TCS", "INFY"]);
+    assert.equal(s.op(["prices"], at).resume, undefined, "a changed list takes a snapshot");
+    assert.equal(s.contiguous("indices"), false, "max_rate_ms merges updates");
+    const plain = new Subscription();
+    plain.want(["indices", "prices"]);
+    assert.deepEqual([plain.contiguous("indices"), plain.contiguous("prices")], [true, true]);
+    plain.want(["prices"], ["TCS"]);
+    assert.equal(plain.contiguous("prices"), false, "a symbol list skips batches");
+    assert.deepEqual(plain.drop(["prices", "prices"]), ["prices"]);
+    assert.deepEqual(plain.drop(["prices"]), []);
+    assert.throws(() => plain.want(["news"]), /unknown topic "news"/);
   });
 });
 

@@ -31,7 +31,8 @@ export async function launch(binary) {
       `--user-data-dir=${profile}`,
       "about:blank",
     ],
-    { stdio: ["ignore", "ignore", "pipe"] },
+    // Its own process group, so that closing ends its helper processes too.
+    { stdio: ["ignore", "ignore", "pipe"], detached: true },
   );
   const endpoint = await new Promise((res, rej) => {
     let text = "";
@@ -87,12 +88,14 @@ export async function launch(binary) {
     async close() {
       cdp.close();
       const exited = new Promise((res) => (child.exitCode !== null || child.signalCode !== null ? res() : child.once("exit", res)));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
       await exited;
-      clearTimeout(timer);
-      // Its helper processes may still be writing the profile for a moment.
-      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+      // A helper may still be exiting while the profile is removed: retry for a while.
+      rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
     },
   };
 }
