@@ -12,7 +12,9 @@ import { OPEN_FAST, eventually, next, startProxy, startServer } from "./support/
 let first;
 let proxy;
 before(async () => {
-  first = await startServer(OPEN_FAST);
+  // A resume window of 1,000 batches (100 s of index batches here): a loaded machine's slow
+  // reconnect still resumes.
+  first = await startServer([...OPEN_FAST, "--resume-window", "1000"]);
   proxy = await startProxy(first.addr);
 });
 after(async () => {
