@@ -21,9 +21,10 @@ let server;
 before(async () => {
   server = await startServer(OPEN_FAST);
 });
+// The DOM globals stay registered until the process exits: React may still have work scheduled
+// after the last test (removing `window` under it would fail that work, not the tests).
 after(async () => {
   await server.stop();
-  await GlobalRegistrator.unregister();
 });
 
 function Indices() {
@@ -89,10 +90,9 @@ it("shows live index levels, the chosen prices and the market status, from one s
   client.close();
 });
 
-it("a provider given options makes, connects and closes its own client; a hook outside one says what to do", async (t) => {
+it("a provider given options makes, connects and closes its own client; a hook outside one says what to do", async () => {
   const container = document.createElement("div");
   const root = createRoot(container);
-  t.after(() => root.unmount());
   let made;
   const Capture = () => {
     made = useMarketFeedClient();
@@ -109,4 +109,5 @@ it("a provider given options makes, connects and closes its own client; a hook o
   bare.render(h(Indices));
   await eventually(() => errors.length > 0, "the render error");
   assert.match(String(errors[0]), /wrap the component in <MarketFeedProvider/);
+  bare.unmount();
 });
