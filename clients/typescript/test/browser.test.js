@@ -2,6 +2,7 @@
 // esbuild from the compiled package, shows live index levels from the real server and a LIVE
 // badge. Without Chromium the test is skipped and says so, unless MARKET_FEED_REQUIRE_BROWSER=1.
 import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { dirname, join } from "node:path";
 import { after, before, it } from "node:test";
@@ -71,8 +72,12 @@ it("a React component using useRealtimeIndices shows live index levels in Chromi
   await until(`document.getElementById("badge")?.textContent === "LIVE"`, "the LIVE badge");
   await until(`document.querySelectorAll("#indices li").length >= 9`, "nine index levels");
   assert.equal(await page.evaluate(`document.getElementById("phase").textContent`), "open");
-  const nifty = `document.querySelector('#indices li[data-symbol="NIFTY 50"]')?.textContent`;
+  const nifty = `document.querySelector('#indices li[data-symbol="NIFTY 50"] .ltp')?.textContent`;
   const first = await page.evaluate(nifty);
   assert.ok(Number(first) > 1000, `NIFTY 50 at ${first}`);
   await until(`${nifty} !== ${JSON.stringify(first)}`, "NIFTY 50 moves");
+  // For a person to look at: target/test-artifacts/typescript-client-react.png.
+  const artifacts = join(here, "../../../target/test-artifacts");
+  mkdirSync(artifacts, { recursive: true });
+  writeFileSync(join(artifacts, "typescript-client-react.png"), await page.screenshot());
 });

@@ -13,7 +13,13 @@ function Indices() {
     null,
     live ? h("span", { id: "badge" }, "LIVE") : null,
     h("p", { id: "phase" }, status?.phase ?? "-"),
-    h("ul", { id: "indices" }, quotes.map((q) => h("li", { key: q.key, "data-symbol": q.symbol }, q.ltp.toFixed(2)))),
+    h(
+      "ul",
+      { id: "indices" },
+      quotes.map((q) =>
+        h("li", { key: q.key, "data-symbol": q.symbol }, h("b", null, q.symbol), " ", h("span", { className: "ltp" }, q.ltp.toFixed(2))),
+      ),
+    ),
   );
 }
 

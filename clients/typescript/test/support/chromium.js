@@ -83,6 +83,11 @@ export async function launch(binary) {
           if (r.exceptionDetails) throw new Error(`in the page: ${r.exceptionDetails.text}`);
           return r.result.value;
         },
+        /** A PNG of the page, as a Buffer. */
+        async screenshot() {
+          const { data } = await call("Page.captureScreenshot", { format: "png" }, sessionId);
+          return Buffer.from(data, "base64");
+        },
       };
     },
     async close() {
