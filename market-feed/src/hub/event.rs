@@ -10,8 +10,8 @@ use std::{
     sync::{Arc, Mutex, OnceLock},
 };
 
-use super::{filter::Filter, frame::Frame, lock, stats::Counters, status::FeedState};
-use crate::model::{Quote, Topic};
+use super::{Quotes, filter::Filter, frame::Frame, lock, stats::Counters, status::FeedState};
+use crate::model::Topic;
 
 /// The most filtered frames one batch caches. Past it, further filters build their frame per
 /// subscriber without caching, which bounds the memory a batch can pin in the ring.
@@ -44,12 +44,12 @@ pub(crate) struct Batch {
     pub(crate) topic: Topic,
     pub(crate) seq: u64,
     pub(crate) frame: Frame,
-    pub(crate) quotes: Arc<[Quote]>,
+    pub(crate) quotes: Quotes,
     filtered: Mutex<HashMap<u64, Cached>>,
 }
 
 impl Batch {
-    pub(crate) fn new(topic: Topic, seq: u64, frame: Frame, quotes: Arc<[Quote]>) -> Self {
+    pub(crate) fn new(topic: Topic, seq: u64, frame: Frame, quotes: Quotes) -> Self {
         Self {
             topic,
             seq,
@@ -87,7 +87,7 @@ impl Batch {
     }
 
     fn build(&self, filter: &Filter, counters: &Counters) -> Option<Frame> {
-        let matching: Arc<[Quote]> = filter.select(&self.quotes).cloned().collect();
+        let matching: Quotes = filter.select(&self.quotes).cloned().collect();
         if matching.is_empty() {
             return None;
         }

@@ -11,11 +11,11 @@ use time::Date;
 use tokio::sync::broadcast;
 
 use super::{
-    HubConfig, HubError,
+    HubConfig, HubError, Quotes,
     event::{Batch, Event},
     filter::{Filter, FilterResolution},
     frame::{Frame, encode_feed_status, encode_market_status},
-    history, lock, read,
+    lock, read,
     shared::Shared,
     state::TopicView,
     stats::HubStats,
@@ -226,7 +226,7 @@ impl Hub {
         let shared = &self.shared;
         let _one_publisher = lock(&shared.publishing[topic.index()]);
         let seq = read(shared.topic(topic)).seq + 1;
-        let quotes: Arc<[Quote]> = quotes.into();
+        let quotes: Quotes = quotes.into();
         let frame = Frame::encode_batch(topic, seq, quotes.clone())?;
         let newest = quotes.iter().map(|q| q.ts).max();
         {
@@ -237,21 +237,7 @@ impl Hub {
             st.meta.as_of = st.meta.as_of.max(newest);
         }
         shared.counters.published(frame.len());
-        let cost = history::cost(frame.len());
-        let event = Arc::new(Event::Batch(Batch::new(topic, seq, frame, quotes)));
-        // Kept for resume before it is sent: a resuming subscriber (whose ring position
-        // predates its look at the history) finds each batch in one or the other, or both.
-        let config = &shared.config;
-        lock(&shared.history[topic.index()]).push(
-            seq,
-            event.clone(),
-            cost,
-            config.resume_window,
-            config.resume_bytes,
-        );
-        // Sent after the state update: a subscriber whose snapshot shows `seq` skips this
-        // event, one whose snapshot predates it receives it (see `Subscription`).
-        shared.send_shared(event);
+        shared.send_batch(Batch::new(topic, seq, frame, quotes));
         Ok(seq)
     }
 

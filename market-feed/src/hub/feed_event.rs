@@ -2,8 +2,8 @@
 //!
 //! The hub serializes each message once for the wire. An embedding application that wants
 //! quotes rather than JSON reads them from the same frame with [`Frame::event`](super::Frame::event):
-//! the values were kept when the frame was built (a batch's quotes are one `Arc<[Quote]>`
-//! shared by the hub's ring and every subscriber), so nothing is parsed or copied per
+//! the values were kept when the frame was built (a batch's quotes are one shared [`Quotes`]
+//! list by the hub's ring and every subscriber), so nothing is parsed or copied per
 //! subscriber. A subscriber that only forwards bytes never touches them: the typed side lives
 //! in the allocation the frame already shares for its compressed form, so a frame is as small
 //! and as cheap to clone as before.
@@ -15,6 +15,70 @@ use crate::{
     clock::MarketStatus,
     model::{Quote, Topic},
 };
+
+/// The quotes of a snapshot or batch, shared by every subscriber that gets them: cloning is a
+/// reference-count increment. Derefs to `[Quote]`.
+///
+/// They are the very list the feed published (no copy is made to share it), or, for a filtered
+/// subscription, the ones its symbols select.
+///
+/// ```
+/// use market_feed::hub::Quotes;
+/// use market_feed::model::{InstrumentKey, Quote};
+///
+/// let q = Quote::new(InstrumentKey::new("NSE_EQ|INE467B01029")?, "TCS", 3120.5, 1);
+/// let quotes = Quotes::from(vec![q]);
+/// let shared = quotes.clone();
+/// assert_eq!((shared.len(), shared[0].ltp), (1, 3120.5));
+/// assert!(std::ptr::eq(quotes.as_ptr(), shared.as_ptr()));
+/// for q in &quotes {
+///     assert_eq!(&*q.symbol, "TCS");
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Default, PartialEq)]
+pub struct Quotes(Arc<Vec<Quote>>);
+
+impl std::ops::Deref for Quotes {
+    type Target = [Quote];
+
+    fn deref(&self) -> &[Quote] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Quotes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter()).finish()
+    }
+}
+
+impl From<Vec<Quote>> for Quotes {
+    fn from(quotes: Vec<Quote>) -> Self {
+        Quotes(Arc::new(quotes))
+    }
+}
+
+impl From<&[Quote]> for Quotes {
+    fn from(quotes: &[Quote]) -> Self {
+        Quotes(Arc::new(quotes.to_vec()))
+    }
+}
+
+impl FromIterator<Quote> for Quotes {
+    fn from_iter<I: IntoIterator<Item = Quote>>(iter: I) -> Self {
+        Quotes(Arc::new(iter.into_iter().collect()))
+    }
+}
+
+impl<'a> IntoIterator for &'a Quotes {
+    type Item = &'a Quote;
+    type IntoIter = std::slice::Iter<'a, Quote>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
 
 /// One server-to-client message as values: what [`Frame::bytes`](super::Frame::bytes) says
 /// in JSON.
@@ -55,7 +119,7 @@ pub enum FeedEvent {
         /// Where the values come from, their trading day and time.
         meta: SnapshotMeta,
         /// The quotes, in universe order (narrowed to the subscriber's symbols on `prices`).
-        quotes: Arc<[Quote]>,
+        quotes: Quotes,
     },
     /// `indices_update` / `prices_batch`: one published batch (narrowed to the subscriber's
     /// symbols on a filtered `prices` subscription).
@@ -65,7 +129,7 @@ pub enum FeedEvent {
         /// The batch's number on the topic.
         seq: u64,
         /// The quotes of the batch.
-        quotes: Arc<[Quote]>,
+        quotes: Quotes,
     },
     /// `market_status`: the phase or `live` changed.
     MarketStatus(MarketStatus),
@@ -88,7 +152,7 @@ impl FeedEvent {
     /// assert_eq!(frame.event().quotes().map(|q| q.len()), Some(1));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn quotes(&self) -> Option<&Arc<[Quote]>> {
+    pub fn quotes(&self) -> Option<&Quotes> {
         match self {
             FeedEvent::Snapshot { quotes, .. } | FeedEvent::Batch { quotes, .. } => Some(quotes),
             _ => None,

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use super::HubError;
-use super::feed_event::FeedEvent;
+use super::feed_event::{FeedEvent, Quotes};
 use super::status::{FeedState, FeedStatus, SnapshotMeta, Source, serialize_day};
 use crate::model::{Quote, Topic};
 
@@ -158,11 +158,7 @@ impl Frame {
     }
 
     /// A batch frame of `quotes` (the whole batch or the part a filter selects).
-    pub(crate) fn encode_batch(
-        topic: Topic,
-        seq: u64,
-        quotes: Arc<[Quote]>,
-    ) -> Result<Frame, HubError> {
+    pub(crate) fn encode_batch(topic: Topic, seq: u64, quotes: Quotes) -> Result<Frame, HubError> {
         let bytes = encode_batch(topic, seq, quotes.iter(), quotes.len())?;
         Ok(Frame::new(bytes, FeedEvent::Batch { topic, seq, quotes }))
     }
@@ -365,7 +361,7 @@ pub(crate) fn encode_snapshot(
     epoch: &Arc<str>,
     live: bool,
     meta: &SnapshotMeta,
-    quotes: Arc<[Quote]>,
+    quotes: Quotes,
 ) -> Result<Frame, HubError> {
     let mut buf = buffer_for(quotes.len());
     let wire = SnapshotWire {
@@ -473,7 +469,15 @@ mod tests {
     #[test]
     fn snapshot_frame_is_exactly_the_protocol_shape() {
         let meta = SnapshotMeta::new(Source::Close, date!(2026 - 01 - 28), 99);
-        let f = encode_snapshot(Topic::Indices, 41, &"e1".into(), false, &meta, [].into()).unwrap();
+        let f = encode_snapshot(
+            Topic::Indices,
+            41,
+            &"e1".into(),
+            false,
+            &meta,
+            Quotes::default(),
+        )
+        .unwrap();
         assert_eq!(
             &f.bytes()[..],
             br#"{"event":"snapshot","topic":"indices","seq":41,"epoch":"e1","live":false,"source":"close","trading_day":"2026-01-28","as_of":99,"data":[]}"#
@@ -484,7 +488,7 @@ mod tests {
             &"e2".into(),
             true,
             &SnapshotMeta::default(),
-            [].into(),
+            Quotes::default(),
         )
         .unwrap();
         assert_eq!(

@@ -8,16 +8,8 @@
 //! `prices_batch` (next `seq`, serialized once, filtered per client as usual) carrying only
 //! the marked instruments.
 
-use std::sync::Arc;
-
 use super::{
-    HubError,
-    event::{Batch, Event},
-    fanout::Hub,
-    frame::Frame,
-    lock,
-    status::Source,
-    write,
+    HubError, Quotes, event::Batch, fanout::Hub, frame::Frame, lock, status::Source, write,
 };
 use crate::model::{Quote, Topic};
 
@@ -89,7 +81,7 @@ impl Hub {
         // this batch (and older than its values) or after it (and shows its `seq`).
         let (seq, quotes, frame) = {
             let mut st = write(shared.topic(topic));
-            let quotes: Arc<[Quote]> = st.take_changed().into();
+            let quotes: Quotes = st.take_changed().into();
             if quotes.is_empty() {
                 return Ok(None);
             }
@@ -106,7 +98,7 @@ impl Hub {
             (seq, quotes, frame)
         };
         shared.counters.published(frame.len());
-        shared.send(Event::Batch(Batch::new(topic, seq, frame, quotes)));
+        shared.send_batch(Batch::new(topic, seq, frame, quotes));
         Ok(Some(seq))
     }
 }
@@ -168,5 +160,29 @@ mod tests {
         let text = String::from_utf8_lossy(snapshot.bytes()).into_owned();
         assert_eq!(text.matches(r#""symbol":"#).count(), 3);
         assert!(text.contains(r#""seq":3"#));
+    }
+
+    #[tokio::test]
+    async fn streamed_batches_are_kept_for_resume_like_published_ones() {
+        let hub = Hub::default();
+        hub.publish(Topic::Prices, vec![q("A", 1.0)]).unwrap();
+        for ltp in [2.0, 3.0] {
+            hub.tick(Topic::Prices, &[q("A", ltp)]);
+            hub.flush(Topic::Prices).unwrap();
+        }
+        // A client that saw seq 1 before it dropped gets the two streamed batches, no snapshot.
+        let mut sub = hub.subscribe(&[], None);
+        let from = crate::hub::ResumeFrom::new(Topic::Prices, hub.epoch(), 1);
+        sub.subscribe_resuming(&[Topic::Prices], None, &[from]);
+        let (a, b) = (sub.next().await.unwrap(), sub.next().await.unwrap());
+        assert_eq!(
+            (a.kind(), a.seq(), b.kind(), b.seq()),
+            (
+                FrameKind::PricesBatch,
+                Some(2),
+                FrameKind::PricesBatch,
+                Some(3)
+            )
+        );
     }
 }
