@@ -180,7 +180,7 @@ export class MarketFeedClient extends Emitter<MarketFeedEvents> {
   #feed: Partial<Record<Topic, FeedStatusMessage>> = {};
   #clockOffset = 0;
   #waiters: Deferred[] = [];
-  #pings = new Map<number, { sent: number; resolve(rtt: number): void }>();
+  #pings = new Map<number, { sent: number; resolve(rtt: number): void; reject(e: Error): void }>();
   #pingId = 0;
   readonly #versions: Record<ChangePart, number> = {
     indices: 0,
@@ -324,8 +324,8 @@ export class MarketFeedClient extends Emitter<MarketFeedEvents> {
       return Promise.reject(new Error("ping is a /ws operation; Socket.IO has its own heartbeat"));
     }
     const id = ++this.#pingId;
-    return new Promise((resolve) => {
-      this.#pings.set(id, { sent: Date.now(), resolve });
+    return new Promise((resolve, reject) => {
+      this.#pings.set(id, { sent: Date.now(), resolve, reject });
       this.#transport?.send({ op: "ping", id });
     });
   }
@@ -340,7 +340,7 @@ export class MarketFeedClient extends Emitter<MarketFeedEvents> {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w.reject(new Error("closed by close()"));
-    this.#pings.clear();
+    this.#failPings("closed by close()");
     this.#setState("closed");
   }
 
@@ -390,6 +390,7 @@ export class MarketFeedClient extends Emitter<MarketFeedEvents> {
   #lost(info: CloseInfo): void {
     this.#transport = undefined;
     this.#stopTimers();
+    this.#failPings("connection lost before the pong");
     for (const t of TOPICS) this.#seqs[t].awaitingSnapshot = false;
     const reconnect = this.#options.reconnect ?? true;
     if (reconnect === false) {
@@ -404,6 +405,12 @@ export class MarketFeedClient extends Emitter<MarketFeedEvents> {
     this.emit("disconnect", { ...info, retryInMs: delay });
     this.#setState("waiting");
     this.#retryTimer = setTimeout(() => this.#open(), delay);
+  }
+
+  #failPings(why: string): void {
+    const pings = [...this.#pings.values()];
+    this.#pings.clear();
+    for (const p of pings) p.reject(new Error(why));
   }
 
   #stopTimers(): void {

@@ -259,19 +259,22 @@ describe("MarketFeedClient", () => {
     c.close();
   });
 
-  it("drops a connection that went silent and reconnects (heartbeat)", (t) => {
+  it("drops a connection that went silent and reconnects (heartbeat)", async (t) => {
     t.mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"] });
     const net = fakeNetwork();
     const c = client(net, { topics: ["indices"], heartbeatMs: 1000 });
     c.connect();
     const conn = net.last();
     conn.recv(welcome());
+    const pending = c.ping();
+    assert.deepEqual(conn.sent.at(-1), { op: "ping", id: 1 });
     conn.sent.length = 0;
     t.mock.timers.tick(500);
     assert.deepEqual(conn.sent, [{ op: "ping", id: "heartbeat" }], "a ping after half the period of silence");
     t.mock.timers.tick(500);
     assert.ok(conn.closed, "closed after a whole period of silence");
     assert.equal(c.state, "waiting");
+    await assert.rejects(pending, /connection lost before the pong/);
     t.mock.timers.tick(100);
     assert.equal(net.conns.length, 2);
     c.close();
