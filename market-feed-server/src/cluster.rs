@@ -28,7 +28,10 @@ pub(crate) async fn join(
         market_feed::cluster::NatsRelay::connect(&settings.url, &settings.name, settings.lease)
             .await
             .map_err(|e| {
-                StartError::Fatal(format!("error: --cluster: {}", market_feed::Report::new(&e)))
+                StartError::Fatal(format!(
+                    "error: --cluster: {}",
+                    market_feed::Report::new(&e)
+                ))
             })?;
     tracing::info!(
         cluster = %settings.name,

@@ -168,8 +168,7 @@ impl Cluster {
 
     /// Drops the schema and the NATS bucket and stream.
     async fn finish(self) {
-        if let Ok((client, conn)) = tokio_postgres::connect(POSTGRES, tokio_postgres::NoTls).await
-        {
+        if let Ok((client, conn)) = tokio_postgres::connect(POSTGRES, tokio_postgres::NoTls).await {
             tokio::spawn(conn);
             let _ = client
                 .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema))
@@ -314,7 +313,9 @@ async fn a_killed_leader_is_replaced_within_two_leases_and_seq_never_goes_back()
         w.update_after(0).await;
         watchers.push(w);
     }
-    let ready = reqwest::get(nodes[followers[0]].url("/readyz")).await.unwrap();
+    let ready = reqwest::get(nodes[followers[0]].url("/readyz"))
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 200);
     let before: Vec<u64> = watchers.iter().map(|w| w.last_seq).collect();
 
@@ -330,7 +331,10 @@ async fn a_killed_leader_is_replaced_within_two_leases_and_seq_never_goes_back()
     let new_id = cluster_view(survivors[new_leader]).await.unwrap()["node"].clone();
     assert_ne!(new_id, leader_id);
     // The contract is 2 x lease; the margin absorbs a loaded test machine.
-    assert!(took <= LEASE * 2 + Duration::from_secs(2), "failover took {took:?}");
+    assert!(
+        took <= LEASE * 2 + Duration::from_secs(2),
+        "failover took {took:?}"
+    );
     // Clients of both survivors stayed connected and see newer batches, seq never back.
     for (w, b) in watchers.iter_mut().zip(before) {
         let seq = w.update_after(b + 2).await;
@@ -552,7 +556,10 @@ async fn a_leader_cut_off_from_nats_steps_down_before_another_takes_over() {
     let cut_at = Instant::now();
     proxy.cut();
     let new_leader = one_leader(&[&b, &c], LEASE * 6).await;
-    eprintln!("partition: a new leader {:?} after the cut", cut_at.elapsed());
+    eprintln!(
+        "partition: a new leader {:?} after the cut",
+        cut_at.elapsed()
+    );
     let seq = w.last_seq;
     w.update_after(seq + 2).await;
     // a stepped down (it says so, though it cannot hear who leads now).
@@ -573,15 +580,13 @@ async fn a_leader_cut_off_from_nats_steps_down_before_another_takes_over() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_options_are_checked() {
-    let (code, _, stderr) = support::run_to_exit(&[
-        "--cluster",
-        "nats://127.0.0.1:4222",
-        "--store",
-        "memory",
-    ])
-    .await;
+    let (code, _, stderr) =
+        support::run_to_exit(&["--cluster", "nats://127.0.0.1:4222", "--store", "memory"]).await;
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("--cluster") && stderr.contains("postgres"), "{stderr}");
+    assert!(
+        stderr.contains("--cluster") && stderr.contains("postgres"),
+        "{stderr}"
+    );
     // NATS unreachable: exit 1 naming the URL, never its password.
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = closed.local_addr().unwrap().port();

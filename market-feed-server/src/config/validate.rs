@@ -118,7 +118,9 @@ fn cluster_settings(cli: &Cli) -> Result<Option<super::ClusterSettings>, ConfigE
     if !cli.store.starts_with("postgres://") && !cli.store.starts_with("postgresql://") {
         return Err(ConfigError::Conflict(format!(
             "--cluster needs a shared store: give --store postgres://... (not {:?}), so every node sees the same closing prices",
-            cli.store.split_once("://").map_or(cli.store.as_str(), |(scheme, _)| scheme)
+            cli.store
+                .split_once("://")
+                .map_or(cli.store.as_str(), |(scheme, _)| scheme)
         )));
     }
     if !market_feed::cluster::valid_cluster_name(&cli.cluster_name) {

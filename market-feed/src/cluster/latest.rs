@@ -52,9 +52,10 @@ impl Latest {
             seq: view.seq,
             live: view.live,
             source: view.meta.source,
-            trading_day: view.meta.trading_day.map(|d| {
-                format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-            }),
+            trading_day: view
+                .meta
+                .trading_day
+                .map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())),
             as_of: view.meta.as_of,
             data: view.data,
         }
@@ -85,9 +86,10 @@ impl Latest {
     ///
     /// See [`Latest`] for an example.
     pub fn restore_into(self, hub: &Hub) -> bool {
-        let day = self.trading_day.as_deref().and_then(|d| {
-            Date::parse(d, format_description!("[year]-[month]-[day]")).ok()
-        });
+        let day = self
+            .trading_day
+            .as_deref()
+            .and_then(|d| Date::parse(d, format_description!("[year]-[month]-[day]")).ok());
         let meta = SnapshotMeta {
             source: self.source,
             trading_day: day,

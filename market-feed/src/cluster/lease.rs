@@ -148,7 +148,8 @@ mod tests {
     #[test]
     fn a_leader_renews_three_times_per_lease_and_stops_before_it_lapses() {
         let t = LeaseTiming::new(Duration::from_secs(2));
-        assert_eq!(t.renew_every() * 3, Duration::from_millis(1998));
+        assert!(t.renew_every() * 3 <= t.lease());
+        assert!(t.renew_every() * 3 > t.lease() - Duration::from_millis(1));
         assert!(t.usable() < t.lease());
         // Two renewals can fail and the third still lands before the deadline.
         assert!(t.renew_every() * 2 + t.retry_every() < t.usable());

@@ -11,7 +11,8 @@
 //! The parts:
 //!
 //! - [`Relay`]: the bus as a trait (a lease with a TTL and compare-and-set, live channels,
-//!   retained channels). [`NatsRelay`] (feature `nats`) implements it on NATS JetStream.
+//!   retained channels). `NatsRelay` (feature `nats`) implements it on NATS JetStream;
+//!   [`MemoryRelay`] inside one process (tests, several hubs in one program).
 //! - [`ClusterNode`]: the election and the relaying, over any [`Relay`].
 //! - [`LeaseGuard`], [`LeasedSource`], [`LeasedStream`]: no broker call leaves a node whose lease
 //!   deadline has passed, even a node that wakes up after being paused.
@@ -28,9 +29,10 @@
 mod latest;
 mod lease;
 mod leased;
+mod memory;
+mod naming;
 #[cfg(feature = "nats")]
 mod nats;
-mod naming;
 mod node;
 mod relay;
 mod status;
@@ -38,9 +40,13 @@ mod status;
 pub use latest::Latest;
 pub use lease::{LeaseGuard, LeaseTiming};
 pub use leased::{LeasedSource, LeasedStream};
+pub use memory::MemoryRelay;
+pub use naming::{redact_url, valid_cluster_name};
 #[cfg(feature = "nats")]
 pub use nats::{NatsError, NatsRelay};
-pub use naming::{redact_url, valid_cluster_name};
 pub use node::{ClusterConfig, ClusterNode};
 pub use relay::{Channel, Claim, Relay, RelayError};
 pub use status::{ClusterStats, ClusterStatus, Role};
+
+#[cfg(test)]
+mod tests;

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use futures::{StreamExt, stream::BoxStream};
 use tokio::sync::watch;
 
-use super::{Channel, Claim, Relay, RelayError, valid_cluster_name, redact_url};
+use super::{Channel, Claim, Relay, RelayError, redact_url, valid_cluster_name};
 
 /// The lease key in the bucket.
 const LEASE_KEY: &str = "leader";
@@ -222,11 +222,7 @@ impl Relay for NatsRelay {
     async fn renew(&self, node: &str, revision: u64) -> Result<u64, RelayError> {
         match self
             .lease
-            .update(
-                LEASE_KEY,
-                Bytes::copy_from_slice(node.as_bytes()),
-                revision,
-            )
+            .update(LEASE_KEY, Bytes::copy_from_slice(node.as_bytes()), revision)
             .await
         {
             Ok(revision) => Ok(revision),

@@ -249,10 +249,9 @@ impl ClusterNode {
             StepDown::Shutdown => {
                 // Still within the lease: the feed may store a due end-of-day snapshot.
                 feed_stop.cancel();
-                let left = self
-                    .guard
-                    .deadline()
-                    .map_or(Duration::ZERO, |d| d.saturating_duration_since(Instant::now()));
+                let left = self.guard.deadline().map_or(Duration::ZERO, |d| {
+                    d.saturating_duration_since(Instant::now())
+                });
                 if tokio::time::timeout(left, feed).await.is_err() {
                     tracing::warn!("cluster: the feed did not stop within the lease");
                 }
@@ -261,8 +260,12 @@ impl ClusterNode {
                 match tokio::time::timeout(Duration::from_secs(2), self.relay.release(revision))
                     .await
                 {
-                    Ok(Ok(())) => tracing::info!("cluster: stepped down: shutting down; the lease is released"),
-                    _ => tracing::warn!("cluster: stepped down: shutting down; the lease could not be released and lapses by itself"),
+                    Ok(Ok(())) => tracing::info!(
+                        "cluster: stepped down: shutting down; the lease is released"
+                    ),
+                    _ => tracing::warn!(
+                        "cluster: stepped down: shutting down; the lease could not be released and lapses by itself"
+                    ),
                 }
                 StepDown::Shutdown
             }
@@ -272,8 +275,14 @@ impl ClusterNode {
                 self.stats.set_role(Role::Follower);
                 self.guard.release();
                 feed_stop.cancel();
-                tracing::warn!(node = self.stats.node(), "cluster: stepped down: {reason}; following");
-                if tokio::time::timeout(self.timing.lease(), feed).await.is_err() {
+                tracing::warn!(
+                    node = self.stats.node(),
+                    "cluster: stepped down: {reason}; following"
+                );
+                if tokio::time::timeout(self.timing.lease(), feed)
+                    .await
+                    .is_err()
+                {
                     tracing::warn!("cluster: the feed did not stop within the lease");
                 }
                 self.stats.see_leader(None);

@@ -222,6 +222,9 @@ mod tests {
         assert_eq!(s.failovers(), 0);
         s.see_leader(Some("b".into()));
         assert_eq!(s.failovers(), 1);
-        assert_eq!(serde_json::to_value(s.status()).expect("json")["leader"], "b");
+        assert_eq!(
+            serde_json::to_value(s.status()).expect("json")["leader"],
+            "b"
+        );
     }
 }

@@ -341,9 +341,16 @@ mod tests {
         let (leader, follower) = (Hub::default(), Hub::default());
         let mut tap = leader.tap();
         let mut sub = follower.subscribe(&[Topic::Indices], None);
-        assert_eq!(sub.next().await.map(|f| f.kind()), Some(FrameKind::Snapshot));
-        leader.publish(Topic::Indices, vec![nifty(1.0)]).expect("publish");
-        leader.publish(Topic::Indices, vec![nifty(2.0)]).expect("publish");
+        assert_eq!(
+            sub.next().await.map(|f| f.kind()),
+            Some(FrameKind::Snapshot)
+        );
+        leader
+            .publish(Topic::Indices, vec![nifty(1.0)])
+            .expect("publish");
+        leader
+            .publish(Topic::Indices, vec![nifty(2.0)])
+            .expect("publish");
         for _ in 0..2 {
             let Some(Tapped::Batch { topic, frame, .. }) = tap.next().await else {
                 panic!("a batch was expected");
@@ -362,7 +369,13 @@ mod tests {
     #[tokio::test]
     async fn a_late_frame_of_an_old_leader_is_refused() {
         let hub = Hub::default();
-        hub.restore(Topic::Indices, 10, vec![nifty(5.0)], SnapshotMeta::default(), true);
+        hub.restore(
+            Topic::Indices,
+            10,
+            vec![nifty(5.0)],
+            SnapshotMeta::default(),
+            true,
+        );
         let stale = Frame::batch(Topic::Indices, 10, &[nifty(9.0)]).expect("frame");
         assert!(
             !hub.publish_relayed(Topic::Indices, stale.into_bytes())
@@ -370,8 +383,13 @@ mod tests {
         );
         assert_eq!(hub.quote("NIFTY 50").map(|q| q.ltp), Some(5.0));
         assert!(
-            hub.publish_relayed(Topic::Indices, Frame::batch(Topic::Indices, 11, &[nifty(6.0)]).expect("frame").into_bytes())
-                .expect("relay")
+            hub.publish_relayed(
+                Topic::Indices,
+                Frame::batch(Topic::Indices, 11, &[nifty(6.0)])
+                    .expect("frame")
+                    .into_bytes()
+            )
+            .expect("relay")
         );
     }
 
@@ -380,7 +398,13 @@ mod tests {
         let hub = Hub::default();
         let mut sub = hub.subscribe(&[Topic::Indices], None);
         assert_eq!(sub.next().await.and_then(|f| f.seq()), Some(0));
-        hub.restore(Topic::Indices, 7, vec![nifty(3.0)], SnapshotMeta::default(), true);
+        hub.restore(
+            Topic::Indices,
+            7,
+            vec![nifty(3.0)],
+            SnapshotMeta::default(),
+            true,
+        );
         let fresh = sub.next().await.expect("snapshot");
         assert_eq!((fresh.kind(), fresh.seq()), (FrameKind::Snapshot, Some(7)));
     }
@@ -388,7 +412,10 @@ mod tests {
     #[test]
     fn a_relayed_frame_that_is_not_a_batch_is_an_error() {
         let hub = Hub::default();
-        assert!(hub.publish_relayed(Topic::Prices, Bytes::from_static(b"nope")).is_err());
+        assert!(
+            hub.publish_relayed(Topic::Prices, Bytes::from_static(b"nope"))
+                .is_err()
+        );
         assert_eq!(hub.seq(Topic::Prices), 0);
     }
 }
