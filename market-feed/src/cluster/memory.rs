@@ -34,7 +34,7 @@ struct State {
     retained: HashMap<Channel, Bytes>,
 }
 
-/// A [`Relay`] in memory (see the [module docs](self)). Clone-free: share it in an `Arc`.
+/// A [`Relay`] in memory (see the [`cluster`](crate::cluster) module). Clone-free: share it in an `Arc`.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {

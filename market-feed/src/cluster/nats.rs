@@ -25,7 +25,13 @@ use super::{Channel, Claim, Relay, RelayError, redact_url, valid_cluster_name};
 /// The lease key in the bucket.
 const LEASE_KEY: &str = "leader";
 
-/// The [`Relay`] on NATS JetStream. See the [module docs](self) for the layout.
+/// The [`Relay`] on NATS JetStream. Everything is namespaced by the cluster's name `NAME`:
+///
+/// | what | where |
+/// | --- | --- |
+/// | the lease | key `leader` of the KV bucket `NAME-lease`, whose TTL (`max_age`) is the lease; created only if absent, renewed with `update(key, value, revision)` |
+/// | retained values | stream `NAME-latest` on `NAME.retained.>`, one message kept per subject |
+/// | live frames | core subjects `NAME.live.<channel>` (`batch.prices`, `status`, ...) |
 #[derive(Debug)]
 pub struct NatsRelay {
     name: String,

@@ -56,7 +56,7 @@ impl ClusterConfig {
     }
 }
 
-/// One server of a cluster (see the [module docs](self)).
+/// One server of a cluster (see the [`cluster`](crate::cluster) module).
 ///
 /// The feed must poll through sources wrapped in [`LeasedSource`](super::LeasedSource) (and a
 /// stream in [`LeasedStream`](super::LeasedStream)) over the same [`LeaseGuard`], so that no

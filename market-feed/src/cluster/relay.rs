@@ -93,7 +93,7 @@ pub enum RelayError {
     Bus(String),
 }
 
-/// The bus between the servers of a cluster (see the [module docs](self)).
+/// The bus between the servers of a cluster (see the [`cluster`](crate::cluster) module).
 ///
 /// Implementations must be safe to call from several tasks at once.
 #[async_trait]

@@ -64,27 +64,25 @@ impl Tap {
     ///
     /// See [`Hub::tap`] for an example.
     pub async fn next(&mut self) -> Option<Tapped> {
-        loop {
-            let event = match self.rx.recv().await {
-                Ok(event) => event,
-                Err(broadcast::error::RecvError::Lagged(n)) => return Some(Tapped::Lagged(n)),
-                Err(broadcast::error::RecvError::Closed) => return None,
-            };
-            return Some(match &*event {
-                Event::Batch(batch) => Tapped::Batch {
-                    topic: batch.topic,
-                    seq: batch.seq,
-                    frame: batch.frame.clone(),
-                },
-                Event::MarketStatus { frame, .. } => Tapped::MarketStatus(frame.clone()),
-                Event::FeedStatus { topic, frame, .. } => Tapped::FeedStatus {
-                    topic: *topic,
-                    frame: frame.clone(),
-                },
-                Event::Resnapshot(topic) => Tapped::Resnapshot(*topic),
-                Event::Closed => return None,
-            });
-        }
+        let event = match self.rx.recv().await {
+            Ok(event) => event,
+            Err(broadcast::error::RecvError::Lagged(n)) => return Some(Tapped::Lagged(n)),
+            Err(broadcast::error::RecvError::Closed) => return None,
+        };
+        Some(match &*event {
+            Event::Batch(batch) => Tapped::Batch {
+                topic: batch.topic,
+                seq: batch.seq,
+                frame: batch.frame.clone(),
+            },
+            Event::MarketStatus { frame, .. } => Tapped::MarketStatus(frame.clone()),
+            Event::FeedStatus { topic, frame, .. } => Tapped::FeedStatus {
+                topic: *topic,
+                frame: frame.clone(),
+            },
+            Event::Resnapshot(topic) => Tapped::Resnapshot(*topic),
+            Event::Closed => return None,
+        })
     }
 }
 
