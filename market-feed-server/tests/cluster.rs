@@ -99,13 +99,27 @@ impl Cluster {
 
     /// Starts node `id` with `--cluster nats://<nats>`.
     async fn start(&self, id: &str, nats: &str) -> ServerProcess {
+        self.start_via(
+            id,
+            nats,
+            &["--indices-interval", "500ms", "--prices-interval", "3s"],
+        )
+        .await
+    }
+
+    /// Starts node `id` on the local NATS with `extra` options.
+    async fn start_with(&self, id: &str, extra: &[&str]) -> ServerProcess {
+        self.start_via(id, NATS, extra).await
+    }
+
+    async fn start_via(&self, id: &str, nats: &str, extra: &[&str]) -> ServerProcess {
         let token = self.dir.path().join(format!("{id}.token"));
         std::fs::write(&token, format!("token-{id}\n")).unwrap();
         let store = format!("{POSTGRES}?schema={}", self.schema);
         let lease = format!("{}ms", LEASE.as_millis());
         let clock = self.clock();
         let base = self.fake.base_url();
-        ServerProcess::start(&[
+        let mut args = vec![
             "--source",
             "upstox",
             "--upstox-base-url",
@@ -116,22 +130,19 @@ impl Cluster {
             &store,
             "--clock",
             &clock,
-            "--indices-interval",
-            "500ms",
-            "--prices-interval",
-            "3s",
             "--calendar-refresh",
             "off",
-            "--cluster",
-            &format!("nats://{nats}"),
             "--cluster-name",
             &self.name,
             "--node-id",
             id,
             "--cluster-lease",
             &lease,
-        ])
-        .await
+        ];
+        args.extend_from_slice(extra);
+        let nats = format!("nats://{nats}");
+        args.extend_from_slice(&["--cluster", &nats]);
+        ServerProcess::start(&args).await
     }
 
     /// The nodes that called the broker, in the order of the fake's log, one entry per run of
@@ -610,4 +621,108 @@ async fn cluster_options_are_checked() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
     assert!(!stderr.contains("s3cret"), "{stderr}");
+}
+
+/// Log lines of `node` received so far that contain every one of `words`.
+fn log_lines(node: &mut ServerProcess, words: &[&str]) -> usize {
+    let mut n = 0;
+    while let Ok(line) = node.log.try_recv() {
+        if words.iter().all(|w| line.contains(w)) {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_close_crossed_during_a_failover_is_stored_once() {
+    if !services_or_skip().await {
+        return;
+    }
+    // 15:30:00 IST at 10x: the end-of-day snapshot is due at 15:31 (6 s of real time).
+    let cluster = Cluster::new(time::macros::datetime!(2026-01-29 15:30 +05:30), 10.0).await;
+    let mut nodes = vec![
+        cluster
+            .start_with(
+                "a",
+                &["--indices-interval", "5s", "--prices-interval", "30s"],
+            )
+            .await,
+        cluster
+            .start_with(
+                "b",
+                &["--indices-interval", "5s", "--prices-interval", "30s"],
+            )
+            .await,
+        cluster
+            .start_with(
+                "c",
+                &["--indices-interval", "5s", "--prices-interval", "30s"],
+            )
+            .await,
+    ];
+    let leader = one_leader(&nodes.iter().collect::<Vec<_>>(), LEASE * 5).await;
+    // Killed at about 15:30:50: the next leader takes over after the snapshot fell due.
+    let kill_at = cluster.started + Duration::from_secs(5);
+    tokio::time::sleep_until(kill_at.into()).await;
+    kill(&nodes[leader], "KILL");
+    let mut dead = nodes.remove(leader);
+    let _ = tokio::time::timeout(Duration::from_secs(5), dead.child.wait()).await;
+    let dead_stored = log_lines(&mut dead, &["end-of-day snapshot stored", "2026-01-29"]);
+    assert_eq!(
+        dead_stored, 0,
+        "the leader was killed after the close snapshot: too late"
+    );
+    let survivors: Vec<&ServerProcess> = nodes.iter().collect();
+    one_leader(&survivors, LEASE * 6).await;
+    let day = "/api/v1/closing/2026-01-29?topic=indices";
+    let start = Instant::now();
+    loop {
+        let r = reqwest::get(survivors[0].url(day)).await.unwrap();
+        if r.status() == 200 {
+            let body: Value = r.json().await.unwrap();
+            assert!(!body["data"].as_array().unwrap().is_empty());
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no closing snapshot of 2026-01-29 after the failover"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Once: one "stored" line per topic over the whole cluster, and one row per instrument.
+    tokio::time::sleep(LEASE).await;
+    let stored: usize = nodes
+        .iter_mut()
+        .map(|n| log_lines(n, &["end-of-day snapshot stored", "2026-01-29", "indices"]))
+        .sum();
+    assert_eq!(
+        stored, 1,
+        "the closing snapshot of indices was stored {stored} times"
+    );
+    let (client, conn) = tokio_postgres::connect(POSTGRES, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let row = client
+        .query_one(
+            &format!(
+                "SELECT count(*), count(DISTINCT key) FROM {}.closes \
+                 WHERE trading_day = '2026-01-29' AND topic = 'indices'",
+                cluster.schema
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    let (rows, keys): (i64, i64) = (row.get(0), row.get(1));
+    assert!(
+        rows > 0 && rows == keys,
+        "{rows} rows for {keys} instruments"
+    );
+    cluster.assert_one_poller_at_a_time();
+    for n in nodes {
+        assert_eq!(n.terminate().await, 0);
+    }
+    cluster.finish().await;
 }

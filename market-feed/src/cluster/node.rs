@@ -69,6 +69,8 @@ pub struct ClusterNode {
     guard: LeaseGuard,
     timing: LeaseTiming,
     stats: Arc<ClusterStats>,
+    /// The trading day of each topic's values as last sent to the followers.
+    sent_day: std::sync::Mutex<[Option<time::Date>; 2]>,
 }
 
 /// Why a leader stopped leading.
@@ -104,6 +106,7 @@ impl ClusterNode {
             guard,
             timing: LeaseTiming::new(config.lease),
             stats: Arc::new(ClusterStats::new(config.name, config.node)),
+            sent_day: std::sync::Mutex::new([None; 2]),
         }
     }
 
@@ -425,7 +428,19 @@ impl ClusterNode {
                 self.relay
                     .publish(Channel::Batch(topic), frame.into_bytes())
                     .await?;
-                self.retain_latest(topic, false).await
+                // A new trading day is not in the batch frames: the followers get the whole
+                // values (and their clients a snapshot) when it changes.
+                let day = self.hub.meta(topic).trading_day;
+                let new_day = {
+                    let mut sent = self
+                        .sent_day
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let changed = sent[topic.index()] != day;
+                    sent[topic.index()] = day;
+                    changed
+                };
+                self.retain_latest(topic, new_day).await
             }
             Tapped::MarketStatus(frame) => {
                 let bytes = frame.into_bytes();

@@ -134,6 +134,9 @@ async fn one_node_polls_and_the_others_serve_its_frames_with_its_seq() {
     let seq = a.hub.seq(Topic::Indices);
     assert!(seq >= 5, "the leader published {seq} batches");
     assert_eq!(b.hub.seq(Topic::Indices), seq);
+    let day = a.hub.meta(Topic::Indices).trading_day;
+    assert!(day.is_some());
+    assert_eq!(b.hub.meta(Topic::Indices).trading_day, day);
     assert_eq!(
         b.hub.quote("NIFTY 50").map(|q| q.ltp),
         a.hub.quote("NIFTY 50").map(|q| q.ltp)
