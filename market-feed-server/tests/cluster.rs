@@ -347,6 +347,22 @@ async fn a_killed_leader_is_replaced_within_two_leases_and_seq_never_goes_back()
         "failover took {took:?}"
     );
     // Clients of both survivors stayed connected and see newer batches, seq never back.
+    // The new leader's first batch is the first after the gap the failover left (batches are
+    // 500 ms apart otherwise; frames of the dead leader may still be unread).
+    let mut previous = killed_at;
+    loop {
+        let seq = watchers[0].last_seq;
+        watchers[0].update_after(seq).await;
+        let now = Instant::now();
+        if now.duration_since(previous) > Duration::from_secs(1) {
+            break;
+        }
+        previous = now;
+    }
+    eprintln!(
+        "failover: the first batch of the new leader reached a follower's client {:?} after kill -9",
+        killed_at.elapsed()
+    );
     for (w, b) in watchers.iter_mut().zip(before) {
         let seq = w.update_after(b + 2).await;
         assert!(seq > b + 2);
