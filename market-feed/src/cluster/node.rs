@@ -397,8 +397,21 @@ impl ClusterNode {
     /// Loads every retained channel into the hub (a node joining, reconnecting, leading).
     async fn load_retained(&self) -> Result<(), RelayError> {
         for channel in Channel::RETAINED {
-            if let Some(payload) = self.relay.retained(channel).await? {
-                self.apply(channel, payload);
+            match self.relay.retained(channel).await? {
+                Some(payload) => self.apply(channel, payload),
+                // The leader never reported a problem on this topic: it is ok (this node may
+                // have marked it stale while the bus was gone).
+                None => {
+                    if let Channel::FeedStatus(topic) = channel {
+                        if !self.hub.feed_status(topic).state.is_ok() {
+                            let ok = FeedStatus::ok(topic)
+                                .with_last_success(self.hub.feed_status(topic).last_success);
+                            if let Err(e) = self.hub.publish_feed_status(ok) {
+                                tracing::warn!(error = %e, "cluster: cannot publish the feed status");
+                            }
+                        }
+                    }
+                }
             }
         }
         Ok(())

@@ -15,7 +15,7 @@ use super::*;
 use crate::{
     clock::MarketClock,
     feed::{Feed, Job},
-    hub::Hub,
+    hub::{FeedState, Hub},
     model::Topic,
     source::{Fetched, PriceSource, SimulatedSource, SourceError},
     store::MemoryStore,
@@ -237,4 +237,67 @@ async fn a_feed_whose_lease_deadline_passed_makes_no_call() {
     stop.cancel();
     task.await.expect("feed");
     assert!(calls.lock().expect("calls").is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_that_stepped_down_can_lead_again_and_runs_its_feed_anew() {
+    let relay = Arc::new(MemoryRelay::new(LEASE));
+    let calls = Calls::default();
+    let a = start("a", &relay, &calls).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(a.stats.role(), Role::Leader);
+    relay.set_connected(false);
+    tokio::time::sleep(LEASE * 2).await;
+    assert_eq!(a.stats.role(), Role::Follower);
+    let polled = calls.lock().expect("calls").len();
+    let seq = a.hub.seq(Topic::Indices);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        calls.lock().expect("calls").len(),
+        polled,
+        "a follower polled"
+    );
+    relay.set_connected(true);
+    tokio::time::sleep(LEASE * 2).await;
+    assert_eq!(a.stats.role(), Role::Leader);
+    assert_eq!(a.stats.leaderships(), 2);
+    assert!(
+        calls.lock().expect("calls").len() > polled,
+        "the feed runs again"
+    );
+    assert!(
+        a.hub.seq(Topic::Indices) > seq,
+        "and its numbering continues"
+    );
+    a.stop.cancel();
+    a.task.await.expect("node");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_follower_cut_off_in_market_hours_serves_its_last_values_as_stale_until_the_bus_is_back()
+{
+    let relay = Arc::new(MemoryRelay::new(LEASE));
+    let calls = Calls::default();
+    let a = start("a", &relay, &calls).await;
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let b = start("b", &relay, &calls).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        b.hub.view(Topic::Indices).live,
+        "the leader's market status says live"
+    );
+    relay.set_connected(false);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(b.hub.feed_status(Topic::Indices).state, FeedState::Stale);
+    assert!(
+        b.hub.quote("NIFTY 50").is_some(),
+        "the last values are still served"
+    );
+    relay.set_connected(true);
+    tokio::time::sleep(LEASE * 2).await;
+    assert_eq!(b.hub.feed_status(Topic::Indices).state, FeedState::Ok);
+    for n in [a, b] {
+        n.stop.cancel();
+        n.task.await.expect("node");
+    }
 }
