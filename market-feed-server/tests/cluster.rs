@@ -165,6 +165,20 @@ impl Cluster {
         runs
     }
 
+    /// How many times node `id` called the broker between `from` and `until`.
+    fn calls_by(&self, id: &str, from: Instant, until: Instant) -> usize {
+        let token = format!("Bearer token-{id}");
+        self.fake
+            .requests()
+            .into_iter()
+            .filter(|r| {
+                r.received > from
+                    && r.received < until
+                    && r.authorization.as_deref() == Some(token.as_str())
+            })
+            .count()
+    }
+
     /// Fails if two nodes' broker calls interleave (a node that polled, stopped, and polled
     /// again while another node polled in between).
     fn assert_one_poller_at_a_time(&self) {
@@ -175,6 +189,23 @@ impl Cluster {
                 "two pollers overlapped: the broker saw calls from {runs:?} (in that order)"
             );
         }
+    }
+
+    /// Stops `nodes` (each must exit 0 on SIGTERM), then cleans up.
+    async fn stop(self, nodes: impl IntoIterator<Item = ServerProcess>) {
+        for n in nodes {
+            assert_eq!(n.terminate().await, 0);
+        }
+        self.finish().await;
+    }
+
+    /// Starts nodes a, b, c on the local NATS.
+    async fn three(&self) -> Vec<ServerProcess> {
+        vec![
+            self.start("a", NATS).await,
+            self.start("b", NATS).await,
+            self.start("c", NATS).await,
+        ]
     }
 
     /// Drops the schema and the NATS bucket and stream.
@@ -197,6 +228,10 @@ fn rand_u64() -> u64 {
         .unwrap()
         .as_nanos() as u64;
     nanos ^ (u64::from(std::process::id()) << 32)
+}
+
+async fn get_text(url: &str) -> String {
+    reqwest::get(url).await.unwrap().text().await.unwrap()
 }
 
 async fn get_json(url: &str) -> Value {
@@ -310,11 +345,7 @@ async fn a_killed_leader_is_replaced_within_two_leases_and_seq_never_goes_back()
         return;
     }
     let cluster = Cluster::new(mid_session(), 1.0).await;
-    let mut nodes = vec![
-        cluster.start("a", NATS).await,
-        cluster.start("b", NATS).await,
-        cluster.start("c", NATS).await,
-    ];
+    let mut nodes = cluster.three().await;
     let leader = one_leader(&nodes.iter().collect::<Vec<_>>(), LEASE * 5).await;
     let followers: Vec<usize> = (0..3).filter(|&i| i != leader).collect();
     // Followers serve the leader's values: same seq, same prices.
@@ -369,12 +400,7 @@ async fn a_killed_leader_is_replaced_within_two_leases_and_seq_never_goes_back()
     }
     let view = cluster_view(survivors[0]).await.unwrap();
     assert_eq!(view["leader"], new_id);
-    let metrics = reqwest::get(survivors[1 - new_leader].url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(&survivors[1 - new_leader].url("/metrics")).await;
     assert!(
         metrics.contains("market_feed_cluster_role{role=\"follower\"} 1"),
         "{metrics}"
@@ -386,10 +412,7 @@ async fn a_killed_leader_is_replaced_within_two_leases_and_seq_never_goes_back()
         "no failover counted"
     );
     cluster.assert_one_poller_at_a_time();
-    for n in nodes {
-        assert_eq!(n.terminate().await, 0);
-    }
-    cluster.finish().await;
+    cluster.stop(nodes).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -398,11 +421,7 @@ async fn a_leader_paused_past_its_lease_never_polls_after_waking() {
         return;
     }
     let cluster = Cluster::new(mid_session(), 1.0).await;
-    let nodes = vec![
-        cluster.start("a", NATS).await,
-        cluster.start("b", NATS).await,
-        cluster.start("c", NATS).await,
-    ];
+    let nodes = cluster.three().await;
     let all: Vec<&ServerProcess> = nodes.iter().collect();
     let leader = one_leader(&all, LEASE * 5).await;
     let leader_id = ["a", "b", "c"][leader];
@@ -430,27 +449,15 @@ async fn a_leader_paused_past_its_lease_never_polls_after_waking() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(LEASE).await;
-    let late: Vec<_> = cluster
-        .fake
-        .requests()
-        .into_iter()
-        .filter(|r| {
-            r.received > woke
-                && r.authorization.as_deref() == Some(&format!("Bearer token-{leader_id}"))
-        })
-        .collect();
-    assert!(
-        late.is_empty(),
-        "the paused leader called the broker {} times after waking",
-        late.len()
+    let late = cluster.calls_by(leader_id, woke, Instant::now());
+    assert_eq!(
+        late, 0,
+        "the paused leader called the broker {late} times after waking"
     );
     cluster.assert_one_poller_at_a_time();
     let seq = watcher.last_seq;
     watcher.update_after(seq + 1).await;
-    for n in nodes {
-        assert_eq!(n.terminate().await, 0);
-    }
-    cluster.finish().await;
+    cluster.stop(nodes).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -497,28 +504,16 @@ async fn a_restarted_node_follows_and_serves_the_latest_values_at_once() {
     // Either node may win the lapsed lease, but the restarted one only once the lease of its
     // previous incarnation (renewed at most a third of a lease before the kill) has lapsed.
     let earliest = killed_at + LEASE * 2 / 3;
-    let early: Vec<_> = cluster
-        .fake
-        .requests()
-        .into_iter()
-        .filter(|r| {
-            r.received > killed_at
-                && r.received < earliest
-                && r.authorization.as_deref() == Some(&format!("Bearer token-{leader_id}"))
-        })
-        .collect();
-    assert!(
-        early.is_empty(),
+    assert_eq!(
+        cluster.calls_by(leader_id, killed_at, earliest),
+        0,
         "the restarted node polled under its previous incarnation's lease"
     );
     let seq = w.last_seq;
     w.update_after(seq + 1).await;
     cluster.assert_one_poller_at_a_time();
     assert_eq!(restarted.terminate().await, 0);
-    for n in nodes {
-        assert_eq!(n.terminate().await, 0);
-    }
-    cluster.finish().await;
+    cluster.stop(nodes).await;
 }
 
 /// A TCP proxy between a node and NATS that the test can cut.
@@ -599,10 +594,7 @@ async fn a_leader_cut_off_from_nats_steps_down_before_another_takes_over() {
     let all = [&b, &c, &a];
     assert_eq!(one_leader(&all, LEASE * 10).await, new_leader);
     cluster.assert_one_poller_at_a_time();
-    for n in [a, b, c] {
-        assert_eq!(n.terminate().await, 0);
-    }
-    cluster.finish().await;
+    cluster.stop([a, b, c]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -737,8 +729,5 @@ async fn the_close_crossed_during_a_failover_is_stored_once() {
         "{rows} rows for {keys} instruments"
     );
     cluster.assert_one_poller_at_a_time();
-    for n in nodes {
-        assert_eq!(n.terminate().await, 0);
-    }
-    cluster.finish().await;
+    cluster.stop(nodes).await;
 }

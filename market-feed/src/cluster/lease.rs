@@ -79,7 +79,7 @@ impl LeaseTiming {
 
 /// Whether this node holds the lease now: the deadline after which it must no longer call the
 /// broker. Cheap to clone (shared); the price sources of a cluster leader check it before
-/// every call ([`LeasedSource`](super::LeasedSource)), so a leader that wakes up after being
+/// every call ([`LeasedSource`](crate::cluster::LeasedSource)), so a leader that wakes up after being
 /// paused past its lease makes no call, whatever task runs first.
 ///
 /// ```

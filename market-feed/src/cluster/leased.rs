@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::LeaseGuard;
+use super::lease::LeaseGuard;
 use crate::{
     source::{Fetched, MissingInstrument, PriceSource, PriceStream, SourceError, TickStream},
     universe::Instrument,

@@ -17,7 +17,7 @@ use tokio::{
 };
 use tokio_stream::wrappers::BroadcastStream;
 
-use super::{Channel, Claim, Relay, RelayError};
+use super::relay::{Channel, Claim, Relay, RelayError};
 
 /// The lease as the bus holds it.
 #[derive(Debug)]
@@ -91,6 +91,17 @@ impl MemoryRelay {
     }
 }
 
+/// Writes the lease for `node` until `expires`, at the next revision.
+fn grant(st: &mut State, node: &str, expires: Instant) -> u64 {
+    st.revision += 1;
+    st.lease = Some(Lease {
+        holder: node.to_owned(),
+        revision: st.revision,
+        expires,
+    });
+    st.revision
+}
+
 #[async_trait]
 impl Relay for MemoryRelay {
     async fn acquire(&self, node: &str) -> Result<Claim, RelayError> {
@@ -99,14 +110,7 @@ impl Relay for MemoryRelay {
         if let Some(lease) = st.lease.as_ref().filter(|l| l.expires > now) {
             return Ok(Claim::Held(Some(lease.holder.clone())));
         }
-        st.revision += 1;
-        let revision = st.revision;
-        st.lease = Some(Lease {
-            holder: node.to_owned(),
-            revision,
-            expires: now + self.ttl,
-        });
-        Ok(Claim::Won(revision))
+        Ok(Claim::Won(grant(&mut st, node, now + self.ttl)))
     }
 
     async fn renew(&self, node: &str, revision: u64) -> Result<u64, RelayError> {
@@ -119,14 +123,7 @@ impl Relay for MemoryRelay {
         if current.is_none() {
             return Err(RelayError::LeaseLost);
         }
-        st.revision += 1;
-        let revision = st.revision;
-        st.lease = Some(Lease {
-            holder: node.to_owned(),
-            revision,
-            expires: now + self.ttl,
-        });
-        Ok(revision)
+        Ok(grant(&mut st, node, now + self.ttl))
     }
 
     async fn release(&self, revision: u64) -> Result<(), RelayError> {

@@ -20,7 +20,10 @@ use bytes::Bytes;
 use futures::{StreamExt, stream::BoxStream};
 use tokio::sync::watch;
 
-use super::{Channel, Claim, Relay, RelayError, redact_url, valid_cluster_name};
+use super::{
+    naming::{redact_url, valid_cluster_name},
+    relay::{Channel, Claim, Relay, RelayError},
+};
 
 /// The lease key in the bucket.
 const LEASE_KEY: &str = "leader";
@@ -131,19 +134,11 @@ impl NatsRelay {
             ..stream::Config::default()
         })
         .await
-        .map_err(|e| NatsError::JetStream {
-            url: shown.clone(),
-            what: format!("key-value bucket {bucket}"),
-            reason: e.to_string(),
-        })?;
-        let lease_store =
-            js.get_key_value(bucket.clone())
-                .await
-                .map_err(|e| NatsError::JetStream {
-                    url: shown.clone(),
-                    what: format!("key-value bucket {bucket}"),
-                    reason: e.to_string(),
-                })?;
+        .map_err(refused(&shown, format!("key-value bucket {bucket}")))?;
+        let lease_store = js
+            .get_key_value(bucket.clone())
+            .await
+            .map_err(refused(&shown, format!("key-value bucket {bucket}")))?;
         let stream_name = format!("{name}-latest");
         let latest = js
             .get_or_create_stream(stream::Config {
@@ -153,11 +148,7 @@ impl NatsRelay {
                 ..stream::Config::default()
             })
             .await
-            .map_err(|e| NatsError::JetStream {
-                url: shown.clone(),
-                what: format!("stream {stream_name}"),
-                reason: e.to_string(),
-            })?;
+            .map_err(refused(&shown, format!("stream {stream_name}")))?;
         Ok(Self {
             name: name.to_owned(),
             client,
@@ -196,6 +187,16 @@ impl NatsRelay {
 
     fn retained_subject(&self, channel: Channel) -> String {
         format!("{}.retained.{}", self.name, channel.name())
+    }
+}
+
+/// The error for a bucket or stream (`what`) the server at `url` refused.
+fn refused<E: std::fmt::Display>(url: &str, what: String) -> impl FnOnce(E) -> NatsError {
+    let url = url.to_owned();
+    move |e| NatsError::JetStream {
+        url,
+        what,
+        reason: e.to_string(),
     }
 }
 

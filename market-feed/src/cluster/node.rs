@@ -16,7 +16,10 @@ use tokio::{task::JoinHandle, time::Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    Channel, Claim, ClusterStats, Latest, LeaseGuard, LeaseTiming, Relay, RelayError, Role,
+    latest::Latest,
+    lease::{LeaseGuard, LeaseTiming},
+    relay::{Channel, Claim, Relay, RelayError},
+    status::{ClusterStats, Role},
 };
 use crate::{
     feed::Feed,
@@ -58,8 +61,8 @@ impl ClusterConfig {
 
 /// One server of a cluster (see the [`cluster`](crate::cluster) module).
 ///
-/// The feed must poll through sources wrapped in [`LeasedSource`](super::LeasedSource) (and a
-/// stream in [`LeasedStream`](super::LeasedStream)) over the same [`LeaseGuard`], so that no
+/// The feed must poll through sources wrapped in [`LeasedSource`](crate::cluster::LeasedSource) (and a
+/// stream in [`LeasedStream`](crate::cluster::LeasedStream)) over the same [`LeaseGuard`], so that no
 /// broker call leaves this node once its lease deadline has passed.
 #[derive(Debug)]
 pub struct ClusterNode {

@@ -1,5 +1,5 @@
 //! [`Relay`]: the bus between the servers of a cluster, as a trait, so the election and the
-//! relaying of frames ([`ClusterNode`](super::ClusterNode)) do not depend on one bus.
+//! relaying of frames ([`ClusterNode`](crate::cluster::ClusterNode)) do not depend on one bus.
 //!
 //! A relay offers three things: a **lease** (one key with a TTL, created only if absent and
 //! renewed only at the revision this node last wrote), **live channels** (fire-and-forget

@@ -64,7 +64,7 @@ pub struct ClusterStatus {
     pub leader: Option<String>,
 }
 
-/// A node's view of its cluster, updated by [`ClusterNode`](super::ClusterNode).
+/// A node's view of its cluster, updated by [`ClusterNode`](crate::cluster::ClusterNode).
 ///
 /// ```
 /// use market_feed::cluster::{ClusterStats, Role};

@@ -107,6 +107,24 @@ async fn start(node: &'static str, relay: &Arc<MemoryRelay>, calls: &Calls) -> T
     }
 }
 
+/// Nodes a and b on one bus; a starts first, so it leads.
+async fn two_nodes() -> (Arc<MemoryRelay>, Calls, TestNode, TestNode) {
+    let relay = Arc::new(MemoryRelay::new(LEASE));
+    let calls = Calls::default();
+    let a = start("a", &relay, &calls).await;
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let b = start("b", &relay, &calls).await;
+    (relay, calls, a, b)
+}
+
+/// Stops the nodes.
+async fn stop(nodes: impl IntoIterator<Item = TestNode>) {
+    for n in nodes {
+        n.stop.cancel();
+        n.task.await.expect("node");
+    }
+}
+
 /// The nodes that called, one entry per run of calls by the same node.
 fn runs(calls: &Calls) -> Vec<&'static str> {
     let mut runs = Vec::new();
@@ -120,11 +138,7 @@ fn runs(calls: &Calls) -> Vec<&'static str> {
 
 #[tokio::test(start_paused = true)]
 async fn one_node_polls_and_the_others_serve_its_frames_with_its_seq() {
-    let relay = Arc::new(MemoryRelay::new(LEASE));
-    let calls = Calls::default();
-    let a = start("a", &relay, &calls).await;
-    tokio::time::sleep(Duration::from_millis(10)).await;
-    let b = start("b", &relay, &calls).await;
+    let (_relay, calls, a, b) = two_nodes().await;
     tokio::time::sleep(Duration::from_secs(10)).await;
     assert_eq!(a.stats.role(), Role::Leader);
     assert_eq!(b.stats.role(), Role::Follower);
@@ -141,19 +155,12 @@ async fn one_node_polls_and_the_others_serve_its_frames_with_its_seq() {
         b.hub.quote("NIFTY 50").map(|q| q.ltp),
         a.hub.quote("NIFTY 50").map(|q| q.ltp)
     );
-    for n in [a, b] {
-        n.stop.cancel();
-        n.task.await.expect("node");
-    }
+    stop([a, b]).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_leader_cut_off_stops_polling_before_another_node_takes_over_and_seq_continues() {
-    let relay = Arc::new(MemoryRelay::new(LEASE));
-    let calls = Calls::default();
-    let a = start("a", &relay, &calls).await;
-    tokio::time::sleep(Duration::from_millis(10)).await;
-    let b = start("b", &relay, &calls).await;
+    let (relay, calls, a, b) = two_nodes().await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(a.stats.role(), Role::Leader);
 
@@ -194,19 +201,12 @@ async fn a_leader_cut_off_stops_polling_before_another_node_takes_over_and_seq_c
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(b.hub.seq(Topic::Indices) > seq_before);
     assert_eq!(a.hub.seq(Topic::Indices), b.hub.seq(Topic::Indices));
-    for n in [a, b] {
-        n.stop.cancel();
-        n.task.await.expect("node");
-    }
+    stop([a, b]).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_leader_that_shuts_down_releases_the_lease_at_once() {
-    let relay = Arc::new(MemoryRelay::new(LEASE));
-    let calls = Calls::default();
-    let a = start("a", &relay, &calls).await;
-    tokio::time::sleep(Duration::from_millis(10)).await;
-    let b = start("b", &relay, &calls).await;
+    let (_relay, _calls, a, b) = two_nodes().await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(a.stats.role(), Role::Leader);
     a.stop.cancel();
@@ -276,11 +276,7 @@ async fn a_node_that_stepped_down_can_lead_again_and_runs_its_feed_anew() {
 #[tokio::test(start_paused = true)]
 async fn a_follower_cut_off_in_market_hours_serves_its_last_values_as_stale_until_the_bus_is_back()
 {
-    let relay = Arc::new(MemoryRelay::new(LEASE));
-    let calls = Calls::default();
-    let a = start("a", &relay, &calls).await;
-    tokio::time::sleep(Duration::from_millis(10)).await;
-    let b = start("b", &relay, &calls).await;
+    let (relay, _calls, a, b) = two_nodes().await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(
         b.hub.view(Topic::Indices).live,
@@ -296,8 +292,5 @@ async fn a_follower_cut_off_in_market_hours_serves_its_last_values_as_stale_unti
     relay.set_connected(true);
     tokio::time::sleep(LEASE * 2).await;
     assert_eq!(b.hub.feed_status(Topic::Indices).state, FeedState::Ok);
-    for n in [a, b] {
-        n.stop.cancel();
-        n.task.await.expect("node");
-    }
+    stop([a, b]).await;
 }

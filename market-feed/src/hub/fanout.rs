@@ -235,6 +235,20 @@ impl Hub {
             st.meta.source = Source::Live;
             st.meta.as_of = st.meta.as_of.max(newest);
         }
+        self.send_batch(topic, seq, bytes, quotes);
+        Ok(seq)
+    }
+
+    /// Sends a batch frame whose quotes are already the latest values, and keeps it for
+    /// resume. Call it with the topic's publishing lock held.
+    pub(super) fn send_batch(
+        &self,
+        topic: Topic,
+        seq: u64,
+        bytes: bytes::Bytes,
+        quotes: Vec<Quote>,
+    ) {
+        let shared = &self.shared;
         shared.counters.published(bytes.len());
         let cost = history::cost(bytes.len());
         let frame = Frame::new(FrameKind::batch_of(topic), Some(topic), Some(seq), bytes);
@@ -252,7 +266,6 @@ impl Hub {
         // Sent after the state update: a subscriber whose snapshot shows `seq` skips this
         // event, one whose snapshot predates it receives it (see `Subscription`).
         shared.send_shared(event);
-        Ok(seq)
     }
 
     /// Publishes a market-status change to every subscriber as
@@ -275,6 +288,13 @@ impl Hub {
     pub fn publish_market_status<T: Serialize + ?Sized>(&self, status: &T) -> Result<(), HubError> {
         let value = serde_json::to_value(status).map_err(HubError::Serialize)?;
         let frame = encode_market_status(status)?;
+        self.send_market_status(value, frame);
+        Ok(())
+    }
+
+    /// Keeps a market status (its JSON fields and its frame) as the latest and sends the
+    /// frame; the live flag follows the status's `live` field.
+    pub(super) fn send_market_status(&self, value: serde_json::Value, frame: Frame) {
         if let Some(live) = value.get("live").and_then(serde_json::Value::as_bool) {
             self.set_live(live);
         }
@@ -287,7 +307,6 @@ impl Hub {
         };
         self.shared.counters.published(frame.len());
         self.shared.send(Event::MarketStatus { version, frame });
-        Ok(())
     }
 
     /// Publishes a change in one topic's source health to that topic's subscribers, and
@@ -307,6 +326,12 @@ impl Hub {
     /// ```
     pub fn publish_feed_status(&self, status: FeedStatus) -> Result<(), HubError> {
         let frame = encode_feed_status(&status)?;
+        self.send_feed_status(status, frame);
+        Ok(())
+    }
+
+    /// Keeps a topic's feed status and its frame as the latest and sends the frame.
+    pub(super) fn send_feed_status(&self, status: FeedStatus, frame: Frame) {
         let topic = status.topic;
         let state = status.state;
         let version = {
@@ -323,7 +348,6 @@ impl Hub {
             state,
             frame,
         });
-        Ok(())
     }
 
     /// Sets whether the feed is live (`snapshot.live`), for both topics. Also done by

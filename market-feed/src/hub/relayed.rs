@@ -16,10 +16,10 @@ use tokio::sync::broadcast;
 
 use super::{
     HubError,
-    event::{Batch, Event},
+    event::Event,
     fanout::Hub,
     frame::{Frame, FrameKind},
-    history, lock, read,
+    lock, read,
     status::{FeedState, FeedStatus, SnapshotMeta},
     write,
 };
@@ -161,19 +161,7 @@ impl Hub {
             st.meta.source = super::status::Source::Live;
             st.meta.as_of = st.meta.as_of.max(newest);
         }
-        shared.counters.published(bytes.len());
-        let cost = history::cost(bytes.len());
-        let frame = Frame::new(FrameKind::batch_of(topic), Some(topic), Some(seq), bytes);
-        let event = Arc::new(Event::Batch(Batch::new(topic, seq, frame, wire.data)));
-        let config = &shared.config;
-        lock(&shared.history[topic.index()]).push(
-            seq,
-            event.clone(),
-            cost,
-            config.resume_window,
-            config.resume_bytes,
-        );
-        shared.send_shared(event);
+        self.send_batch(topic, seq, bytes, wire.data);
         Ok(true)
     }
 
@@ -195,19 +183,8 @@ impl Hub {
         let mut value: serde_json::Map<String, serde_json::Value> =
             serde_json::from_slice(&bytes).map_err(HubError::Relayed)?;
         value.remove("event");
-        if let Some(live) = value.get("live").and_then(serde_json::Value::as_bool) {
-            self.set_live(live);
-        }
         let frame = Frame::new(FrameKind::MarketStatus, None, None, bytes);
-        let version = {
-            let mut m = write(&self.shared().market);
-            m.version += 1;
-            m.value = Some(serde_json::Value::Object(value));
-            m.frame = Some(frame.clone());
-            m.version
-        };
-        self.shared().counters.published(frame.len());
-        self.shared().send(Event::MarketStatus { version, frame });
+        self.send_market_status(serde_json::Value::Object(value), frame);
         Ok(())
     }
 
@@ -229,23 +206,8 @@ impl Hub {
         let wire: FeedStatusWire = serde_json::from_slice(&bytes).map_err(HubError::Relayed)?;
         let status = FeedStatus::new(wire.topic, wire.state, wire.detail)
             .with_last_success(wire.last_success);
-        let topic = status.topic;
-        let state = status.state;
-        let frame = Frame::new(FrameKind::FeedStatus, Some(topic), None, bytes);
-        let version = {
-            let mut st = write(self.shared().topic(topic));
-            st.feed.version += 1;
-            st.feed.status = status;
-            st.feed.frame = Some(frame.clone());
-            st.feed.version
-        };
-        self.shared().counters.published(frame.len());
-        self.shared().send(Event::FeedStatus {
-            topic,
-            version,
-            state,
-            frame,
-        });
+        let frame = Frame::new(FrameKind::FeedStatus, Some(status.topic), None, bytes);
+        self.send_feed_status(status, frame);
         Ok(())
     }
 
