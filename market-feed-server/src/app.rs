@@ -62,7 +62,11 @@ impl App {
         })?;
         let clock = config.clock.clone();
         // The stored and fresh broker holiday lists before the feed plans its first day.
-        let calendar = crate::calendar_refresh::build(config, &store)?;
+        // In a cluster every broker call is guarded by the lease: none leaves a node whose
+        // lease deadline has passed.
+        let guard = LeaseGuard::default();
+        let cluster_guard = config.cluster.as_ref().map(|_| &guard);
+        let calendar = crate::calendar_refresh::build(config, &store, cluster_guard)?;
         calendar.start().await;
         let (live, refresher) = match fixed {
             Some(live) => (live, None),
@@ -86,9 +90,6 @@ impl App {
             HubConfig::default().with_resume_window(config.resume_window),
         ));
         let (indices, prices, stream) = sources(config, &universe, &clock)?;
-        // In a cluster every broker call is guarded by the lease: none leaves a node whose
-        // lease deadline has passed.
-        let guard = LeaseGuard::default();
         let (indices, prices, stream) = match &config.cluster {
             Some(_) => {
                 let leased = |s: Arc<dyn PriceSource>| -> Arc<dyn PriceSource> {

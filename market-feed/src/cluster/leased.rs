@@ -1,5 +1,5 @@
-//! [`LeasedSource`] and [`LeasedStream`]: a price source or stream that calls the broker only
-//! while this node holds the cluster lease.
+//! [`LeasedSource`], [`LeasedStream`] and [`LeasedCalendar`]: a price source, a stream, or the
+//! broker's holiday list, that calls the broker only while this node holds the cluster lease.
 //!
 //! The feed of a cluster leader is stopped when the lease is lost, but a feed task may run
 //! before the task that notices (a process resumed after SIGSTOP runs every due timer at once).
@@ -12,6 +12,8 @@ use async_trait::async_trait;
 
 use super::lease::LeaseGuard;
 use crate::{
+    clock::HolidayEntry,
+    reference::{CalendarFetchError, CalendarSource},
     source::{Fetched, MissingInstrument, PriceSource, PriceStream, SourceError, TickStream},
     universe::Instrument,
 };
@@ -131,5 +133,47 @@ impl PriceStream for LeasedStream {
 
     async fn credentials_usable(&self) -> bool {
         self.inner.credentials_usable().await
+    }
+}
+
+/// A [`CalendarSource`] (the broker's holiday list) fetched only while its [`LeaseGuard`]
+/// holds; a follower keeps the stored list, which the leader refreshes.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// # use std::sync::Arc;
+/// use market_feed::cluster::{LeaseGuard, LeasedCalendar};
+/// use market_feed::reference::{CalendarFetchError, CalendarSource, UpstoxHolidays};
+/// let holidays = Arc::new(UpstoxHolidays::new("http://127.0.0.1:9", None).unwrap());
+/// let leased = LeasedCalendar::new(holidays, LeaseGuard::default());
+/// assert_eq!(leased.fetch().await.unwrap_err(), CalendarFetchError::NotLeader);
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct LeasedCalendar {
+    inner: Arc<dyn CalendarSource>,
+    guard: LeaseGuard,
+}
+
+impl LeasedCalendar {
+    /// Wraps `inner`.
+    ///
+    /// See [`LeasedCalendar`] for an example.
+    pub fn new(inner: Arc<dyn CalendarSource>, guard: LeaseGuard) -> Self {
+        Self { inner, guard }
+    }
+}
+
+#[async_trait]
+impl CalendarSource for LeasedCalendar {
+    fn store_name(&self) -> &str {
+        self.inner.store_name()
+    }
+
+    async fn fetch(&self) -> Result<Vec<HolidayEntry>, CalendarFetchError> {
+        if !self.guard.holds() {
+            return Err(CalendarFetchError::NotLeader);
+        }
+        self.inner.fetch().await
     }
 }

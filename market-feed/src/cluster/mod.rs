@@ -39,7 +39,7 @@ mod status;
 
 pub use latest::Latest;
 pub use lease::{LeaseGuard, LeaseTiming};
-pub use leased::{LeasedSource, LeasedStream};
+pub use leased::{LeasedCalendar, LeasedSource, LeasedStream};
 pub use memory::MemoryRelay;
 pub use naming::{redact_url, valid_cluster_name};
 #[cfg(feature = "nats")]
