@@ -20,7 +20,7 @@ use tokio::time::Instant;
 /// use std::time::Duration;
 /// use market_feed::cluster::LeaseTiming;
 /// let t = LeaseTiming::new(Duration::from_secs(10));
-/// assert_eq!(t.renew_every(), Duration::from_millis(3333));
+/// assert_eq!(t.renew_every().as_millis(), 3333);
 /// assert_eq!(t.usable(), Duration::from_secs(9));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
