@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use market_feed::{
-    cluster::{ClusterConfig, ClusterNode, LeaseGuard},
+    cluster::{ClusterNode, LeaseGuard},
     feed::Feed,
     hub::Hub,
 };
@@ -40,7 +40,11 @@ pub(crate) async fn join(
         lease = ?settings.lease,
         "cluster: joined; following until this node holds the lease"
     );
-    let config = ClusterConfig::new(settings.name.clone(), settings.node.clone(), settings.lease);
+    let config = market_feed::cluster::ClusterConfig::new(
+        settings.name.clone(),
+        settings.node.clone(),
+        settings.lease,
+    );
     Ok(ClusterNode::new(config, Arc::new(relay), hub, feed, guard))
 }
 
