@@ -15,7 +15,7 @@ use market_feed::{
     model::Topic,
     source::{
         PriceSource, PriceStream, SimulatedSource,
-        replay::DemoDay,
+        replay::{DemoDay, ReplayStream},
         upstox::{TokenProvider, UpstoxConfig, UpstoxSource},
     },
     store::{self, SnapshotStore},
@@ -76,7 +76,7 @@ impl App {
             }
         };
         // A replay serves exactly the recorded stocks and the indices derived from them.
-        let live = if config.source.kind == SourceKind::Replay {
+        let live = if config.source.kind.is_replay() {
             let base = live.current();
             let universe = crate::demo::universe(&base).map_err(|e| {
                 StartError::Fatal(format!("error: the bundled recording is unreadable: {e}"))
@@ -135,12 +135,7 @@ impl App {
             .retention(config.retention_days)
             .universe(live.clone());
         let feed = match stream {
-            // Indices come from the stream while it is up; stocks keep their REST poll.
-            Some(stream) => feed.stream(
-                StreamJob::new(stream, [Topic::Indices, Topic::Prices])
-                    .interval(interval(config.stream_interval))
-                    .pause_polls([Topic::Indices]),
-            ),
+            Some(stream) => feed.stream(stream_job(config, stream)),
             None => feed,
         };
         // A demo stores nothing for the day before the one it replays.
@@ -385,14 +380,34 @@ fn sources(
                 Arc::new(SimulatedSource::new(universe.clone(), 2026, clock.clone()));
             Ok((sim.clone(), sim, None))
         }
-        SourceKind::Replay => {
+        kind @ (SourceKind::Replay | SourceKind::ReplayStream) => {
             // Each index is derived from its own members' replayed quotes.
             let demo = DemoDay::bundled().map_err(|e| {
                 StartError::Fatal(format!("error: the bundled recording is unreadable: {e}"))
             })?;
             let (indices, stocks) = demo.sources(universe, clock);
-            Ok((indices, stocks, None))
+            let stream = (kind == SourceKind::ReplayStream).then(|| {
+                Arc::new(ReplayStream::new(indices.clone(), stocks.clone())) as Arc<dyn PriceStream>
+            });
+            Ok((indices, stocks, stream))
         }
+    }
+}
+
+/// The stream's job: both topics; the polls it pauses while it is up, and its stall watchdog.
+fn stream_job(config: &Config, stream: Arc<dyn PriceStream>) -> StreamJob {
+    let every = time::Duration::try_from(config.stream_interval).unwrap_or(time::Duration::SECOND);
+    let job = StreamJob::new(stream, [Topic::Indices, Topic::Prices]).interval(every);
+    if config.source.kind == SourceKind::ReplayStream {
+        // The replay carries volume too: no poll while it plays. It ticks every 500 ms of real
+        // time, which the demo clock's speed (up to ~60x in the session) makes half a minute
+        // of clock time: its watchdog allows half an hour.
+        let mut job = job.pause_polls([Topic::Indices, Topic::Prices]);
+        job.stall_after = time::Duration::minutes(30);
+        job
+    } else {
+        // Indices come from the stream while it is up; stocks keep their REST poll.
+        job.pause_polls([Topic::Indices])
     }
 }
 

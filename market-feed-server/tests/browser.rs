@@ -93,6 +93,106 @@ async fn deflate_negotiated_with_the_same_data(
     Ok(())
 }
 
+/// The dashboard's socket drops (closed under it, as a tunnel or a flaky Wi-Fi would): it
+/// reconnects and resumes (`resume` with the epoch and last `seq` it saw), and the server replays
+/// the missed batches instead of sending the indices' snapshot again.
+async fn resumes_after_a_dropped_socket(c: &Client) -> Result<(), String> {
+    // Record what the page sends and what its next socket receives, and catch the socket.
+    browser_support::js(
+        c,
+        r#"
+        const mf = window.__mf = {sent: [], got: [], sock: null};
+        const send = WebSocket.prototype.send;
+        WebSocket.prototype.send = function (d) { mf.sock = this; mf.sent.push(String(d)); return send.call(this, d); };
+        const on = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage');
+        Object.defineProperty(WebSocket.prototype, 'onmessage', {
+          configurable: true,
+          get: on.get,
+          set(fn) {
+            on.set.call(this, (ev) => {
+              try { const m = JSON.parse(ev.data); mf.got.push({event: m.event, topic: m.topic || null, seq: m.seq}); } catch (e) {}
+              return fn(ev);
+            });
+          },
+        });
+        return true;
+        "#,
+    )
+    .await?;
+    // The dashboard pings every 15 s: its next send hands us the socket.
+    wait_for(
+        "the dashboard's socket to send (a ping)",
+        Duration::from_secs(25),
+        || async {
+            let v = browser_support::js(c, "return window.__mf.sock !== null;").await?;
+            Ok((v.as_bool() == Some(true)).then_some(()))
+        },
+    )
+    .await?;
+    browser_support::js(
+        c,
+        "window.__mf.sent = []; window.__mf.sock.close(); return true;",
+    )
+    .await?;
+    let resume = wait_for(
+        "a subscribe with resume after the reconnect",
+        Duration::from_secs(20),
+        || async {
+            let v = browser_support::js(
+                c,
+                "return window.__mf.sent.map(JSON.parse).find((m) => m.op === 'subscribe' && m.resume && m.resume.indices) || null;",
+            )
+            .await?;
+            Ok((!v.is_null()).then_some(v))
+        },
+    )
+    .await?;
+    let from = resume["resume"]["indices"]["seq"]
+        .as_u64()
+        .ok_or_else(|| format!("resume without a seq: {resume}"))?;
+    if resume["resume"]["indices"]["epoch"]
+        .as_str()
+        .unwrap_or_default()
+        .is_empty()
+    {
+        return Err(format!("resume without an epoch: {resume}"));
+    }
+    let got = wait_for(
+        "index batches on the new socket",
+        Duration::from_secs(20),
+        || async {
+            let v = browser_support::js(
+                c,
+                "const g = window.__mf.got; return g.filter((m) => m.event === 'indices_update').length >= 2 ? g : null;",
+            )
+            .await?;
+            Ok((!v.is_null()).then_some(v))
+        },
+    )
+    .await?;
+    let got = got.as_array().cloned().unwrap_or_default();
+    if got
+        .iter()
+        .any(|m| m["event"] == "snapshot" && m["topic"] == "indices")
+    {
+        return Err(format!(
+            "the indices were snapshotted again instead of resumed: {got:?}"
+        ));
+    }
+    let seqs: Vec<u64> = got
+        .iter()
+        .filter(|m| m["event"] == "indices_update")
+        .filter_map(|m| m["seq"].as_u64())
+        .collect();
+    // The replayed batches continue right after the resumed seq, in order.
+    if seqs.first() != Some(&(from + 1)) || seqs.windows(2).any(|w| w[1] != w[0] + 1) {
+        return Err(format!(
+            "after resuming from seq {from} the page got {seqs:?}"
+        ));
+    }
+    Ok(())
+}
+
 /// The assertions, in the order a user would notice them. Returns a message on failure.
 async fn check_dashboard(c: &Client, url: &str) -> Result<(), String> {
     c.goto(url)
@@ -212,6 +312,7 @@ async fn check_dashboard(c: &Client, url: &str) -> Result<(), String> {
     .await?;
     save_screenshot(c, "dashboard.png").await;
     deflate_negotiated_with_the_same_data(c, &before).await?;
+    resumes_after_a_dropped_socket(c).await?;
 
     // (c) Typing a symbol prefix filters the rows to matching ones.
     let symbol = &before[0].0;

@@ -254,3 +254,63 @@ async fn a_bad_config_file_exits_2_naming_the_file_and_key() {
         "{stderr}"
     );
 }
+
+/// `--demo` plays the recorded day as a stream: every index ticks, the stocks in turns, so
+/// each `prices_batch` carries only the stocks that changed since the one before, while the
+/// snapshot has them all.
+#[tokio::test]
+async fn the_demo_streams_the_recorded_day_as_coalesced_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start_in(
+        Some(dir.path()),
+        &["--demo", "--clock", "at:2026-01-29T11:00:00+05:30"],
+    )
+    .await;
+    assert!(
+        server
+            .startup_log
+            .iter()
+            .any(|l| l.contains("replay-stream") && l.contains("played as a stream")),
+        "the log says what plays: {:?}",
+        server.startup_log
+    );
+    let (mut client, _) = Client::connect_welcomed(&format!("ws://{}/ws", server.addr)).await;
+    client
+        .send(serde_json::json!({"op": "subscribe", "topics": ["indices", "prices"]}))
+        .await;
+    let snapshot = client
+        .until_match("a prices snapshot", |v| {
+            v["event"] == "snapshot" && v["topic"] == "prices"
+        })
+        .await;
+    const RECORDED: usize = 1402;
+    let mut last_seq = snapshot["seq"].as_u64().unwrap();
+    let mut sizes = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    while sizes.len() < 6 {
+        let batch = client.until("prices_batch").await;
+        let seq = batch["seq"].as_u64().unwrap();
+        assert!(seq > last_seq, "seq {seq} after {last_seq}");
+        last_seq = seq;
+        let data = batch["data"].as_array().unwrap();
+        sizes.push(data.len());
+        seen.extend(
+            data.iter()
+                .map(|q| q["symbol"].as_str().unwrap().to_owned()),
+        );
+    }
+    // The start-up poll, when it runs before the stream is up, publishes every stock once;
+    // from then on the polls wait and each batch carries only what changed.
+    assert!(
+        sizes[1..].iter().all(|&n| n > 0 && n < RECORDED),
+        "each batch carries only what changed: {sizes:?} of {RECORDED}"
+    );
+    assert_eq!(
+        seen.len(),
+        RECORDED,
+        "every recorded stock ticks within a few batches"
+    );
+    let indices = client.until("indices_update").await;
+    assert!(!indices["data"].as_array().unwrap().is_empty());
+    assert_eq!(server.terminate().await, 0);
+}

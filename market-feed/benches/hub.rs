@@ -3,7 +3,7 @@
 //! You can run them with:
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/work/target cargo bench -p market-feed --bench hub -- --warm-up-time 1 --measurement-time 3
+//! cargo bench -p market-feed --bench hub -- --warm-up-time 1 --measurement-time 3
 //! ```
 //!
 //! - `serialize/prices_batch_2200`: building one `prices_batch` frame of 2,200 quotes.
@@ -13,6 +13,10 @@
 //! - `publish_2200/deliver_*`: the same publish **plus** every subscriber polling the frame out
 //!   of its stream on the same thread: the whole fan-out's CPU cost, including the filtered
 //!   frames built at poll time in the `filtered10` case.
+//! - `publish_2200/deliver_whole_topic_values`: the same, with subscribers that read the
+//!   quotes as values (`frame.event()`) instead of the bytes. Against the same benchmark of a
+//!   build before typed events existed, `deliver_whole_topic` shows what the values cost a
+//!   subscriber that only wants bytes (`docs/performance.md`, "Typed events").
 //! - `memory/idle_subscriber`: printed once (RSS growth over 100,000 idle subscriptions; the
 //!   workspace forbids `unsafe`, so no counting global allocator), then the time to
 //!   subscribe, read the snapshot and drop.
@@ -83,6 +87,27 @@ fn drain(sub: &mut Subscription) -> usize {
     bytes
 }
 
+/// Like [`drain`], for a subscriber that reads values instead of bytes: the number of quotes
+/// received and the first one's price of each frame.
+fn drain_typed(sub: &mut Subscription) -> (usize, f64) {
+    let mut cx = Context::from_waker(noop_waker_ref());
+    let (mut quotes, mut first) = (0, 0.0);
+    while let Poll::Ready(Some(frame)) = Pin::new(&mut *sub).poll_next(&mut cx) {
+        if let Some(q) = frame.event().quotes() {
+            quotes += q.len();
+            first += q.first().map_or(0.0, |q| q.ltp);
+        }
+    }
+    (quotes, first)
+}
+
+/// How the benchmark's subscribers read their frames.
+#[derive(Clone, Copy)]
+enum Read {
+    Bytes,
+    Values,
+}
+
 fn serialize(c: &mut Criterion) {
     let universe = universe();
     let quotes = batch(
@@ -130,6 +155,10 @@ fn setup(subscribers: usize, filters: &[Filter], universe: &[(InstrumentKey, Arc
 
 /// `iters` publishes; times the publish only, or the publish and every subscriber's read.
 fn run(setup: &mut Setup, iters: u64, time_delivery: bool) -> Duration {
+    run_reading(setup, iters, time_delivery, Read::Bytes)
+}
+
+fn run_reading(setup: &mut Setup, iters: u64, time_delivery: bool, read: Read) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
         let quotes = setup.template.clone();
@@ -139,7 +168,14 @@ fn run(setup: &mut Setup, iters: u64, time_delivery: bool) -> Duration {
             total += start.elapsed();
         }
         for s in &mut setup.subs {
-            black_box(drain(s));
+            match read {
+                Read::Bytes => {
+                    black_box(drain(s));
+                }
+                Read::Values => {
+                    black_box(drain_typed(s));
+                }
+            }
         }
         if time_delivery {
             total += start.elapsed();
@@ -159,6 +195,10 @@ fn publish(c: &mut Criterion) {
         });
         g.bench_function(BenchmarkId::new("deliver_whole_topic", n), |b| {
             b.iter_custom(|iters| run(&mut s, iters, true))
+        });
+        // The same subscribers reading `frame.event()` (typed quotes) instead of bytes.
+        g.bench_function(BenchmarkId::new("deliver_whole_topic_values", n), |b| {
+            b.iter_custom(|iters| run_reading(&mut s, iters, true, Read::Values))
         });
     }
 

@@ -2,7 +2,7 @@
 //! CHANGE_PCT` per update, `market: PHASE live=BOOL` per status change (docs/embedding.md).
 use std::{error::Error, future::Future, io::Write};
 
-use market_feed::{model::ServerMessage, prelude::*};
+use market_feed::prelude::*;
 type Res = Result<(), Box<dyn Error>>;
 
 pub(crate) async fn watch(mut args: Vec<String>, stop: impl Future, out: &mut impl Write) -> Res {
@@ -30,15 +30,15 @@ pub(crate) async fn watch(mut args: Vec<String>, stop: impl Future, out: &mut im
     let running = feed.spawn();
     tokio::pin!(stop);
     while let Some(frame) = tokio::select! { f = updates.next() => f, _ = &mut stop => None } {
-        match ServerMessage::parse(frame.bytes())? {
-            ServerMessage::Snapshot { data, .. } | ServerMessage::PricesBatch { data, .. } => {
-                for q in data {
+        match frame.event() {
+            FeedEvent::Snapshot { quotes, .. } | FeedEvent::Batch { quotes, .. } => {
+                for q in quotes.iter() {
                     let pct = q.change_pct.map(|p| if p.abs() < 0.005 { 0.0 } else { p });
                     let pct = pct.map_or("-".into(), |p| format!("{p:+.2}%"));
                     writeln!(out, "{} {:.2} {pct}", q.symbol, q.ltp)?;
                 }
             }
-            ServerMessage::MarketStatus(s) => writeln!(out, "market: {} live={}", s.phase, s.live)?,
+            FeedEvent::MarketStatus(s) => writeln!(out, "market: {} live={}", s.phase, s.live)?,
             _ => {}
         }
     }

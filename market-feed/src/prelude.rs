@@ -36,7 +36,7 @@ pub use crate::{
     Report,
     clock::{MarketClock, MarketStatus, Phase, Session},
     feed::{Feed, Job, RunningFeed},
-    hub::{Frame, FrameKind, Hub, Subscription, UnknownSymbols},
+    hub::{FeedEvent, Frame, FrameKind, Hub, Subscription, UnknownSymbols},
     model::{InstrumentKey, Quote, Topic},
     source::{PriceSource, SimulatedSource, SourceError},
     store::{MemoryStore, SnapshotStore, SqliteStore},

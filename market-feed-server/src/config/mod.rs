@@ -52,6 +52,9 @@ pub enum SourceKind {
     Simulated,
     /// A recorded real trading day, replayed on the clock's time of day (offline).
     Replay,
+    /// The recorded day played as a stream: ticks between the recorded 15-minute bars,
+    /// published as coalesced changes like a broker's stream (offline; what --demo plays).
+    ReplayStream,
 }
 
 impl SourceKind {
@@ -67,6 +70,7 @@ impl SourceKind {
             SourceKind::UpstoxStream => "upstox-stream",
             SourceKind::Simulated => "simulated",
             SourceKind::Replay => "replay",
+            SourceKind::ReplayStream => "replay-stream",
         }
     }
 
@@ -78,6 +82,16 @@ impl SourceKind {
     /// ```
     pub fn is_upstox(self) -> bool {
         matches!(self, SourceKind::Upstox | SourceKind::UpstoxStream)
+    }
+
+    /// Whether the source plays the recorded day (polled or as a stream).
+    ///
+    /// ```
+    /// use market_feed_server::config::SourceKind;
+    /// assert!(SourceKind::ReplayStream.is_replay() && !SourceKind::Simulated.is_replay());
+    /// ```
+    pub fn is_replay(self) -> bool {
+        matches!(self, SourceKind::Replay | SourceKind::ReplayStream)
     }
 }
 

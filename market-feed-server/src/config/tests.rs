@@ -161,7 +161,7 @@ fn source_defaults_to_upstox_with_a_token_and_never_prints_it() {
 #[test]
 fn demo_replays_its_recorded_day_under_its_own_date_unless_a_clock_is_given() {
     let c = Config::from_cli(Cli::parse_from(["x", "--demo"]), false, None).unwrap();
-    assert_eq!(c.source.kind, SourceKind::Replay);
+    assert_eq!(c.source.kind, SourceKind::ReplayStream);
     assert!(matches!(
         c.clock.time_source(),
         market_feed::clock::TimeSource::Scheduled { .. }

@@ -45,8 +45,8 @@ impl Config {
                 reason: "chosen with --source".into(),
             },
             (None, true) => SourceChoice {
-                kind: SourceKind::Replay,
-                reason: "demo mode: a replay of the recorded trading day 2026-01-29 (stocks as recorded, indices derived from their members)".into(),
+                kind: SourceKind::ReplayStream,
+                reason: "demo mode: the recorded trading day 2026-01-29 played as a stream (stocks as recorded, ticking between their 15-minute bars; indices derived from their members; --source replay polls it instead)".into(),
             },
             (None, false) if has_token => SourceChoice {
                 kind: SourceKind::Upstox,

@@ -120,6 +120,10 @@ impl StreamState {
             up: AtomicBool::new(false),
         }
     }
+
+    pub(super) fn job(&self) -> &StreamJob {
+        &self.job
+    }
 }
 
 impl Ctx {

@@ -6,7 +6,7 @@ use std::{collections::HashSet, sync::Arc};
 use super::Ctx;
 use crate::{
     model::{InstrumentKey, Quote, Topic},
-    universe::Instrument,
+    universe::{Instrument, Universe},
 };
 
 /// Applies the staged universe, if any: each job gets its topic's instruments, the hub its
@@ -15,6 +15,15 @@ pub(super) fn apply_staged(ctx: &Ctx) {
     let Some(live) = &ctx.universe else {
         return;
     };
+    if live.pending().is_some() {
+        if let Some(why) = refused_by_stream(ctx, &live.latest()) {
+            tracing::error!(
+                "the new universe is refused and the current one stays: {why}; trim the universe file, or use a polling source"
+            );
+            live.refuse_staged(why);
+            return;
+        }
+    }
     let Some((universe, diff)) = live.apply_staged() else {
         return;
     };
@@ -36,6 +45,22 @@ pub(super) fn apply_staged(ctx: &Ctx) {
         stocks = universe.prices().len(),
         "{diff}: the new universe applies from this session"
     );
+}
+
+/// Why the price stream could not carry `universe` (its broker's limit on one connection),
+/// or `None` when it can or there is no stream.
+fn refused_by_stream(ctx: &Ctx, universe: &Universe) -> Option<String> {
+    let st = ctx.stream.as_ref()?;
+    let mut seen = HashSet::new();
+    let list: Vec<Instrument> = st
+        .job()
+        .topics
+        .iter()
+        .flat_map(|t| universe.instruments(*t).iter().cloned())
+        .filter(|i| seen.insert(i.key.clone()))
+        .collect();
+    let e = st.job().source.check(&list).err()?;
+    Some(crate::Report::new(&e).to_string())
 }
 
 /// Keeps only the quotes of instruments a job of `topic` refreshes (stored closes of a
@@ -67,9 +92,9 @@ mod tests {
     use super::*;
     use crate::{
         clock::{Calendar, Exchange, MarketClock, TimeSource},
-        feed::{Feed, Job},
+        feed::{Feed, Job, StreamJob},
         hub::{FrameKind, Hub},
-        source::{Fetched, PriceSource, SourceError},
+        source::{Fetched, PriceSource, PriceStream, SourceError, TickStream},
         store::{MemoryStore, SnapshotStore},
         universe::{LiveUniverse, Universe, UniverseOrigin},
     };
@@ -192,6 +217,100 @@ mod tests {
         assert!(
             kinds.iter().all(|(_, t)| !t.contains("\"C\"")),
             "C is not in the filter"
+        );
+        shutdown.cancel();
+        task.await.unwrap();
+    }
+
+    /// A stream that carries at most three instruments, records each connection's list and
+    /// then stays quiet.
+    #[derive(Debug, Default)]
+    struct SmallStream {
+        connects: Mutex<Vec<Vec<String>>>,
+    }
+
+    #[async_trait]
+    impl PriceStream for SmallStream {
+        fn name(&self) -> &str {
+            "small"
+        }
+
+        fn check(&self, instruments: &[Instrument]) -> Result<(), SourceError> {
+            match instruments.len() {
+                0..=3 => Ok(()),
+                n => Err(SourceError::Config(
+                    format!("{n} instruments, one connection carries at most 3").into(),
+                )),
+            }
+        }
+
+        async fn connect(&self, instruments: &[Instrument]) -> Result<TickStream, SourceError> {
+            self.check(instruments)?;
+            self.connects
+                .lock()
+                .unwrap()
+                .push(instruments.iter().map(|i| i.symbol.to_string()).collect());
+            Ok(futures::stream::pending().boxed())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_universe_the_stream_cannot_carry_is_refused_and_the_current_one_stays() {
+        let clock = MarketClock::new(
+            Arc::new(Calendar::bundled(Exchange::Nse)),
+            TimeSource::scaled(datetime!(2026-01-29 08:30 +05:30), 1.0),
+        );
+        let old = Universe::new(vec![], vec![stock("A"), stock("B")]).unwrap();
+        let live = LiveUniverse::new(old.clone(), UniverseOrigin::Stored, Some(1));
+        let source = Arc::new(Recording {
+            clock: clock.clone(),
+            calls: Mutex::new(Vec::new()),
+        });
+        let stream = Arc::new(SmallStream::default());
+        let hub = Arc::new(Hub::default());
+        let feed = Feed::builder(clock.clone(), hub.clone(), Arc::new(MemoryStore::new()))
+            .job(Job::new(
+                Topic::Prices,
+                old.prices().to_vec(),
+                Duration::seconds(120),
+                source.clone(),
+            ))
+            .stream(StreamJob {
+                // Quiet on purpose: no stall reconnects within the test.
+                stall_after: Duration::hours(12),
+                ..StreamJob::new(stream.clone(), [Topic::Prices]).pause_polls([Topic::Prices])
+            })
+            .universe(live.clone())
+            .build();
+        feed.prepare().await;
+        // The refresher stages a universe that grew past what one connection carries.
+        let grown: Vec<Instrument> = ["A", "B", "C", "D"].into_iter().map(stock).collect();
+        live.stage(
+            Universe::new(vec![], grown).unwrap(),
+            UniverseOrigin::Upstox,
+            Some(2),
+        );
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(feed.run(shutdown.clone()));
+        clock.sleep_until(datetime!(2026-01-29 09:20 +05:30)).await;
+
+        assert_eq!(
+            live.current().prices(),
+            old.prices(),
+            "the current universe stays"
+        );
+        assert!(
+            live.pending().is_none(),
+            "the refused one is not retried at every open"
+        );
+        let report = live.report().to_string();
+        assert!(
+            report.contains("4 instruments, one connection carries at most 3"),
+            "{report}"
+        );
+        assert_eq!(
+            *stream.connects.lock().unwrap(),
+            [vec!["A".to_owned(), "B".to_owned()]]
         );
         shutdown.cancel();
         task.await.unwrap();

@@ -10,14 +10,8 @@ use std::{
     sync::{Arc, Mutex, OnceLock},
 };
 
-use super::{
-    filter::Filter,
-    frame::{Frame, FrameKind, encode_batch},
-    lock,
-    stats::Counters,
-    status::FeedState,
-};
-use crate::model::{Quote, Topic};
+use super::{Quotes, filter::Filter, frame::Frame, lock, stats::Counters, status::FeedState};
+use crate::model::Topic;
 
 /// The most filtered frames one batch caches. Past it, further filters build their frame per
 /// subscriber without caching, which bounds the memory a batch can pin in the ring.
@@ -50,12 +44,12 @@ pub(crate) struct Batch {
     pub(crate) topic: Topic,
     pub(crate) seq: u64,
     pub(crate) frame: Frame,
-    pub(crate) quotes: Vec<Quote>,
+    pub(crate) quotes: Quotes,
     filtered: Mutex<HashMap<u64, Cached>>,
 }
 
 impl Batch {
-    pub(crate) fn new(topic: Topic, seq: u64, frame: Frame, quotes: Vec<Quote>) -> Self {
+    pub(crate) fn new(topic: Topic, seq: u64, frame: Frame, quotes: Quotes) -> Self {
         Self {
             topic,
             seq,
@@ -93,24 +87,14 @@ impl Batch {
     }
 
     fn build(&self, filter: &Filter, counters: &Counters) -> Option<Frame> {
-        let matching: Vec<&Quote> = filter.select(&self.quotes).collect();
+        let matching: Quotes = filter.select(&self.quotes).cloned().collect();
         if matching.is_empty() {
             return None;
         }
-        match encode_batch(
-            self.topic,
-            self.seq,
-            matching.iter().copied(),
-            matching.len(),
-        ) {
-            Ok(bytes) => {
+        match Frame::encode_batch(self.topic, self.seq, matching) {
+            Ok(frame) => {
                 Counters::add(&counters.filtered_frames_built, 1);
-                Some(Frame::new(
-                    FrameKind::batch_of(self.topic),
-                    Some(self.topic),
-                    Some(self.seq),
-                    bytes,
-                ))
+                Some(frame)
             }
             Err(e) => {
                 tracing::error!(error = %e, topic = %self.topic, seq = self.seq, "cannot build a filtered batch frame");

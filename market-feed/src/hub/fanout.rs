@@ -11,11 +11,11 @@ use time::Date;
 use tokio::sync::broadcast;
 
 use super::{
-    HubConfig, HubError,
+    HubConfig, HubError, Quotes,
     event::{Batch, Event},
     filter::{Filter, FilterResolution},
-    frame::{Frame, FrameKind, encode_batch, encode_feed_status, encode_market_status},
-    history, lock, read,
+    frame::{Frame, encode_feed_status, encode_market_status},
+    lock, read,
     shared::Shared,
     state::TopicView,
     stats::HubStats,
@@ -226,7 +226,8 @@ impl Hub {
         let shared = &self.shared;
         let _one_publisher = lock(&shared.publishing[topic.index()]);
         let seq = read(shared.topic(topic)).seq + 1;
-        let bytes = encode_batch(topic, seq, quotes.iter(), quotes.len())?;
+        let quotes: Quotes = quotes.into();
+        let frame = Frame::encode_batch(topic, seq, quotes.clone())?;
         let newest = quotes.iter().map(|q| q.ts).max();
         {
             let mut st = write(shared.topic(topic));
@@ -235,37 +236,9 @@ impl Hub {
             st.meta.source = Source::Live;
             st.meta.as_of = st.meta.as_of.max(newest);
         }
-        self.send_batch(topic, seq, bytes, quotes);
+        shared.counters.published(frame.len());
+        shared.send_batch(Batch::new(topic, seq, frame, quotes));
         Ok(seq)
-    }
-
-    /// Sends a batch frame whose quotes are already the latest values, and keeps it for
-    /// resume. Call it with the topic's publishing lock held.
-    pub(super) fn send_batch(
-        &self,
-        topic: Topic,
-        seq: u64,
-        bytes: bytes::Bytes,
-        quotes: Vec<Quote>,
-    ) {
-        let shared = &self.shared;
-        shared.counters.published(bytes.len());
-        let cost = history::cost(bytes.len());
-        let frame = Frame::new(FrameKind::batch_of(topic), Some(topic), Some(seq), bytes);
-        let event = Arc::new(Event::Batch(Batch::new(topic, seq, frame, quotes)));
-        // Kept for resume before it is sent: a resuming subscriber (whose ring position
-        // predates its look at the history) finds each batch in one or the other, or both.
-        let config = &shared.config;
-        lock(&shared.history[topic.index()]).push(
-            seq,
-            event.clone(),
-            cost,
-            config.resume_window,
-            config.resume_bytes,
-        );
-        // Sent after the state update: a subscriber whose snapshot shows `seq` skips this
-        // event, one whose snapshot predates it receives it (see `Subscription`).
-        shared.send_shared(event);
     }
 
     /// Publishes a market-status change to every subscriber as
@@ -287,7 +260,7 @@ impl Hub {
     /// ```
     pub fn publish_market_status<T: Serialize + ?Sized>(&self, status: &T) -> Result<(), HubError> {
         let value = serde_json::to_value(status).map_err(HubError::Serialize)?;
-        let frame = encode_market_status(status)?;
+        let frame = encode_market_status(status, value.clone())?;
         self.send_market_status(value, frame);
         Ok(())
     }
@@ -325,7 +298,7 @@ impl Hub {
     /// # Ok::<(), market_feed::hub::HubError>(())
     /// ```
     pub fn publish_feed_status(&self, status: FeedStatus) -> Result<(), HubError> {
-        let frame = encode_feed_status(&status)?;
+        let frame = encode_feed_status(status.clone())?;
         self.send_feed_status(status, frame);
         Ok(())
     }

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use super::HubError;
+use super::feed_event::{FeedEvent, Quotes};
 use super::status::{FeedState, FeedStatus, SnapshotMeta, Source, serialize_day};
 use crate::model::{Quote, Topic};
 
@@ -66,10 +67,10 @@ impl FrameKind {
 }
 
 /// One serialized server-to-client message (a UTF-8 JSON object), ready to be written to a
-/// WebSocket text frame.
+/// WebSocket text frame, and the same message as values ([`Frame::event`]).
 ///
-/// Cloning is cheap: the bytes are shared with every other subscriber that received the same
-/// frame.
+/// Cloning is cheap: the bytes, their compressed form and the values are shared with every
+/// other subscriber that received the same frame.
 ///
 /// ```
 /// use futures::StreamExt;
@@ -94,9 +95,29 @@ pub struct Frame {
     topic: Option<Topic>,
     seq: Option<u64>,
     bytes: Bytes,
+    /// What every clone shares besides the bytes: one allocation, so a frame is no bigger
+    /// and no dearer to clone for carrying its values.
+    shared: Arc<Shared>,
+}
+
+struct Shared {
     /// The permessage-deflate form of `bytes`, computed on first use and shared by every
     /// clone of this frame (so by every connection that gets it).
-    deflated: Arc<OnceLock<Option<Bytes>>>,
+    deflated: OnceLock<Option<Bytes>>,
+    /// The message as values, kept when the frame was built.
+    event: FeedEvent,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field(
+                "deflated",
+                &self.deflated.get().map(|z| z.as_ref().map(Bytes::len)),
+            )
+            .field("event", &self.event)
+            .finish()
+    }
 }
 
 /// Frames are equal when they carry the same message (the compression cache is not compared).
@@ -110,19 +131,53 @@ impl PartialEq for Frame {
 impl Eq for Frame {}
 
 impl Frame {
-    pub(crate) fn new(
-        kind: FrameKind,
-        topic: Option<Topic>,
-        seq: Option<u64>,
-        bytes: Bytes,
-    ) -> Self {
+    /// A frame of `bytes`, which must be `event` in the wire form.
+    pub(crate) fn new(bytes: Bytes, event: FeedEvent) -> Self {
+        let (kind, topic, seq) = match &event {
+            FeedEvent::Snapshot { topic, seq, .. } => {
+                (FrameKind::Snapshot, Some(*topic), Some(*seq))
+            }
+            FeedEvent::Batch { topic, seq, .. } => {
+                (FrameKind::batch_of(*topic), Some(*topic), Some(*seq))
+            }
+            FeedEvent::MarketStatus(_) | FeedEvent::CustomMarketStatus(_) => {
+                (FrameKind::MarketStatus, None, None)
+            }
+            FeedEvent::FeedStatus(s) => (FrameKind::FeedStatus, Some(s.topic), None),
+        };
         Self {
             kind,
             topic,
             seq,
             bytes,
-            deflated: Arc::default(),
+            shared: Arc::new(Shared {
+                deflated: OnceLock::new(),
+                event,
+            }),
         }
+    }
+
+    /// A batch frame of `quotes` (the whole batch or the part a filter selects).
+    pub(crate) fn encode_batch(topic: Topic, seq: u64, quotes: Quotes) -> Result<Frame, HubError> {
+        let bytes = encode_batch(topic, seq, quotes.iter(), quotes.len())?;
+        Ok(Frame::new(bytes, FeedEvent::Batch { topic, seq, quotes }))
+    }
+
+    /// The message as values: the quotes of a batch or snapshot, the market or feed status.
+    /// Kept when the frame was built and shared by every clone, so reading it costs no
+    /// parsing and no copy.
+    ///
+    /// ```
+    /// # use market_feed::hub::{FeedEvent, Frame};
+    /// # use market_feed::model::{InstrumentKey, Quote, Topic};
+    /// let q = Quote::new(InstrumentKey::new("NSE_EQ|INE467B01029")?, "TCS", 3120.5, 1);
+    /// let frame = Frame::batch(Topic::Prices, 7, &[q])?;
+    /// let FeedEvent::Batch { seq, quotes, .. } = frame.event() else { unreachable!() };
+    /// assert_eq!((*seq, quotes[0].ltp), (7, 3120.5));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn event(&self) -> &FeedEvent {
+        &self.shared.event
     }
 
     /// The message compressed for permessage-deflate (RFC 7692, without context takeover),
@@ -146,7 +201,8 @@ impl Frame {
     /// # Ok::<(), market_feed::hub::HubError>(())
     /// ```
     pub fn deflated(&self) -> Option<&Bytes> {
-        self.deflated
+        self.shared
+            .deflated
             .get_or_init(|| super::deflate::deflate_message(&self.bytes))
             .as_ref()
     }
@@ -168,13 +224,7 @@ impl Frame {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn batch(topic: Topic, seq: u64, quotes: &[Quote]) -> Result<Frame, HubError> {
-        let bytes = encode_batch(topic, seq, quotes.iter(), quotes.len())?;
-        Ok(Frame::new(
-            FrameKind::batch_of(topic),
-            Some(topic),
-            Some(seq),
-            bytes,
-        ))
+        Frame::encode_batch(topic, seq, quotes.into())
     }
 
     /// What the frame is.
@@ -308,10 +358,10 @@ struct SnapshotWire<'a> {
 pub(crate) fn encode_snapshot(
     topic: Topic,
     seq: u64,
-    epoch: &str,
+    epoch: &Arc<str>,
     live: bool,
     meta: &SnapshotMeta,
-    quotes: &[Quote],
+    quotes: Quotes,
 ) -> Result<Frame, HubError> {
     let mut buf = buffer_for(quotes.len());
     let wire = SnapshotWire {
@@ -323,15 +373,18 @@ pub(crate) fn encode_snapshot(
         source: meta.source,
         trading_day: meta.trading_day,
         as_of: meta.as_of,
-        data: quotes,
+        data: &quotes,
     };
     serde_json::to_writer(&mut buf, &wire).map_err(HubError::Serialize)?;
-    Ok(Frame::new(
-        FrameKind::Snapshot,
-        Some(topic),
-        Some(seq),
-        Bytes::from(buf),
-    ))
+    let event = FeedEvent::Snapshot {
+        topic,
+        seq,
+        epoch: epoch.clone(),
+        live,
+        meta: *meta,
+        quotes,
+    };
+    Ok(Frame::new(Bytes::from(buf), event))
 }
 
 #[derive(Serialize)]
@@ -344,7 +397,7 @@ struct FeedStatusWire<'a> {
 }
 
 /// The `feed_status` frame of docs/protocol.md §3.
-pub(crate) fn encode_feed_status(status: &FeedStatus) -> Result<Frame, HubError> {
+pub(crate) fn encode_feed_status(status: FeedStatus) -> Result<Frame, HubError> {
     let wire = FeedStatusWire {
         event: FrameKind::FeedStatus.event(),
         topic: status.topic,
@@ -354,16 +407,17 @@ pub(crate) fn encode_feed_status(status: &FeedStatus) -> Result<Frame, HubError>
     };
     let bytes = serde_json::to_vec(&wire).map_err(HubError::Serialize)?;
     Ok(Frame::new(
-        FrameKind::FeedStatus,
-        Some(status.topic),
-        None,
         Bytes::from(bytes),
+        FeedEvent::FeedStatus(status),
     ))
 }
 
 /// `{"event":"market_status", ...fields of status}`, keeping the fields in the order `status`
-/// serializes them; `status` must serialize to a JSON object.
-pub(crate) fn encode_market_status<T: Serialize + ?Sized>(status: &T) -> Result<Frame, HubError> {
+/// serializes them; `status` must serialize to a JSON object, `value` is that object.
+pub(crate) fn encode_market_status<T: Serialize + ?Sized>(
+    status: &T,
+    value: serde_json::Value,
+) -> Result<Frame, HubError> {
     let body = serde_json::to_vec(status).map_err(HubError::Serialize)?;
     if body.first() != Some(&b'{') {
         return Err(HubError::NotAnObject);
@@ -378,10 +432,8 @@ pub(crate) fn encode_market_status<T: Serialize + ?Sized>(status: &T) -> Result<
         buf.extend_from_slice(&body[1..]);
     }
     Ok(Frame::new(
-        FrameKind::MarketStatus,
-        None,
-        None,
         Bytes::from(buf),
+        FeedEvent::market_status(value),
     ))
 }
 
@@ -417,13 +469,28 @@ mod tests {
     #[test]
     fn snapshot_frame_is_exactly_the_protocol_shape() {
         let meta = SnapshotMeta::new(Source::Close, date!(2026 - 01 - 28), 99);
-        let f = encode_snapshot(Topic::Indices, 41, "e1", false, &meta, &[]).unwrap();
+        let f = encode_snapshot(
+            Topic::Indices,
+            41,
+            &"e1".into(),
+            false,
+            &meta,
+            Quotes::default(),
+        )
+        .unwrap();
         assert_eq!(
             &f.bytes()[..],
             br#"{"event":"snapshot","topic":"indices","seq":41,"epoch":"e1","live":false,"source":"close","trading_day":"2026-01-28","as_of":99,"data":[]}"#
         );
-        let f =
-            encode_snapshot(Topic::Prices, 0, "e2", true, &SnapshotMeta::default(), &[]).unwrap();
+        let f = encode_snapshot(
+            Topic::Prices,
+            0,
+            &"e2".into(),
+            true,
+            &SnapshotMeta::default(),
+            Quotes::default(),
+        )
+        .unwrap();
         assert_eq!(
             &f.bytes()[..],
             br#"{"event":"snapshot","topic":"prices","seq":0,"epoch":"e2","live":true,"source":"close","trading_day":null,"as_of":null,"data":[]}"#
@@ -434,13 +501,64 @@ mod tests {
     fn feed_status_frame_is_exactly_the_protocol_shape() {
         let s = FeedStatus::new(Topic::Prices, FeedState::Degraded, "1 of 5 failed")
             .with_last_success(Some(3));
-        let f = encode_feed_status(&s).unwrap();
+        let f = encode_feed_status(s.clone()).unwrap();
         assert_eq!(
             &f.bytes()[..],
             br#"{"event":"feed_status","topic":"prices","state":"degraded","detail":"1 of 5 failed","last_success":3}"#
         );
         assert_eq!(f.kind(), FrameKind::FeedStatus);
         assert_eq!(f.topic(), Some(Topic::Prices));
+        assert_eq!(f.event(), &FeedEvent::FeedStatus(s));
+    }
+
+    #[test]
+    fn every_frame_carries_its_message_as_values() {
+        let qs = [quote("A", 1.5), quote("B", 2.0)];
+        let f = Frame::batch(Topic::Prices, 42, &qs).unwrap();
+        let parsed: serde_json::Value = serde_json::from_slice(f.bytes()).unwrap();
+        let FeedEvent::Batch { topic, seq, quotes } = f.event() else {
+            panic!("{:?}", f.event())
+        };
+        assert_eq!((*topic, *seq, &quotes[..]), (Topic::Prices, 42, &qs[..]));
+        assert_eq!(parsed["data"], serde_json::to_value(&qs).unwrap());
+
+        let meta = SnapshotMeta::new(Source::Close, date!(2026 - 01 - 28), 99);
+        let f = encode_snapshot(
+            Topic::Indices,
+            41,
+            &"e1".into(),
+            false,
+            &meta,
+            qs[..1].into(),
+        )
+        .unwrap();
+        assert_eq!(
+            f.event(),
+            &FeedEvent::Snapshot {
+                topic: Topic::Indices,
+                seq: 41,
+                epoch: "e1".into(),
+                live: false,
+                meta,
+                quotes: qs[..1].into()
+            }
+        );
+        // A clone shares the values (the same allocation), as it shares the bytes.
+        let copy = f.clone();
+        assert!(std::ptr::eq(
+            copy.event().quotes().unwrap().as_ptr(),
+            f.event().quotes().unwrap().as_ptr()
+        ));
+    }
+
+    #[test]
+    fn a_frame_is_no_bigger_for_carrying_values() {
+        // kind, topic, seq, the bytes and one shared pointer: the values add nothing per clone.
+        assert!(
+            std::mem::size_of::<Frame>() <= 64,
+            "{}",
+            std::mem::size_of::<Frame>()
+        );
     }
 
     #[test]
@@ -450,7 +568,10 @@ mod tests {
             exchange: &'static str,
             live: bool,
         }
-        let f = encode_market_status(&St {
+        fn encode<T: Serialize>(status: &T) -> Result<Frame, HubError> {
+            encode_market_status(status, serde_json::to_value(status).unwrap())
+        }
+        let f = encode(&St {
             exchange: "NSE",
             live: true,
         })
@@ -459,15 +580,9 @@ mod tests {
             &f.bytes()[..],
             br#"{"event":"market_status","exchange":"NSE","live":true}"#
         );
-        let f = encode_market_status(&serde_json::json!({})).unwrap();
+        let f = encode(&serde_json::json!({})).unwrap();
         assert_eq!(&f.bytes()[..], br#"{"event":"market_status"}"#);
-        assert!(matches!(
-            encode_market_status(&3),
-            Err(HubError::NotAnObject)
-        ));
-        assert!(matches!(
-            encode_market_status(&"x"),
-            Err(HubError::NotAnObject)
-        ));
+        assert!(matches!(encode(&3), Err(HubError::NotAnObject)));
+        assert!(matches!(encode(&"x"), Err(HubError::NotAnObject)));
     }
 }

@@ -18,11 +18,7 @@ use std::{
 
 use tokio::time::{Instant, Sleep};
 
-use super::{
-    event::Event,
-    filter::Filter,
-    frame::{Frame, FrameKind, encode_batch},
-};
+use super::{event::Event, filter::Filter, frame::Frame};
 use crate::model::{InstrumentKey, Quote, Topic};
 
 /// The accepted range of `max_rate_ms`, in milliseconds (docs/protocol.md §8).
@@ -131,7 +127,7 @@ pub(crate) fn merge(topic: Topic, events: &[Arc<Event>], filter: Option<&Filter>
     let mut seen: HashSet<&InstrumentKey> = HashSet::new();
     let mut latest: Vec<&Quote> = Vec::new();
     for b in batches.iter().rev() {
-        for q in &b.quotes {
+        for q in b.quotes.iter() {
             if filter.is_some_and(|f| topic == Topic::Prices && !f.contains(&q.key)) {
                 continue;
             }
@@ -144,13 +140,8 @@ pub(crate) fn merge(topic: Topic, events: &[Arc<Event>], filter: Option<&Filter>
         return None;
     }
     latest.reverse();
-    match encode_batch(topic, seq, latest.iter().copied(), latest.len()) {
-        Ok(bytes) => Some(Frame::new(
-            FrameKind::batch_of(topic),
-            Some(topic),
-            Some(seq),
-            bytes,
-        )),
+    match Frame::encode_batch(topic, seq, latest.into_iter().cloned().collect()) {
+        Ok(frame) => Some(frame),
         Err(e) => {
             tracing::error!(error = %e, %topic, seq, "cannot build a merged update");
             None

@@ -143,6 +143,7 @@ use serde::Deserialize;
 mod deflate;
 mod event;
 mod fanout;
+mod feed_event;
 mod filter;
 mod frame;
 mod history;
@@ -159,6 +160,7 @@ mod ticks;
 
 pub use deflate::{DEFLATE_LEVEL, MIN_DEFLATE_LEN, deflate_message, deflate_with_level};
 pub use fanout::Hub;
+pub use feed_event::{FeedEvent, Quotes};
 pub use filter::{Filter, FilterResolution};
 pub use frame::{Frame, FrameKind};
 pub use metered::MAX_RATE_RANGE;

@@ -16,9 +16,10 @@ use tokio::sync::broadcast;
 
 use super::{
     HubError,
-    event::Event,
+    event::{Batch, Event},
     fanout::Hub,
-    frame::{Frame, FrameKind},
+    feed_event::{FeedEvent, Quotes},
+    frame::Frame,
     lock, read,
     status::{FeedState, FeedStatus, SnapshotMeta},
     write,
@@ -150,18 +151,28 @@ impl Hub {
         let shared = self.shared();
         let _one_publisher = lock(&shared.publishing[topic.index()]);
         let seq = wire.seq;
-        let newest = wire.data.iter().map(|q| q.ts).max();
+        let quotes: Quotes = wire.data.into();
+        let newest = quotes.iter().map(|q| q.ts).max();
         {
             let mut st = write(shared.topic(topic));
             if seq <= st.seq {
                 return Ok(false);
             }
-            st.apply(&wire.data);
+            st.apply(&quotes);
             st.seq = seq;
             st.meta.source = super::status::Source::Live;
             st.meta.as_of = st.meta.as_of.max(newest);
         }
-        self.send_batch(topic, seq, bytes, wire.data);
+        let frame = Frame::new(
+            bytes,
+            FeedEvent::Batch {
+                topic,
+                seq,
+                quotes: quotes.clone(),
+            },
+        );
+        shared.counters.published(frame.len());
+        shared.send_batch(Batch::new(topic, seq, frame, quotes));
         Ok(true)
     }
 
@@ -183,8 +194,9 @@ impl Hub {
         let mut value: serde_json::Map<String, serde_json::Value> =
             serde_json::from_slice(&bytes).map_err(HubError::Relayed)?;
         value.remove("event");
-        let frame = Frame::new(FrameKind::MarketStatus, None, None, bytes);
-        self.send_market_status(serde_json::Value::Object(value), frame);
+        let value = serde_json::Value::Object(value);
+        let frame = Frame::new(bytes, FeedEvent::market_status(value.clone()));
+        self.send_market_status(value, frame);
         Ok(())
     }
 
@@ -206,7 +218,7 @@ impl Hub {
         let wire: FeedStatusWire = serde_json::from_slice(&bytes).map_err(HubError::Relayed)?;
         let status = FeedStatus::new(wire.topic, wire.state, wire.detail)
             .with_last_success(wire.last_success);
-        let frame = Frame::new(FrameKind::FeedStatus, Some(status.topic), None, bytes);
+        let frame = Frame::new(bytes, FeedEvent::FeedStatus(status.clone()));
         self.send_feed_status(status, frame);
         Ok(())
     }
@@ -285,7 +297,7 @@ mod tests {
     use futures::StreamExt;
 
     use super::*;
-    use crate::model::InstrumentKey;
+    use crate::{hub::FrameKind, model::InstrumentKey};
 
     fn nifty(ltp: f64) -> Quote {
         Quote::new(

@@ -10,10 +10,10 @@ use tokio::sync::broadcast;
 
 use super::{
     HubConfig, HubError,
-    event::Event,
+    event::{Batch, Event},
     filter::{Filter, Interner},
     frame::{Frame, encode_snapshot},
-    history::History,
+    history::{self, History},
     lock, read,
     state::TopicState,
     stats::Counters,
@@ -114,7 +114,7 @@ impl Shared {
             (st.version, st.seq, st.live, st.meta, st.quotes(filter))
         };
         // Serialized outside the state lock, so publishers are never held up by it.
-        let frame = encode_snapshot(topic, seq, &self.epoch, live, &meta, &quotes)?;
+        let frame = encode_snapshot(topic, seq, &self.epoch, live, &meta, quotes.into())?;
         let mut c = lock(cache);
         if version > c.version {
             c.version = version;
@@ -124,6 +124,25 @@ impl Shared {
             c.frames.insert(cache_key, frame.clone());
         }
         Ok(frame)
+    }
+
+    /// Sends a published batch, after keeping it for resume. Kept before it is sent: a
+    /// resuming subscriber (whose ring position predates its look at the history) finds each
+    /// batch in one or the other, or both.
+    pub(super) fn send_batch(&self, batch: Batch) {
+        let (topic, seq, cost) = (batch.topic, batch.seq, history::cost(batch.frame.len()));
+        let event = Arc::new(Event::Batch(batch));
+        let config = &self.config;
+        lock(&self.history[topic.index()]).push(
+            seq,
+            event.clone(),
+            cost,
+            config.resume_window,
+            config.resume_bytes,
+        );
+        // Sent after the state update: a subscriber whose snapshot shows `seq` skips this
+        // event, one whose snapshot predates it receives it (see `Subscription`).
+        self.send_shared(event);
     }
 
     pub(super) fn send(&self, event: Event) {

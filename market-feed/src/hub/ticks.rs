@@ -9,13 +9,7 @@
 //! the marked instruments.
 
 use super::{
-    HubError,
-    event::{Batch, Event},
-    fanout::Hub,
-    frame::{Frame, FrameKind, encode_batch},
-    lock,
-    status::Source,
-    write,
+    HubError, Quotes, event::Batch, fanout::Hub, frame::Frame, lock, status::Source, write,
 };
 use crate::model::{Quote, Topic};
 
@@ -85,15 +79,15 @@ impl Hub {
         let _one_publisher = lock(&shared.publishing[topic.index()]);
         // Taken, encoded and numbered under the write lock, so a snapshot is either before
         // this batch (and older than its values) or after it (and shows its `seq`).
-        let (seq, quotes, bytes) = {
+        let (seq, quotes, frame) = {
             let mut st = write(shared.topic(topic));
-            let quotes = st.take_changed();
+            let quotes: Quotes = st.take_changed().into();
             if quotes.is_empty() {
                 return Ok(None);
             }
             let seq = st.seq + 1;
-            let bytes = match encode_batch(topic, seq, quotes.iter(), quotes.len()) {
-                Ok(b) => b,
+            let frame = match Frame::encode_batch(topic, seq, quotes.clone()) {
+                Ok(f) => f,
                 Err(e) => {
                     st.mark_changed(&quotes);
                     return Err(e);
@@ -101,11 +95,10 @@ impl Hub {
             };
             st.seq = seq;
             st.version += 1;
-            (seq, quotes, bytes)
+            (seq, quotes, frame)
         };
-        shared.counters.published(bytes.len());
-        let frame = Frame::new(FrameKind::batch_of(topic), Some(topic), Some(seq), bytes);
-        shared.send(Event::Batch(Batch::new(topic, seq, frame, quotes)));
+        shared.counters.published(frame.len());
+        shared.send_batch(Batch::new(topic, seq, frame, quotes));
         Ok(Some(seq))
     }
 }
@@ -167,5 +160,29 @@ mod tests {
         let text = String::from_utf8_lossy(snapshot.bytes()).into_owned();
         assert_eq!(text.matches(r#""symbol":"#).count(), 3);
         assert!(text.contains(r#""seq":3"#));
+    }
+
+    #[tokio::test]
+    async fn streamed_batches_are_kept_for_resume_like_published_ones() {
+        let hub = Hub::default();
+        hub.publish(Topic::Prices, vec![q("A", 1.0)]).unwrap();
+        for ltp in [2.0, 3.0] {
+            hub.tick(Topic::Prices, &[q("A", ltp)]);
+            hub.flush(Topic::Prices).unwrap();
+        }
+        // A client that saw seq 1 before it dropped gets the two streamed batches, no snapshot.
+        let mut sub = hub.subscribe(&[], None);
+        let from = crate::hub::ResumeFrom::new(Topic::Prices, hub.epoch(), 1);
+        sub.subscribe_resuming(&[Topic::Prices], None, &[from]);
+        let (a, b) = (sub.next().await.unwrap(), sub.next().await.unwrap());
+        assert_eq!(
+            (a.kind(), a.seq(), b.kind(), b.seq()),
+            (
+                FrameKind::PricesBatch,
+                Some(2),
+                FrameKind::PricesBatch,
+                Some(3)
+            )
+        );
     }
 }

@@ -43,6 +43,10 @@ pub enum ServerMessage {
         topic: Topic,
         /// The topic's `seq` when the snapshot was taken.
         seq: u64,
+        /// The server's incarnation: `seq` numbering restarts only with a new epoch; send it
+        /// back with `seq` to resume after a reconnect. `None` from a server that predates it.
+        #[serde(default)]
+        epoch: Option<String>,
         /// Whether prices are being fetched.
         live: bool,
         /// Where the values come from.
@@ -137,7 +141,8 @@ mod tests {
         hub.publish(Topic::Prices, vec![quote.clone()]).unwrap();
         assert!(matches!(
             snapshot,
-            ServerMessage::Snapshot { topic: Topic::Prices, trading_day: Some(d), .. } if d == date!(2026 - 01 - 29)
+            ServerMessage::Snapshot { topic: Topic::Prices, trading_day: Some(d), ref epoch, .. }
+                if d == date!(2026 - 01 - 29) && epoch.as_deref() == Some(hub.epoch())
         ));
         let next = tokio::time::timeout(std::time::Duration::from_secs(5), sub.next())
             .await

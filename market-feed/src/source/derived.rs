@@ -8,10 +8,13 @@
 //! source uses (INDIA VIX moves against the market). The day's open, high and low are tracked
 //! per IST date.
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::HashMap,
+    sync::{Mutex, PoisonError},
+};
 
 use async_trait::async_trait;
-use time::Date;
+use time::{Date, OffsetDateTime};
 
 use super::{Fetched, PriceSource, SourceError, bundled_prev_close, levels::index_beta};
 use crate::{
@@ -40,32 +43,49 @@ pub struct IndicesFromStocks {
     stocks: std::sync::Arc<dyn PriceSource>,
     basket: Vec<Instrument>,
     clock: MarketClock,
-    day: Mutex<(Option<Date>, DayRange)>,
+    day: DayRanges,
 }
 
-/// Each index's (open, high, low) of the current IST date.
-/// Each index's open, high and low so far today.
-pub(crate) type DayRange = HashMap<InstrumentKey, (f64, f64, f64)>;
+/// Each derived index's open, high and low of the current IST date, started afresh when the
+/// date changes. Shared by every source that derives indices.
+#[derive(Debug, Default)]
+pub(crate) struct DayRanges(Mutex<(Option<Date>, HashMap<InstrumentKey, Range>)>);
 
-/// The quote of a derived index at `level`: today's range in `day` widened to it, and the
-/// previous close `prev` it is compared with. Shared by every source that derives indices.
-pub(crate) fn index_quote(
-    day: &mut DayRange,
-    i: &Instrument,
-    level: f64,
-    prev: f64,
-    ts: i64,
-) -> Quote {
-    let (open, high, low) = day
-        .entry(i.key.clone())
-        .and_modify(|(_, h, l)| {
-            *h = h.max(level);
-            *l = l.min(level);
-        })
-        .or_insert((level, level, level));
-    Quote::new(i.key.clone(), i.symbol.clone(), level, ts)
+/// Open, high, low.
+type Range = (f64, f64, f64);
+
+impl DayRanges {
+    /// The quote of a derived index at `level` at `now`: today's range widened to it, and the
+    /// previous close `prev` it is compared with.
+    pub(crate) fn quote(
+        &self,
+        now: OffsetDateTime,
+        i: &Instrument,
+        level: f64,
+        prev: f64,
+    ) -> Quote {
+        let today = ist_date(now);
+        let mut day = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if day.0 != Some(today) {
+            *day = (Some(today), HashMap::new());
+        }
+        let (open, high, low) = day
+            .1
+            .entry(i.key.clone())
+            .and_modify(|(_, h, l)| {
+                *h = h.max(level);
+                *l = l.min(level);
+            })
+            .or_insert((level, level, level));
+        Quote::new(
+            i.key.clone(),
+            i.symbol.clone(),
+            level,
+            crate::clock::to_ms(now),
+        )
         .with_prev_close(Some(prev))
         .with_ohlc(Some(*open), Some(*high), Some(*low))
+    }
 }
 
 impl IndicesFromStocks {
@@ -81,7 +101,7 @@ impl IndicesFromStocks {
             stocks,
             basket,
             clock,
-            day: Mutex::new((None, HashMap::new())),
+            day: DayRanges::default(),
         }
     }
 }
@@ -131,15 +151,6 @@ impl PriceSource for IndicesFromStocks {
         }
         let market = returns.iter().sum::<f64>() / returns.len() as f64;
         let now = self.clock.now();
-        let today = ist_date(now);
-        let ts = crate::clock::to_ms(now);
-        let mut day = self
-            .day
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if day.0 != Some(today) {
-            *day = (Some(today), HashMap::new());
-        }
         let mut fetched = Fetched {
             errors: stocks.errors,
             ..Fetched::default()
@@ -147,9 +158,7 @@ impl PriceSource for IndicesFromStocks {
         for i in instruments {
             let prev = bundled_prev_close(i);
             let level = round2(prev * (index_beta(&i.symbol) * market).exp());
-            fetched
-                .quotes
-                .push(index_quote(&mut day.1, i, level, prev, ts));
+            fetched.quotes.push(self.day.quote(now, i, level, prev));
         }
         Ok(fetched)
     }

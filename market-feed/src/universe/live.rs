@@ -208,6 +208,27 @@ impl LiveUniverse {
         Some((universe, diff))
     }
 
+    /// Drops the staged universe because it cannot be served (it exceeds what the price
+    /// stream carries, say): the served one stays, and `why` is reported as the last refresh
+    /// failure. Returns the refused changes, or `None` when nothing was staged.
+    ///
+    /// ```
+    /// # use market_feed::universe::{LiveUniverse, Universe, UniverseOrigin};
+    /// let live = LiveUniverse::new(Universe::bundled(), UniverseOrigin::Bundled, None);
+    /// let fewer = Universe::new(vec![], Universe::bundled().prices()[..1].to_vec()).unwrap();
+    /// live.stage(fewer, UniverseOrigin::Upstox, Some(1));
+    /// assert!(live.refuse_staged("too many instruments").is_some());
+    /// assert!(live.pending().is_none());
+    /// assert_eq!(live.current().len(), Universe::bundled().len());
+    /// assert!(live.report().to_string().contains("too many instruments"));
+    /// ```
+    pub fn refuse_staged(&self, why: impl Into<String>) -> Option<UniverseDiff> {
+        let mut st = self.lock();
+        let (_, diff) = st.staged.take()?;
+        st.last_error = Some(why.into());
+        Some(diff)
+    }
+
     /// Records why the last refresh failed (shown by [`LiveUniverse::report`] until the next
     /// good one).
     ///

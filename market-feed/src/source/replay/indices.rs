@@ -7,19 +7,15 @@
 //! to the point (`docs/sources.md`, "The demo's indices"). The day's open, high and low are
 //! tracked per IST date.
 
-use std::{collections::HashMap, sync::Arc, sync::Mutex};
+use std::{collections::HashMap, sync::Arc};
 
 use async_trait::async_trait;
-use time::Date;
 
 use super::members::IndexDef;
 use crate::{
-    clock::{MarketClock, ist_date},
+    clock::MarketClock,
     model::{InstrumentKey, round2},
-    source::{
-        Fetched, PriceSource, SourceError,
-        derived::{DayRange, index_quote},
-    },
+    source::{Fetched, PriceSource, SourceError, derived::DayRanges},
     universe::Instrument,
 };
 
@@ -52,7 +48,7 @@ pub struct IndicesFromMembers {
     derived: Arc<HashMap<InstrumentKey, Derived>>,
     basket: Arc<Vec<Instrument>>,
     clock: MarketClock,
-    day: Mutex<(Option<Date>, DayRange)>,
+    day: DayRanges,
 }
 
 impl IndicesFromMembers {
@@ -91,7 +87,7 @@ impl IndicesFromMembers {
             derived: Arc::new(derived),
             basket: Arc::new(basket),
             clock,
-            day: Mutex::new((None, HashMap::new())),
+            day: DayRanges::default(),
         }
     }
 
@@ -136,15 +132,6 @@ impl PriceSource for IndicesFromMembers {
             })
             .collect();
         let now = self.clock.now();
-        let today = ist_date(now);
-        let ts = crate::clock::to_ms(now);
-        let mut day = self
-            .day
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if day.0 != Some(today) {
-            *day = (Some(today), HashMap::new());
-        }
         let mut fetched = Fetched {
             errors: stocks.errors,
             ..Fetched::default()
@@ -166,9 +153,7 @@ impl PriceSource for IndicesFromMembers {
             let mean = found.iter().sum::<f64>() / found.len() as f64;
             let prev = d.def.prev_close;
             let level = round2(prev * (1.0 + mean));
-            fetched
-                .quotes
-                .push(index_quote(&mut day.1, i, level, prev, ts));
+            fetched.quotes.push(self.day.quote(now, i, level, prev));
         }
         Ok(fetched)
     }

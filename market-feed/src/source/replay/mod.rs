@@ -15,6 +15,7 @@ mod demo;
 mod indices;
 mod members;
 mod recording;
+mod stream;
 
 use std::sync::Arc;
 
@@ -31,6 +32,7 @@ pub use demo::{DEMO_PHASE_SECONDS, DemoDay};
 pub use indices::IndicesFromMembers;
 pub use members::{BUNDLED_MEMBERS, IndexDef, IndexMembers};
 pub use recording::{BUNDLED_BARS_GZ, Bar, Point, Recording, Series};
+pub use stream::ReplayStream;
 
 /// Replays a [`Recording`] (by default the shipped day, 2026-01-29) on a [`MarketClock`].
 ///

@@ -9,12 +9,37 @@ use std::{collections::HashMap, sync::Arc};
 
 use prost::Message;
 
-use super::proto::{FeedResponse, MarketStatus};
+use super::proto::{Feed, FeedType, MarketInfo, MarketStatus};
 use crate::{
     model::{InstrumentKey, Quote},
     source::{SegmentStatus, SourceError},
     universe::Instrument,
 };
+
+/// [`FeedResponse`](super::proto::FeedResponse) as the decoder reads it: wire-identical (a
+/// protobuf map is a repeated key-value message on the wire), with the `feeds` map read as its
+/// entries, so decoding a 2,110-instrument `initial_feed` builds no hash map that would only be
+/// walked once.
+#[derive(Clone, PartialEq, prost::Message)]
+struct FeedResponseEntries {
+    #[prost(enumeration = "FeedType", tag = "1")]
+    r#type: i32,
+    #[prost(message, repeated, tag = "2")]
+    feeds: Vec<FeedEntry>,
+    #[prost(int64, tag = "3")]
+    current_ts: i64,
+    #[prost(message, optional, tag = "4")]
+    market_info: Option<MarketInfo>,
+}
+
+/// One entry of the `feeds` map.
+#[derive(Clone, PartialEq, prost::Message)]
+struct FeedEntry {
+    #[prost(string, tag = "1")]
+    key: String,
+    #[prost(message, optional, tag = "2")]
+    value: Option<Feed>,
+}
 
 /// What one frame carried.
 #[derive(Debug, Default, PartialEq)]
@@ -71,18 +96,20 @@ impl Decoder {
     ///
     /// See [`Decoder`] for an example.
     pub fn decode(&self, frame: &[u8], received_ms: i64) -> Result<Decoded, SourceError> {
-        let response = FeedResponse::decode(frame).map_err(|e| {
+        let response = FeedResponseEntries::decode(frame).map_err(|e| {
             SourceError::undecodable("a market data feed frame is not a FeedResponse", frame, e)
         })?;
         let mut out = Decoded {
             quotes: Vec::with_capacity(response.feeds.len()),
             segments: Vec::new(),
         };
-        for (key, feed) in &response.feeds {
-            let Some((key, symbol)) = self.by_key.get(key.as_str()) else {
+        for entry in &response.feeds {
+            let Some((key, symbol)) = self.by_key.get(entry.key.as_str()) else {
                 continue;
             };
-            let Some(ltpc) = feed.ltpc() else { continue };
+            let Some(ltpc) = entry.value.as_ref().and_then(Feed::ltpc) else {
+                continue;
+            };
             if !ltpc.ltp.is_finite() || ltpc.ltp <= 0.0 {
                 continue;
             }
