@@ -280,16 +280,6 @@ impl Hub {
     pub fn feed_status_frame(&self, topic: Topic) -> Option<Frame> {
         read(self.shared().topic(topic)).feed.frame.clone()
     }
-
-    /// Whether the topic has at least one latest value.
-    ///
-    /// ```
-    /// # use market_feed::hub::Hub;
-    /// assert!(!Hub::default().has_values(market_feed::model::Topic::Prices));
-    /// ```
-    pub fn has_values(&self, topic: Topic) -> bool {
-        !read(self.shared().topic(topic)).view().data.is_empty()
-    }
 }
 
 #[cfg(test)]
