@@ -184,6 +184,25 @@ pub fn missing_instruments(state: &AppState) -> ApiResult {
     Ok(json(StatusCode::OK, &state.missing_instruments()))
 }
 
+/// `GET /api/v1/cluster`: `{"name","node","role","leader"}`; a server not in a cluster is
+/// `standalone` with no name and no leader.
+///
+/// ```
+/// # use market_feed_server::{api, state::AppState};
+/// let state = AppState::for_tests(market_feed::clock::MarketClock::system());
+/// assert_eq!(api::cluster(&state).unwrap().status(), 200);
+/// ```
+pub fn cluster(state: &AppState) -> ApiResult {
+    let body = match state.cluster() {
+        Some(cluster) => json(StatusCode::OK, &cluster.status()),
+        None => json(
+            StatusCode::OK,
+            &serde_json::json!({"name": null, "node": null, "role": "standalone", "leader": null}),
+        ),
+    };
+    Ok(body)
+}
+
 /// `GET /api/v1/closing/{YYYY-MM-DD}?topic=indices|prices`.
 ///
 /// ```

@@ -9,6 +9,7 @@ use std::{future::Future, sync::Arc, time::Duration as StdDuration};
 
 use market_feed::{
     clock::MarketClock,
+    cluster::{ClusterNode, LeaseGuard, LeasedSource, LeasedStream},
     feed::{Feed, Job, StreamJob},
     hub::{Hub, HubConfig},
     model::Topic,
@@ -43,6 +44,8 @@ pub struct App {
     listener: TcpListener,
     calendar: Arc<market_feed::reference::CalendarRefresher>,
     refresher: Option<UniverseRefresher>,
+    /// `--cluster`: the node that runs the feed only while it leads.
+    cluster: Option<ClusterNode>,
 }
 
 impl App {
@@ -59,7 +62,11 @@ impl App {
         })?;
         let clock = config.clock.clone();
         // The stored and fresh broker holiday lists before the feed plans its first day.
-        let calendar = crate::calendar_refresh::build(config, &store)?;
+        // In a cluster every broker call is guarded by the lease: none leaves a node whose
+        // lease deadline has passed.
+        let guard = LeaseGuard::default();
+        let cluster_guard = config.cluster.as_ref().map(|_| &guard);
+        let calendar = crate::calendar_refresh::build(config, &store, cluster_guard)?;
         calendar.start().await;
         let (live, refresher) = match fixed {
             Some(live) => (live, None),
@@ -83,6 +90,18 @@ impl App {
             HubConfig::default().with_resume_window(config.resume_window),
         ));
         let (indices, prices, stream) = sources(config, &universe, &clock)?;
+        let (indices, prices, stream) = match &config.cluster {
+            Some(_) => {
+                let leased = |s: Arc<dyn PriceSource>| -> Arc<dyn PriceSource> {
+                    Arc::new(LeasedSource::new(s, guard.clone()))
+                };
+                let stream = stream.map(|s| -> Arc<dyn PriceStream> {
+                    Arc::new(LeasedStream::new(s, guard.clone()))
+                });
+                (leased(indices), leased(prices), stream)
+            }
+            None => (indices, prices, stream),
+        };
         if let Some(stream) = &stream {
             let all: Vec<Instrument> = universe.iter().map(|(_, i)| i.clone()).collect();
             stream
@@ -132,6 +151,12 @@ impl App {
                 StartError::Fatal(format!("error: the bundled recording is unreadable: {e}"))
             })?;
         }
+        let cluster = match &config.cluster {
+            Some(settings) => Some(
+                crate::cluster::join(settings, hub.clone(), feed.clone(), guard.clone()).await?,
+            ),
+            None => None,
+        };
         let listener = TcpListener::bind(config.listen).await.map_err(|e| {
             StartError::Fatal(format!(
                 "error: --listen: cannot listen on {}: {e}",
@@ -163,12 +188,16 @@ impl App {
             },
             shutdown: CancellationToken::new(),
         });
+        if let Some(node) = &cluster {
+            state.set_cluster(node.stats());
+        }
         Ok(Self {
             state,
             feed,
             listener,
             calendar,
             refresher,
+            cluster,
         })
     }
 
@@ -192,6 +221,7 @@ impl App {
             listener,
             calendar,
             refresher,
+            cluster,
         } = self;
         if state.access().requires_token() {
             tracing::info!(
@@ -204,7 +234,11 @@ impl App {
         }
         let stop = state.shutdown().clone();
         let calendar_task = tokio::spawn(calendar.run_daily(stop.clone()));
-        let feed_task = tokio::spawn(feed.run(stop.clone()));
+        // In a cluster the node runs the feed while it leads, and relays the leader's otherwise.
+        let feed_task = match cluster {
+            Some(node) => tokio::spawn(node.run(stop.clone())),
+            None => tokio::spawn(feed.run(stop.clone())),
+        };
         let universe_task = refresher.map(|r| tokio::spawn(r.run(stop.clone())));
         let replay_task = if state.http().replay_of.is_some() {
             crate::demo::spawn_end_of_replay(state.clock())

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use market_feed::{
+    cluster::{LeaseGuard, LeasedCalendar},
     reference::{CalendarRefresher, CalendarSource, UpstoxHolidays},
     source::upstox::TokenProvider,
     store::SnapshotStore,
@@ -23,9 +24,12 @@ pub const HINT: &str = "fix: run with an Upstox source and --calendar-refresh on
 /// # Errors
 ///
 /// [`StartError::Fatal`] when the HTTP client cannot be built.
+/// In a cluster (`guard` given) the list is fetched only while this node holds the lease; the
+/// others use the stored copy the leader keeps current.
 pub fn build(
     config: &Config,
     store: &Arc<dyn SnapshotStore>,
+    guard: Option<&LeaseGuard>,
 ) -> Result<Arc<CalendarRefresher>, StartError> {
     let source: Option<Arc<dyn CalendarSource>> = if config.calendar_refresh {
         // The endpoint needs no token; send one when configured (harmless).
@@ -40,7 +44,11 @@ pub fn build(
             url = holidays.url(),
             "calendar refresh on: the broker's holiday list is read at start-up and daily at 08:00 IST"
         );
-        Some(Arc::new(holidays))
+        let holidays: Arc<dyn CalendarSource> = Arc::new(holidays);
+        Some(match guard {
+            Some(guard) => Arc::new(LeasedCalendar::new(holidays, guard.clone())),
+            None => holidays,
+        })
     } else {
         tracing::info!("calendar refresh off: the calendar is the bundled one or --calendar's");
         None

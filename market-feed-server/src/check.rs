@@ -400,7 +400,7 @@ async fn check_calendar(
     report: &mut Report,
 ) -> Result<(), StartError> {
     if config.calendar_refresh {
-        let refresher = crate::calendar_refresh::build(config, store)?;
+        let refresher = crate::calendar_refresh::build(config, store, None)?;
         refresher.load_stored().await;
         match refresher.refresh().await {
             Ok(entries) => report.findings.push(Finding::HolidayList { entries }),

@@ -39,6 +39,7 @@ pub mod app;
 pub mod calendar_refresh;
 pub mod check;
 pub mod closing_cache;
+mod cluster;
 pub mod config;
 pub mod dashboard;
 pub mod demo;

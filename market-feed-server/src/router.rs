@@ -73,6 +73,8 @@ pub enum Route {
     Instruments,
     /// `/api/v1/instruments/missing`: the instruments the broker cannot quote now.
     MissingInstruments,
+    /// `/api/v1/cluster`: this node's cluster, role and leader.
+    Cluster,
     /// `/api/v1/closing/{date}` (decoded).
     Closing(String),
     /// Any other path under `/api/`, `/indices/` or `/stocks/`: a JSON 404, behind the token.
@@ -102,6 +104,7 @@ impl Route {
             ["api", "v1", "quotes", s] | ["stocks", "detail", s] => Route::Quote((*s).to_owned()),
             ["api", "v1", "instruments"] => Route::Instruments,
             ["api", "v1", "instruments", "missing"] => Route::MissingInstruments,
+            ["api", "v1", "cluster"] => Route::Cluster,
             ["api", "v1", "closing", day] => Route::Closing((*day).to_owned()),
             ["api" | "indices" | "stocks", ..] => Route::ApiNotFound,
             _ => {
@@ -143,6 +146,7 @@ impl Route {
                 | Route::Instruments
                 | Route::MissingInstruments
                 | Route::Closing(_)
+                | Route::Cluster
                 | Route::ApiNotFound
         )
     }
@@ -317,6 +321,7 @@ async fn handle(state: &AppState, route: &Route, req: &http::request::Parts) -> 
         Route::Instruments => api::instruments(state, uri),
         Route::MissingInstruments => api::missing_instruments(state),
         Route::Closing(day) => api::closing(state, day, uri).await,
+        Route::Cluster => api::cluster(state),
         Route::ApiNotFound => Err(ApiError::not_found(format!(
             "no API path {}: see docs/protocol.md for the list",
             uri.path()
@@ -327,7 +332,7 @@ async fn handle(state: &AppState, route: &Route, req: &http::request::Parts) -> 
 
 /// `GET /readyz`: 200 once the feed is ready, else a JSON 503.
 fn readyz(state: &AppState) -> api::ApiResult {
-    if state.feed().is_ready() {
+    if state.is_ready() {
         Ok(reply::json(
             StatusCode::OK,
             &serde_json::json!({"status": "ready"}),
@@ -336,7 +341,11 @@ fn readyz(state: &AppState) -> api::ApiResult {
         Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "not_ready",
-            "starting: the store is opening or the latest closing prices are not loaded yet",
+            if state.cluster().is_some() {
+                "starting: the cluster's latest values are not loaded yet (is NATS reachable?)"
+            } else {
+                "starting: the store is opening or the latest closing prices are not loaded yet"
+            },
         ))
     }
 }

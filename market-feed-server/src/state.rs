@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use market_feed::{
     clock::MarketClock,
+    cluster::ClusterStats,
     feed::FeedStats,
     hub::Hub,
     source::{MissingInstrument, PriceSource},
@@ -50,6 +51,8 @@ struct Inner {
     closing: ClosingCache,
     shutdown: CancellationToken,
     tasks: TaskTracker,
+    /// `--cluster`: this node's view of its cluster (unset: standalone).
+    cluster: std::sync::OnceLock<Arc<ClusterStats>>,
 }
 
 /// The parts an [`AppState`] is made of.
@@ -107,6 +110,7 @@ impl AppState {
                 closing: ClosingCache::default(),
                 shutdown: parts.shutdown,
                 tasks: TaskTracker::new(),
+                cluster: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -173,6 +177,42 @@ impl AppState {
     /// The feed's counters.
     pub fn feed(&self) -> &FeedStats {
         &self.inner.feed
+    }
+
+    /// Makes this server a cluster node (`--cluster`): `/api/v1/cluster`, `/readyz` and
+    /// `/metrics` report `stats`. Only the first call counts.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use market_feed_server::state::AppState;
+    /// let state = AppState::for_tests(market_feed::clock::MarketClock::system());
+    /// assert!(state.cluster().is_none());
+    /// state.set_cluster(Arc::new(market_feed::cluster::ClusterStats::new("c", "a")));
+    /// assert_eq!(state.cluster().map(|c| c.node()), Some("a"));
+    /// ```
+    pub fn set_cluster(&self, stats: Arc<ClusterStats>) {
+        let _ = self.inner.cluster.set(stats);
+    }
+
+    /// This node's view of its cluster; `None` when standalone.
+    ///
+    /// See [`AppState::set_cluster`] for an example.
+    pub fn cluster(&self) -> Option<&Arc<ClusterStats>> {
+        self.inner.cluster.get()
+    }
+
+    /// Whether `/readyz` says ready: standalone, the feed's start-up is done; in a cluster, the
+    /// node has loaded the cluster's latest values.
+    ///
+    /// ```
+    /// # use market_feed_server::state::AppState;
+    /// assert!(!AppState::for_tests(market_feed::clock::MarketClock::system()).is_ready());
+    /// ```
+    pub fn is_ready(&self) -> bool {
+        match self.cluster() {
+            Some(cluster) => cluster.is_ready(),
+            None => self.feed().is_ready(),
+        }
     }
 
     /// The instruments the sources cannot quote now (unknown to the broker, or without a

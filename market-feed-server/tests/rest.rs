@@ -215,6 +215,13 @@ async fn health_readiness_dashboard_and_metrics() {
     .await;
     let (status, body) = get(&server, "/readyz").await;
     assert_eq!(status, 200, "{body}");
+    // A server alone is its own feed: standalone, no cluster, no leader.
+    let (status, body) = get(&server, "/api/v1/cluster").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        serde_json::json!({"name": null, "node": null, "role": "standalone", "leader": null})
+    );
     let page = reqwest::get(server.url("/")).await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(
@@ -242,6 +249,7 @@ async fn health_readiness_dashboard_and_metrics() {
         "market_feed_market_phase{phase=\"open\"} 1",
         "market_feed_live 1",
         "market_feed_ready 1",
+        "market_feed_cluster_role{role=\"standalone\"} 1",
     ] {
         assert!(before.contains(family), "{family} missing from\n{before}");
     }

@@ -112,6 +112,7 @@
 #![warn(missing_docs)]
 
 pub mod clock;
+pub mod cluster;
 pub mod feed;
 pub mod hub;
 pub mod model;

@@ -166,6 +166,24 @@ pub struct Cli {
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     pub max_http_connections: usize,
 
+    /// Join a cluster over NATS JetStream (nats://HOST:PORT): the servers elect one leader,
+    /// which alone calls the broker; the others serve what it publishes. Needs a postgres store.
+    #[arg(long, value_name = "URL")]
+    pub cluster: Option<String>,
+
+    /// The cluster's name: every subject, bucket and stream it uses is namespaced by it.
+    #[arg(long, default_value = "market-feed", value_name = "NAME")]
+    pub cluster_name: String,
+
+    /// This node's id in the cluster (default: host name and process id).
+    #[arg(long, value_name = "ID")]
+    pub node_id: Option<String>,
+
+    /// The leader's lease, in real time: renewed every third of it; a leader that cannot renew
+    /// stops calling the broker before it lapses, and another node takes over.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub cluster_lease: Duration,
+
     /// A connection that has not sent a complete request head within this, in real time, is
     /// closed (whatever bytes it sent).
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]

@@ -307,6 +307,8 @@ pub struct Config {
     pub resume_window: usize,
     /// HTTP connection limit (before the upgrade).
     pub max_http_connections: usize,
+    /// `--cluster`: the cluster to join, if any.
+    pub cluster: Option<ClusterSettings>,
     /// Time allowed for a request head.
     pub header_timeout: Duration,
     /// WebSocket ping period (real time).
@@ -329,3 +331,16 @@ pub enum Parsed {
 
 #[cfg(test)]
 mod tests;
+
+/// `--cluster`, `--cluster-name`, `--node-id`, `--cluster-lease`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterSettings {
+    /// The NATS server's URL (may carry credentials: never shown as is).
+    pub url: String,
+    /// The cluster's name.
+    pub name: String,
+    /// This node's id.
+    pub node: String,
+    /// The leader's lease (real time).
+    pub lease: Duration,
+}

@@ -309,3 +309,63 @@ fn help_and_the_operations_guide_agree() {
         );
     }
 }
+
+#[test]
+fn cluster_options_need_a_postgres_store_a_usable_name_and_lease() {
+    const PG: &str = "postgres://u@h/db";
+    let cases: [(&[&str], &str); 5] = [
+        (&["--cluster", "nats://127.0.0.1:4222"], "--cluster"),
+        (
+            &["--cluster", "nats://n:4222", "--store", "sqlite://x.db"],
+            "--cluster",
+        ),
+        (
+            &[
+                "--cluster",
+                "nats://n:4222",
+                "--store",
+                PG,
+                "--cluster-name",
+                "a.b",
+            ],
+            "--cluster-name",
+        ),
+        (
+            &[
+                "--cluster",
+                "nats://n:4222",
+                "--store",
+                PG,
+                "--cluster-lease",
+                "500ms",
+            ],
+            "--cluster-lease",
+        ),
+        (
+            &[
+                "--cluster",
+                "nats://n:4222",
+                "--store",
+                PG,
+                "--node-id",
+                " ",
+            ],
+            "--node-id",
+        ),
+    ];
+    for (args, names) in cases {
+        let err = parse(args).unwrap_err().to_string();
+        assert!(
+            err.contains(names) && !err.contains('\n'),
+            "{args:?}: {err}"
+        );
+    }
+    let c = parse(&["--cluster", "nats://n:4222", "--store", PG]).unwrap();
+    let cluster = c.cluster.unwrap();
+    assert_eq!(
+        (cluster.name.as_str(), cluster.lease),
+        ("market-feed", std::time::Duration::from_secs(10))
+    );
+    assert!(cluster.node.ends_with(&format!("-{}", std::process::id())));
+    assert!(parse(&[]).unwrap().cluster.is_none());
+}

@@ -64,6 +64,7 @@ impl Config {
             )));
         }
         check_limits(&cli)?;
+        let cluster = cluster_settings(&cli)?;
         let time = if cli.demo && !clock_given {
             demo_time_source(&calendar)?
         } else {
@@ -99,12 +100,67 @@ impl Config {
             max_connections: cli.max_connections,
             resume_window: cli.resume_window,
             max_http_connections: cli.max_http_connections,
+            cluster,
             header_timeout: cli.header_timeout,
             heartbeat_interval: cli.heartbeat_interval,
             slow_consumer_timeout: cli.slow_consumer_timeout,
             log_format: cli.log_format,
         })
     }
+}
+
+/// `--cluster` and its options: a postgres store (closes are shared), a usable name, a lease
+/// of at least 1 s.
+fn cluster_settings(cli: &Cli) -> Result<Option<super::ClusterSettings>, ConfigError> {
+    let Some(url) = cli.cluster.clone() else {
+        return Ok(None);
+    };
+    if !cli.store.starts_with("postgres://") && !cli.store.starts_with("postgresql://") {
+        return Err(ConfigError::Conflict(format!(
+            "--cluster needs a shared store: give --store postgres://... (not {:?}), so every node sees the same closing prices",
+            cli.store
+                .split_once("://")
+                .map_or(cli.store.as_str(), |(scheme, _)| scheme)
+        )));
+    }
+    if !market_feed::cluster::valid_cluster_name(&cli.cluster_name) {
+        return Err(ConfigError::Conflict(format!(
+            "--cluster-name {:?}: use 1 to 64 letters, digits, '-' or '_'",
+            cli.cluster_name
+        )));
+    }
+    if cli.cluster_lease < std::time::Duration::from_secs(1) {
+        return Err(ConfigError::Conflict(format!(
+            "--cluster-lease {:?}: give 1s or more",
+            cli.cluster_lease
+        )));
+    }
+    let node = match &cli.node_id {
+        Some(id) if id.trim().is_empty() => {
+            return Err(ConfigError::Conflict(
+                "--node-id: the node id is empty; give one or leave the option out".into(),
+            ));
+        }
+        Some(id) => id.clone(),
+        None => default_node_id(),
+    };
+    Ok(Some(super::ClusterSettings {
+        url,
+        name: cli.cluster_name.clone(),
+        node,
+        lease: cli.cluster_lease,
+    }))
+}
+
+/// The host name and the process id: `web-1-4242`.
+fn default_node_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".to_owned());
+    format!("{host}-{}", std::process::id())
 }
 
 /// The largest `--resume-window`: the byte bound caps the memory anyway, this the bookkeeping.

@@ -11,6 +11,7 @@
 use market_feed::{clock::Phase, feed::DURATION_BUCKETS, hub::FeedState, model::Topic};
 use prometheus_client::{collector::Collector, encoding::DescriptorEncoder, registry::Registry};
 
+mod cluster;
 mod families;
 mod reference;
 
@@ -71,6 +72,7 @@ impl Collector for MetricsCollector {
         reference::calendar(enc, state)?;
         reference::universe(enc, state)?;
         market(enc, state)?;
+        cluster::cluster(enc, state)?;
         reference::http(enc, state)
     }
 }
@@ -369,7 +371,7 @@ fn market(enc: &mut DescriptorEncoder<'_>, state: &AppState) -> std::fmt::Result
     .value(enc, u64::from(status.live))?;
     Gauge::new(
         "market_feed_ready",
-        "1 once the store is open, the latest closes are loaded and the feed runs.",
+        "1 once ready (as /readyz): the latest closes are loaded and the feed runs, or in a cluster the latest values are loaded.",
     )
-    .value(enc, u64::from(state.feed().is_ready()))
+    .value(enc, u64::from(state.is_ready()))
 }

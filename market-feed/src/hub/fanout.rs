@@ -261,6 +261,13 @@ impl Hub {
     pub fn publish_market_status<T: Serialize + ?Sized>(&self, status: &T) -> Result<(), HubError> {
         let value = serde_json::to_value(status).map_err(HubError::Serialize)?;
         let frame = encode_market_status(status, value.clone())?;
+        self.send_market_status(value, frame);
+        Ok(())
+    }
+
+    /// Keeps a market status (its JSON fields and its frame) as the latest and sends the
+    /// frame; the live flag follows the status's `live` field.
+    pub(super) fn send_market_status(&self, value: serde_json::Value, frame: Frame) {
         if let Some(live) = value.get("live").and_then(serde_json::Value::as_bool) {
             self.set_live(live);
         }
@@ -273,7 +280,6 @@ impl Hub {
         };
         self.shared.counters.published(frame.len());
         self.shared.send(Event::MarketStatus { version, frame });
-        Ok(())
     }
 
     /// Publishes a change in one topic's source health to that topic's subscribers, and
@@ -292,9 +298,15 @@ impl Hub {
     /// # Ok::<(), market_feed::hub::HubError>(())
     /// ```
     pub fn publish_feed_status(&self, status: FeedStatus) -> Result<(), HubError> {
+        let frame = encode_feed_status(status.clone())?;
+        self.send_feed_status(status, frame);
+        Ok(())
+    }
+
+    /// Keeps a topic's feed status and its frame as the latest and sends the frame.
+    pub(super) fn send_feed_status(&self, status: FeedStatus, frame: Frame) {
         let topic = status.topic;
         let state = status.state;
-        let frame = encode_feed_status(status.clone())?;
         let version = {
             let mut st = write(self.shared.topic(topic));
             st.feed.version += 1;
@@ -309,7 +321,6 @@ impl Hub {
             state,
             frame,
         });
-        Ok(())
     }
 
     /// Sets whether the feed is live (`snapshot.live`), for both topics. Also done by

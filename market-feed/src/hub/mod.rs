@@ -151,6 +151,7 @@ mod frame;
 mod history;
 mod metered;
 mod pending;
+mod relayed;
 mod shared;
 mod socket_io;
 mod state;
@@ -167,6 +168,7 @@ pub use filter::{Filter, FilterResolution};
 pub use frame::{Frame, FrameKind};
 pub use metered::MAX_RATE_RANGE;
 pub use pending::ResumeFrom;
+pub use relayed::{Tap, Tapped};
 pub use socket_io::socket_io_packet;
 pub use state::TopicView;
 pub use stats::HubStats;
@@ -260,6 +262,9 @@ pub enum HubError {
     /// A market status did not serialize to a JSON object.
     #[error("a market status must serialize to a JSON object: pass a struct or a map")]
     NotAnObject,
+    /// A frame relayed from another server (a cluster leader) could not be read.
+    #[error("cannot read a relayed frame: {0}; the leader runs an incompatible version?")]
+    Relayed(#[source] serde_json::Error),
 }
 
 /// Locks a mutex, recovering from poisoning: hub state stays valid after a panic elsewhere,

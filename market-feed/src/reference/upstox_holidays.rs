@@ -16,6 +16,10 @@ pub const USER_AGENT: &str = concat!("market-feed/", env!("CARGO_PKG_VERSION"));
 /// Why a holiday list could not be fetched. The messages never contain the access token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalendarFetchError {
+    /// This server is a cluster follower: only the leader calls the broker (the stored list,
+    /// which the leader keeps current, is used meanwhile).
+    #[error("not fetched: this node does not hold the cluster lease; the leader fetches the list")]
+    NotLeader,
     /// The request did not get an answer (DNS, connection refused, time-out).
     #[error("cannot reach {url}: {detail}; check the network and --upstox-base-url")]
     Unreachable {
