@@ -10,6 +10,11 @@
 #
 # Environment (all optional): CONNS (default 1000), DURATION (20), WARMUP (3), TOPICS (indices),
 # CLOCK_AT (a trading instant, default 2026-01-29T10:00:00+05:30; both nodes share it).
+#
+# Then, with `node` and clients/typescript's node_modules (`npm ci` there): CONNS clients on each
+# node at once, and benches/cluster_probe.mjs with one client on each, which reports per `seq`
+# the follower's arrival minus the leader's, measured in one process on one clock (no clock-offset
+# estimate, so it resolves far below the load tool's 8-16 ms).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
@@ -66,3 +71,21 @@ for who in leader:19601:0 follower:19602:1; do
     --warmup "${WARMUP}s" --duration "${DURATION}s" --server-pid "${pids[$i]}" --json \
     | tee "$LOGS/$id.json"
 done
+
+if command -v node >/dev/null 2>&1 && [ -d clients/typescript/node_modules/ws ]; then
+  echo "== $CONNS clients on each node at once, and the paired probe"
+  loads=()
+  for who in leader:19601:0 follower:19602:1; do
+    IFS=: read -r id port i <<<"$who"
+    "$BIN/market-feed-load" --url "ws://127.0.0.1:$port/ws" -n "$CONNS" --topics "$TOPICS" \
+      --warmup "${WARMUP}s" --duration "${DURATION}s" --server-pid "${pids[$i]}" --json \
+      >"$LOGS/$id-paired.json" &
+    loads+=($!)
+  done
+  sleep "$WARMUP"
+  node benches/cluster_probe.mjs ws://127.0.0.1:19601/ws ws://127.0.0.1:19602/ws "$DURATION" \
+    "${TOPICS%%,*}" | tee "$LOGS/probe.json"
+  wait "${loads[@]}"
+else
+  echo "(the paired probe needs node and npm ci in clients/typescript: skipped)"
+fi
