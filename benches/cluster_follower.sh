@@ -83,7 +83,7 @@ if command -v node >/dev/null 2>&1 && [ -d clients/typescript/node_modules/ws ];
     loads+=($!)
   done
   sleep "$WARMUP"
-  node benches/cluster_probe.mjs ws://127.0.0.1:19601/ws ws://127.0.0.1:19602/ws "$DURATION" \
+  command node benches/cluster_probe.mjs ws://127.0.0.1:19601/ws ws://127.0.0.1:19602/ws "$DURATION" \
     "${TOPICS%%,*}" | tee "$LOGS/probe.json"
   wait "${loads[@]}"
 else
