@@ -107,7 +107,8 @@ struct FeedStatusWire {
 impl Hub {
     /// Every frame this hub publishes from now on, for a relay to forward: batches, market
     /// and feed status. Reading it never slows publishers: a tap that falls more than the
-    /// ring's size behind gets [`Tapped::Lagged`].
+    /// ring's size behind gets [`Tapped::Lagged`]. Taps have a ring of their own, fed just
+    /// before the subscribers' ring, so a relay's task is woken ahead of the connections.
     ///
     /// ```
     /// # use market_feed::hub::{Hub, Tapped};
@@ -124,7 +125,7 @@ impl Hub {
     /// ```
     pub fn tap(&self) -> Tap {
         Tap {
-            rx: self.shared().tx.subscribe(),
+            rx: self.shared().tap_tx.subscribe(),
         }
     }
 

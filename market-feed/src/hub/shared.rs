@@ -43,6 +43,10 @@ struct SnapshotCache {
 pub(crate) struct Shared {
     pub(crate) config: HubConfig,
     pub(crate) tx: broadcast::Sender<Arc<Event>>,
+    /// The relays' own ring ([`Hub::tap`](super::Hub::tap)), fed the same events just before
+    /// the subscribers' ring: a relay's task is woken ahead of thousands of connection tasks,
+    /// so a follower's clients do not wait for the leader's fan-out.
+    pub(crate) tap_tx: broadcast::Sender<Arc<Event>>,
     pub(crate) topics: [RwLock<TopicState>; 2],
     /// Serializes publishers of one topic, so `seq` and ring order agree; never held across
     /// an `.await` (publishing is synchronous).
@@ -66,9 +70,11 @@ fn new_epoch() -> Arc<str> {
 impl Shared {
     /// Shared state for a hub with `config` (already normalized) and its ring's sender.
     pub(super) fn new(config: HubConfig, tx: broadcast::Sender<Arc<Event>>) -> Self {
+        let (tap_tx, _) = broadcast::channel(config.buffer);
         Self {
             config,
             tx,
+            tap_tx,
             topics: Topic::ALL.map(|t| RwLock::new(TopicState::new(t))),
             publishing: [Mutex::new(()), Mutex::new(())],
             snapshots: Default::default(),
@@ -150,7 +156,9 @@ impl Shared {
     }
 
     pub(super) fn send_shared(&self, event: Arc<Event>) {
-        // `send` fails only when no subscription exists; the event is then simply not needed.
+        // `send` fails only when nobody listens; the event is then simply not needed. Relays
+        // first (see `tap_tx`).
+        let _ = self.tap_tx.send(event.clone());
         let _ = self.tx.send(event);
     }
 }
