@@ -5,6 +5,7 @@ use std::{
     time::Instant,
 };
 
+use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 use super::{Ctx, Health, Job, status::publish_status, tick::next_tick};
@@ -22,6 +23,9 @@ pub(super) struct JobState {
     health: Mutex<Health>,
     /// The instruments refreshed now: the job's, until a new universe replaces them.
     instruments: Mutex<Arc<[Instrument]>>,
+    /// The last tick this job has dealt with (refreshed and published, or skipped), so a job
+    /// with a larger batch due at the same instant can let it go first.
+    passed: tokio::sync::watch::Sender<OffsetDateTime>,
 }
 
 impl JobState {
@@ -32,7 +36,13 @@ impl JobState {
             job,
             health,
             instruments,
+            passed: tokio::sync::watch::Sender::new(OffsetDateTime::UNIX_EPOCH),
         }
+    }
+
+    /// Records that the job is done with `tick`.
+    fn pass(&self, tick: OffsetDateTime) {
+        self.passed.send_replace(tick);
     }
 
     /// The instruments the job refreshes now.
@@ -163,6 +173,7 @@ async fn job_loop(
         }
         if ctx.poll_paused(job.topic) {
             // The stream carries this topic now: no poll until it is down.
+            state.pass(tick);
             tick = next_tick(window.start, job.interval, tick, ctx.clock.now());
             continue;
         }
@@ -171,11 +182,14 @@ async fn job_loop(
         {
             // No call on a refused token: look again at the next check, within the window.
             let check = ctx.settings.credential_check.min(job.interval);
+            state.pass(tick);
             tick = next_tick(window.start, check, tick, ctx.clock.now());
             continue;
         }
+        small_batches_first(ctx, state, window, tick).await;
         let began = ctx.clock.now();
         let outcome = refresh(ctx, state, shutdown).await;
+        state.pass(tick);
         let ended = ctx.clock.now();
         let change = {
             let mut h = state.health();
@@ -191,6 +205,31 @@ async fn job_loop(
             tracing::warn!(topic = %job.topic, took = %(ended - began), interval = %job.interval, "a refresh overran its interval; the next starts on the next tick");
         }
         tick = next_tick(window.start, job.interval, tick, ended);
+    }
+}
+
+/// The longest a job waits for smaller jobs due at the same tick.
+const SMALL_FIRST_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Waits, at most [`SMALL_FIRST_WAIT`], until every job with fewer instruments that is due at
+/// the same `tick` (same window grid) has dealt with it. So when the indices and the prices
+/// fall due together, the small index update is published first and goes on the wire ahead of a
+/// 400 KB prices batch, instead of waiting behind it on every connection.
+async fn small_batches_first(
+    ctx: &Ctx,
+    state: &JobState,
+    window: ServiceWindow,
+    tick: OffsetDateTime,
+) {
+    let size = state.instruments().len();
+    for other in &ctx.jobs {
+        let step = other.job.interval.whole_nanoseconds().max(1);
+        let on_grid = (tick - window.start).whole_nanoseconds().rem_euclid(step) == 0;
+        if std::ptr::eq(other, state) || other.instruments().len() >= size || !on_grid {
+            continue;
+        }
+        let mut passed = other.passed.subscribe();
+        let _ = tokio::time::timeout(SMALL_FIRST_WAIT, passed.wait_for(|p| *p >= tick)).await;
     }
 }
 

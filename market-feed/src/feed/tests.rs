@@ -571,3 +571,51 @@ async fn a_first_start_mid_session_does_not_label_todays_prices_as_yesterdays_cl
 
 mod calendar_change;
 mod stream;
+
+/// When the indices and the prices fall due at the same instant (every 120 s here), the index
+/// update is published first even when its source is the slower one, so it goes on the wire
+/// ahead of the large prices batch. Ticks that are not shared are not held up.
+#[tokio::test(start_paused = true)]
+async fn at_a_shared_tick_the_small_batch_is_published_first() {
+    use futures::StreamExt;
+
+    let clock = clock_at(datetime!(2026-01-29 09:12:50 +05:30));
+    let slow_indices = |_| Act::Slow(Duration::milliseconds(300));
+    let rig = Rig::start(
+        clock.clone(),
+        Arc::new(MemoryStore::new()),
+        Counting::new(&clock, slow_indices),
+        Counting::new(&clock, answer),
+    )
+    .await;
+    let mut sub = rig.hub.subscribe(&[Topic::Indices, Topic::Prices], None);
+    let mut order = Vec::new();
+    while order.len() < 2 + 27 {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(600), sub.next())
+            .await
+            .expect("frames keep coming")
+            .expect("the hub is open");
+        if let Some(topic) = frame
+            .topic()
+            .filter(|_| frame.kind() != crate::hub::FrameKind::Snapshot)
+        {
+            order.push((topic, frame.seq().unwrap_or(0), rig.clock.now()));
+        }
+    }
+    let rig = rig.stop().await;
+    // The start, 09:13:00 and 09:15:00 are shared ticks: the index batch first each time.
+    let prices: Vec<usize> = order
+        .iter()
+        .enumerate()
+        .filter(|(_, (t, _, _))| *t == Topic::Prices)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(prices.len(), 3, "{order:?}");
+    for i in prices {
+        assert!(i > 0 && order[i - 1].0 == Topic::Indices, "{order:?}");
+        // Held for the index update only: published as soon as it is out.
+        assert_eq!(order[i].2, order[i - 1].2, "{order:?}");
+    }
+    // The indices were never held: each 300 ms after its tick.
+    assert!(rig.indices.calls().len() >= 25);
+}
