@@ -116,6 +116,21 @@ pub(super) async fn fetch_batch(
     }
 }
 
+/// Sends `request` and reads the whole answer, within `timeout`: `None` when it took longer.
+/// Every call to Upstox (the quotes, the stream's authorize call) goes through it.
+pub(super) async fn send_within(
+    request: reqwest::RequestBuilder,
+    timeout: Duration,
+) -> Option<Result<(StatusCode, bytes::Bytes), reqwest::Error>> {
+    let exchange = async {
+        let response = request.send().await?;
+        let status = response.status();
+        let body = response.bytes().await?;
+        Ok((status, body))
+    };
+    tokio::time::timeout(timeout, exchange).await.ok()
+}
+
 async fn attempt_once(
     shared: &Shared,
     endpoint: QuoteEndpoint,
@@ -133,22 +148,16 @@ async fn attempt_once(
         // The official SDKs send it on v2 calls; harmless where it is not needed.
         request = request.header("Api-Version", "2.0");
     }
-    let exchange = async {
-        let response = request.send().await?;
-        let status = response.status();
-        let body = response.bytes().await?;
-        Ok::<_, reqwest::Error>((status, body))
-    };
-    let (status, body) = match tokio::time::timeout(timeout, exchange).await {
-        Err(_) => {
+    let (status, body) = match send_within(request, timeout).await {
+        None => {
             return Err(SourceError::Transient(format!(
                 "no answer from Upstox within {} ms",
                 timeout.as_millis()
             ))
             .into());
         }
-        Ok(Err(e)) => return Err(transport_error(e).into()),
-        Ok(Ok(answer)) => answer,
+        Some(Err(e)) => return Err(transport_error(e).into()),
+        Some(Ok(answer)) => answer,
     };
     if status == StatusCode::OK {
         return decode_quotes(endpoint, &body, batch, shared.clock.now_ms()).map_err(|e| {

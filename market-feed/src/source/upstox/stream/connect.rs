@@ -17,7 +17,11 @@ use crate::{
     clock::MarketClock,
     source::{
         HttpStatus, Reason, SourceError, StreamEvent, TickStream,
-        upstox::{Shared, request::TOKEN_INVALID, response::error_code},
+        upstox::{
+            Shared,
+            request::{REFUSED_BEFORE, TOKEN_INVALID, send_within},
+            response::error_code,
+        },
     },
     universe::Instrument,
 };
@@ -37,9 +41,7 @@ struct AuthorizeData {
 /// The authorize call: the one-use WebSocket URL.
 pub(super) async fn authorize(shared: &Shared, timeout: Duration) -> Result<String, SourceError> {
     if !shared.tokens.usable().await {
-        return Err(SourceError::Unauthorized(
-            crate::source::upstox::request::REFUSED_BEFORE.into(),
-        ));
+        return Err(SourceError::Unauthorized(REFUSED_BEFORE.into()));
     }
     shared.limiter.acquire().await;
     let (token, generation) = shared.tokens.snapshot();
@@ -47,32 +49,25 @@ pub(super) async fn authorize(shared: &Shared, timeout: Duration) -> Result<Stri
         "{}{AUTHORIZE_PATH}",
         shared.base_url.as_str().trim_end_matches('/')
     );
-    let exchange = async {
-        let response = shared
-            .http
-            .get(&url)
-            .bearer_auth(token.expose())
-            .header(header::ACCEPT, "application/json")
-            .send()
-            .await?;
-        let status = response.status();
-        let body = response.bytes().await?;
-        Ok::<_, reqwest::Error>((status, body))
-    };
-    let (status, body) = match tokio::time::timeout(timeout, exchange).await {
-        Err(_) => {
+    let request = shared
+        .http
+        .get(&url)
+        .bearer_auth(token.expose())
+        .header(header::ACCEPT, "application/json");
+    let (status, body) = match send_within(request, timeout).await {
+        None => {
             return Err(SourceError::Transient(format!(
                 "no answer to the market data feed authorize call within {} ms",
                 timeout.as_millis()
             )));
         }
-        Ok(Err(e)) => {
+        Some(Err(e)) => {
             return Err(SourceError::network(
                 "the market data feed authorize call failed",
                 e.without_url(),
             ));
         }
-        Ok(Ok(answer)) => answer,
+        Some(Ok(answer)) => answer,
     };
     let code = error_code(&body);
     if status == StatusCode::UNAUTHORIZED || code.as_ref().is_some_and(|(c, _)| c == TOKEN_INVALID)
