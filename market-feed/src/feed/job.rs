@@ -211,10 +211,12 @@ async fn job_loop(
 /// The longest a job waits for smaller jobs due at the same tick.
 const SMALL_FIRST_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Waits, at most [`SMALL_FIRST_WAIT`], until every job with fewer instruments that is due at
-/// the same `tick` (same window grid) has dealt with it. So when the indices and the prices
-/// fall due together, the small index update is published first and goes on the wire ahead of a
-/// 400 KB prices batch, instead of waiting behind it on every connection.
+/// Waits, at most [`SMALL_FIRST_WAIT`] in all, until every job with fewer instruments that is
+/// due at the same `tick` (same window grid) has dealt with it, and its batch has been taken
+/// by every subscriber ([`Hub::fanned_out`](crate::hub::Hub::fanned_out)). So when the
+/// indices and the prices fall due together, the small index update is published first and
+/// goes on the wire on every connection ahead of the 400 KB prices batch, instead of waiting
+/// behind it.
 async fn small_batches_first(
     ctx: &Ctx,
     state: &JobState,
@@ -222,6 +224,7 @@ async fn small_batches_first(
     tick: OffsetDateTime,
 ) {
     let size = state.instruments().len();
+    let deadline = tokio::time::Instant::now() + SMALL_FIRST_WAIT;
     for other in &ctx.jobs {
         let step = other.job.interval.whole_nanoseconds().max(1);
         let on_grid = (tick - window.start).whole_nanoseconds().rem_euclid(step) == 0;
@@ -229,7 +232,12 @@ async fn small_batches_first(
             continue;
         }
         let mut passed = other.passed.subscribe();
-        let _ = tokio::time::timeout(SMALL_FIRST_WAIT, passed.wait_for(|p| *p >= tick)).await;
+        let dealt = passed.wait_for(|p| *p >= tick);
+        if tokio::time::timeout_at(deadline, dealt).await.is_ok() {
+            // Published: now let every connection take it before the larger batch exists.
+            let fanned_out = ctx.hub.fanned_out(other.job.topic);
+            let _ = tokio::time::timeout_at(deadline, fanned_out).await;
+        }
     }
 }
 

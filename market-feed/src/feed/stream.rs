@@ -373,20 +373,35 @@ async fn flush_loop(
         if !ctx.sleep_until(at, shutdown).await {
             return;
         }
-        flush(ctx, st);
+        flush(ctx, st).await;
         at = super::tick::next_tick(window.start, every, at, ctx.clock.now());
     }
     // What ticked in the last partial interval.
     if ctx.sleep_until(window.end, shutdown).await {
-        flush(ctx, st);
+        flush(ctx, st).await;
     }
 }
 
-fn flush(ctx: &Ctx, st: &StreamState) {
+/// The longest a streamed prices batch waits for the index update flushed with it to reach
+/// every subscriber.
+const SMALL_FIRST_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Publishes what ticked in each topic, the indices first: when both topics have changes, the
+/// prices wait (at most [`SMALL_FIRST_WAIT`]) until every subscriber has the index update
+/// ([`Hub::fanned_out`](crate::hub::Hub::fanned_out)), so it is never written behind a large
+/// prices batch.
+async fn flush(ctx: &Ctx, st: &StreamState) {
     let now = ctx.clock.now();
-    for &topic in &st.job.topics {
+    let mut topics = st.job.topics.clone();
+    topics.sort_by_key(|t| t.index());
+    let mut published: Option<Topic> = None;
+    for topic in topics {
+        if let Some(small) = published.take() {
+            let _ = tokio::time::timeout(SMALL_FIRST_WAIT, ctx.hub.fanned_out(small)).await;
+        }
         match ctx.hub.flush(topic) {
             Ok(Some(_)) => {
+                published = Some(topic);
                 ctx.stats.stream.batches.fetch_add(1, Relaxed);
                 for state in ctx.jobs.iter().filter(|j| j.job.topic == topic) {
                     state.health().stream_data(now);

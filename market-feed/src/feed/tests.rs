@@ -613,9 +613,69 @@ async fn at_a_shared_tick_the_small_batch_is_published_first() {
     assert_eq!(prices.len(), 3, "{order:?}");
     for i in prices {
         assert!(i > 0 && order[i - 1].0 == Topic::Indices, "{order:?}");
-        // Held for the index update only: published as soon as it is out.
-        assert_eq!(order[i].2, order[i - 1].2, "{order:?}");
+        // Held for the index update only: published as soon as every subscriber has it
+        // (the fan-out is looked at every millisecond).
+        let held = order[i].2 - order[i - 1].2;
+        assert!(held <= Duration::milliseconds(2), "{order:?}");
     }
     // The indices were never held: each 300 ms after its tick.
     assert!(rig.indices.calls().len() >= 25);
+}
+
+/// At a shared tick the prices batch is published once the index update has reached every
+/// subscriber: one whose task takes it 10 ms late holds the prices up by those 10 ms. One that
+/// does not read at all holds them up only until the others have stopped taking it (20 ms),
+/// not for the whole wait.
+#[tokio::test(start_paused = true)]
+async fn at_a_shared_tick_the_prices_wait_until_every_subscriber_has_the_index_update() {
+    use futures::StreamExt;
+
+    use crate::hub::FrameKind;
+
+    for late_by in [Some(10), None] {
+        let clock = clock_at(datetime!(2026-01-29 09:12:50 +05:30));
+        let rig = Rig::start(
+            clock.clone(),
+            Arc::new(MemoryStore::new()),
+            Counting::new(&clock, answer),
+            Counting::new(&clock, answer),
+        )
+        .await;
+        rig.until(datetime!(2026-01-29 09:12:59 +05:30)).await;
+        let mut late = rig.hub.subscribe(&[Topic::Indices], None);
+        let mut watcher = rig.hub.subscribe(&[Topic::Indices, Topic::Prices], None);
+        assert_eq!(late.next().await.unwrap().kind(), FrameKind::Snapshot);
+        for _ in Topic::ALL {
+            assert_eq!(watcher.next().await.unwrap().kind(), FrameKind::Snapshot);
+        }
+        let prices_seq = rig.hub.seq(Topic::Prices);
+        // The 09:13:00 tick, shared by both jobs.
+        let update = watcher.next().await.unwrap();
+        assert_eq!(update.kind(), FrameKind::IndicesUpdate);
+        let index_at = tokio::time::Instant::now();
+        if let Some(ms) = late_by {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            assert_eq!(
+                rig.hub.seq(Topic::Prices),
+                prices_seq,
+                "published too early"
+            );
+            assert_eq!(late.next().await.unwrap().seq(), update.seq());
+        }
+        let prices = loop {
+            let frame = watcher.next().await.unwrap();
+            if frame.kind() != FrameKind::MarketStatus {
+                break frame;
+            }
+        };
+        assert_eq!(prices.kind(), FrameKind::PricesBatch);
+        let waited = index_at.elapsed();
+        let expected = late_by.map_or(crate::hub::STALL.as_millis(), u128::from);
+        assert!(
+            (expected..expected + 5).contains(&waited.as_millis()),
+            "{late_by:?}: the prices came {waited:?} after the index update"
+        );
+        drop((late, watcher));
+        rig.stop().await;
+    }
 }

@@ -10,7 +10,10 @@ use std::{
     sync::{Arc, Mutex, OnceLock},
 };
 
-use super::{Quotes, filter::Filter, frame::Frame, lock, stats::Counters, status::FeedState};
+use super::{
+    Quotes, delivery::Unread, filter::Filter, frame::Frame, lock, stats::Counters,
+    status::FeedState,
+};
 use crate::model::Topic;
 
 /// The most filtered frames one batch caches. Past it, further filters build their frame per
@@ -46,6 +49,10 @@ pub(crate) struct Batch {
     pub(crate) frame: Frame,
     pub(crate) quotes: Quotes,
     filtered: Mutex<HashMap<u64, Cached>>,
+    /// The subscribers that have not read this batch yet (see [`Hub::fanned_out`]).
+    ///
+    /// [`Hub::fanned_out`]: super::Hub::fanned_out
+    pub(crate) unread: Unread,
 }
 
 impl Batch {
@@ -56,6 +63,7 @@ impl Batch {
             frame,
             quotes,
             filtered: Mutex::new(HashMap::new()),
+            unread: Unread::default(),
         }
     }
 

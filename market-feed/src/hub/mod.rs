@@ -90,7 +90,9 @@
 //! - [`Subscription::set_max_rate`] merges the batches that arrive too soon into one update per
 //!   period, keeping references to the shared batch events until send time.
 //! - A large `prices_batch` is held back while smaller frames ready at the same time go first
-//!   (see [`Subscription`]'s module).
+//!   (see [`Subscription`]'s module), and [`Hub::fanned_out`] tells a publisher when every
+//!   subscriber has taken a topic's latest batch, so that the feed can publish the prices only
+//!   once the index update due at the same instant is out on every connection.
 //!
 //! # Status frames and snapshot metadata
 //!
@@ -143,6 +145,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockW
 use serde::Deserialize;
 
 mod deflate;
+mod delivery;
 mod event;
 mod fanout;
 mod feed_event;
@@ -162,6 +165,8 @@ mod symbols;
 mod ticks;
 
 pub use deflate::{DEFLATE_LEVEL, MIN_DEFLATE_LEN, deflate_message, deflate_with_level};
+#[cfg(test)]
+pub(crate) use delivery::STALL;
 pub use fanout::Hub;
 pub use feed_event::{FeedEvent, Quotes};
 pub use filter::{Filter, FilterResolution};

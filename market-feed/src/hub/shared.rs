@@ -3,13 +3,14 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, RwLock, atomic::AtomicBool},
+    sync::{Arc, Mutex, RwLock, Weak, atomic::AtomicBool},
 };
 
 use tokio::sync::broadcast;
 
 use super::{
     HubConfig, HubError,
+    delivery::Unread,
     event::{Batch, Event},
     filter::{Filter, Interner},
     frame::{Frame, encode_snapshot},
@@ -60,6 +61,9 @@ pub(crate) struct Shared {
     pub(crate) history: [Mutex<History>; 2],
     /// This hub's incarnation: `seq` numbering is only comparable within one epoch.
     pub(crate) epoch: Arc<str>,
+    /// The latest batch event sent per topic, to follow its fan-out
+    /// ([`Hub::fanned_out`](super::Hub::fanned_out)); weak, so it pins no memory.
+    pub(crate) latest: [Mutex<Weak<Event>>; 2],
 }
 
 /// A new epoch: random, so two incarnations of a server never share one.
@@ -84,6 +88,7 @@ impl Shared {
             closed: AtomicBool::new(false),
             history: Default::default(),
             epoch: new_epoch(),
+            latest: Default::default(),
         }
     }
 
@@ -135,9 +140,13 @@ impl Shared {
     /// Sends a published batch, after keeping it for resume. Kept before it is sent: a
     /// resuming subscriber (whose ring position predates its look at the history) finds each
     /// batch in one or the other, or both.
-    pub(super) fn send_batch(&self, batch: Batch) {
+    pub(super) fn send_batch(&self, mut batch: Batch) {
         let (topic, seq, cost) = (batch.topic, batch.seq, history::cost(batch.frame.len()));
+        // Publishers of one topic are serialized, so nothing else sends on it meanwhile; a
+        // subscriber joining between the count and the send is harmless (see `Unread`).
+        batch.unread = Unread::new(self.tx.receiver_count());
         let event = Arc::new(Event::Batch(batch));
+        *lock(&self.latest[topic.index()]) = Arc::downgrade(&event);
         let config = &self.config;
         lock(&self.history[topic.index()]).push(
             seq,

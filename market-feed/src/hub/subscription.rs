@@ -19,6 +19,12 @@
 //! 400 KB prices batch, in either order, never waits behind that batch on any connection
 //! whose write of it has not started. At most one frame is held; per topic, `seq` order is
 //! unchanged (only frames of different topics or status frames overtake the held batch).
+//!
+//! The one yield puts the task behind the tasks in its worker's local run queue, which tokio
+//! caps at 256; with thousands of subscribers most of them wait in the global queue and still
+//! come after it. Across all subscribers the order is kept by the publisher instead: every
+//! subscription counts itself off each batch it reads (or skips, or drops unread), and
+//! [`Hub::fanned_out`](super::Hub::fanned_out) waits for that count to reach zero.
 
 use std::{
     collections::VecDeque,
@@ -464,6 +470,7 @@ impl Subscription {
         for topic in Topic::ALL {
             self.metered.reset(topic);
         }
+        count_off(&mut self.ring);
         self.ring = BroadcastStream::new(self.shared.tx.subscribe());
         if self.shared.closed.load(Ordering::SeqCst) {
             self.ended = true;
@@ -525,6 +532,7 @@ impl Stream for Subscription {
                     return Poll::Ready(Some(frame));
                 }
                 Poll::Ready(Some(Ok(event))) => {
+                    event.read_one();
                     let Some(frame) = this.accept(&event) else {
                         continue;
                     };
@@ -547,8 +555,20 @@ impl Stream for Subscription {
     }
 }
 
+/// Counts a ring position being given up off the events it will never read, so that
+/// [`Hub::fanned_out`](super::Hub::fanned_out) does not wait for it.
+fn count_off(ring: &mut BroadcastStream<Arc<Event>>) {
+    let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    while let Poll::Ready(Some(item)) = Pin::new(&mut *ring).poll_next(&mut cx) {
+        if let Ok(event) = item {
+            event.read_one();
+        }
+    }
+}
+
 impl Drop for Subscription {
     fn drop(&mut self) {
+        count_off(&mut self.ring);
         self.shared
             .counters
             .subscribers

@@ -341,3 +341,46 @@ async fn a_refused_token_makes_the_topics_unauthorized_until_it_changes() {
     assert_eq!(state(&rig, Topic::Prices), FeedState::Ok);
     rig.stop().await;
 }
+
+/// A flush with changes in both topics publishes the index update first, and the prices once
+/// every subscriber has taken it: one whose task takes it 10 ms late holds them up 10 ms.
+#[tokio::test(start_paused = true)]
+async fn a_flush_of_both_topics_publishes_the_prices_once_the_index_update_is_out() {
+    let StreamRig { rig, stream } =
+        start(datetime!(2026-01-29 09:13:20 +05:30), answer, QUIET_OK).await;
+    rig.until(datetime!(2026-01-29 09:13:30.2 +05:30)).await;
+    let mut late = rig.hub.subscribe(&[Topic::Indices], None);
+    let mut watcher = rig.hub.subscribe(&[Topic::Prices, Topic::Indices], None);
+    assert_eq!(late.next().await.unwrap().kind(), FrameKind::Snapshot);
+    for _ in Topic::ALL {
+        assert_eq!(watcher.next().await.unwrap().kind(), FrameKind::Snapshot);
+    }
+    let prices_seq = rig.hub.seq(Topic::Prices);
+    let idx = &instruments("IDX", 9)[0];
+    let index = Quote::new(idx.key.clone(), idx.symbol.clone(), 25_000.5, 0);
+    stream.tick(vec![stk(1, 100.5), index]);
+    let update = loop {
+        let frame = watcher.next().await.unwrap();
+        if frame.kind() != FrameKind::MarketStatus {
+            break frame;
+        }
+    };
+    assert_eq!(update.kind(), FrameKind::IndicesUpdate, "the indices first");
+    let index_at = tokio::time::Instant::now();
+    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    assert_eq!(
+        rig.hub.seq(Topic::Prices),
+        prices_seq,
+        "published too early"
+    );
+    assert_eq!(late.next().await.unwrap().seq(), update.seq());
+    let prices = watcher.next().await.unwrap();
+    assert_eq!(prices.kind(), FrameKind::PricesBatch);
+    let waited = index_at.elapsed().as_millis();
+    assert!(
+        (10..15).contains(&waited),
+        "the prices came {waited} ms after"
+    );
+    drop((late, watcher));
+    rig.stop().await;
+}
