@@ -143,6 +143,12 @@ pub struct Options {
     /// report wire bytes next to payload bytes per event.
     #[arg(long)]
     pub deflate: bool,
+    /// With --deflate, inflate every copy of every message. By default a connection whose
+    /// compressed message is byte for byte one another connection just inflated reuses its
+    /// text: the run's clients share the tool's cores with the server, and real clients each
+    /// inflate only their own copy.
+    #[arg(long, requires = "deflate")]
+    pub inflate_each: bool,
     /// Share of connections (0 to 1) that drop in the middle of the window, stay away for
     /// --resume-gap and reconnect asking to resume (market-feed protocol, without --deflate);
     /// the report counts the topics replayed and those that got a snapshot instead.
@@ -263,6 +269,7 @@ pub async fn run(o: Options) -> Result<Value, LoadError> {
         connect_timeout: o.connect_timeout,
         read_buffer: o.read_buffer.max(4096),
         deflate: o.deflate,
+        inflated: (o.deflate && !o.inflate_each).then(Default::default),
         resume_gap: o.resume_gap,
     });
     let shared = Arc::new(Shared {

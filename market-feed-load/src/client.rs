@@ -18,6 +18,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::deflate_ws::{DeflateWs, Incoming};
+use crate::inflated::Inflated;
 use crate::scan::{int_field, socketio_event, str_field};
 use crate::stats::{ConnStats, Outcome, event_index, topic_index};
 
@@ -55,6 +56,8 @@ pub(crate) struct Plan {
     pub(crate) read_buffer: usize,
     /// Offer permessage-deflate (own client; market-feed protocol only).
     pub(crate) deflate: bool,
+    /// The texts the `--deflate` connections share (`None`: `--inflate-each`).
+    pub(crate) inflated: Option<Arc<Inflated>>,
     /// How long a dropping connection (`--resume`) stays away before it reconnects.
     pub(crate) resume_gap: Duration,
 }
@@ -173,7 +176,7 @@ pub(crate) fn count_other(stats: &mut ConnStats, shared: &Shared, len: usize) {
 async fn run_deflate(plan: Arc<Plan>, subscribe: String, shared: Arc<Shared>) -> ConnStats {
     let started = Instant::now();
     let setup = async {
-        let mut ws = DeflateWs::connect(&plan.url, plan.read_buffer).await?;
+        let mut ws = DeflateWs::connect(&plan.url, plan.read_buffer, plan.inflated.clone()).await?;
         if !ws.negotiated {
             return Err("the server did not accept permessage-deflate".to_string());
         }

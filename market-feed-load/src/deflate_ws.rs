@@ -6,17 +6,24 @@
 //! messages (reassembling fragments), inflates compressed ones with a fresh inflater per message
 //! when the server negotiated `server_no_context_takeover` (and with one kept for the
 //! connection otherwise), answers pings, and sends masked uncompressed text. Every message
-//! reports its wire size (payload bytes as received) next to its text.
+//! reports its wire size (payload bytes as received) next to its text. Messages compressed
+//! without context takeover that are byte for byte ones another connection just inflated reuse
+//! that text ([`Inflated`]).
 
+use std::sync::Arc;
+
+use bytes::Bytes;
 use flate2::{Decompress, FlushDecompress, Status};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+
+use crate::inflated::Inflated;
 
 /// One message from the server.
 #[derive(Debug)]
 pub(crate) enum Incoming {
     /// A text message (inflated if it was compressed) and its size on the wire.
-    Text { text: Vec<u8>, wire: usize },
+    Text { text: Bytes, wire: usize },
     /// The server closed, with its code if any.
     Close(Option<u16>),
 }
@@ -29,6 +36,8 @@ pub(crate) struct DeflateWs {
     pub(crate) negotiated: bool,
     /// The inflater kept across messages when the server takes over its context.
     context: Option<Decompress>,
+    /// The texts shared with the run's other connections (`None`: `--inflate-each`).
+    shared: Option<Arc<Inflated>>,
 }
 
 /// `ws://host:port/path` → (`host:port`, `/path`).
@@ -43,8 +52,13 @@ fn split_url(url: &str) -> Result<(&str, &str), String> {
 }
 
 impl DeflateWs {
-    /// Connects and performs the handshake, offering the extension.
-    pub(crate) async fn connect(url: &str, read_buffer: usize) -> Result<Self, String> {
+    /// Connects and performs the handshake, offering the extension. `shared`: the texts
+    /// inflated by the run's other connections, reused for byte-identical messages.
+    pub(crate) async fn connect(
+        url: &str,
+        read_buffer: usize,
+        shared: Option<Arc<Inflated>>,
+    ) -> Result<Self, String> {
         let (host, path) = split_url(url)?;
         let stream = TcpStream::connect(host)
             .await
@@ -89,6 +103,7 @@ impl DeflateWs {
             io,
             negotiated,
             context: takeover.then(|| Decompress::new(false)),
+            shared,
         })
     }
 
@@ -163,9 +178,14 @@ impl DeflateWs {
                     if !self.negotiated {
                         return Err("RSV1 without the extension".into());
                     }
-                    self.inflate(&wire)?
+                    match (&self.shared, &self.context) {
+                        (Some(shared), None) => {
+                            shared.get_or_inflate(&wire, |z| inflate(&mut fresh(), z))?
+                        }
+                        _ => Bytes::from(self.inflate(&wire)?),
+                    }
                 } else {
-                    wire
+                    Bytes::from(wire)
                 };
                 return Ok(Incoming::Text {
                     text,
@@ -176,22 +196,34 @@ impl DeflateWs {
     }
 
     fn inflate(&mut self, z: &[u8]) -> Result<Vec<u8>, String> {
-        let mut fresh = Decompress::new(false);
-        let d = self.context.as_mut().unwrap_or(&mut fresh);
-        let input = [z, &[0x00, 0x00, 0xff, 0xff][..]].concat();
-        let mut out = Vec::with_capacity(z.len() * 5 + 64);
-        let start_in = d.total_in();
-        loop {
-            let used = usize::try_from(d.total_in() - start_in).map_err(|e| e.to_string())?;
-            let status = d
-                .decompress_vec(&input[used..], &mut out, FlushDecompress::Sync)
-                .map_err(|e| format!("inflate: {e}"))?;
-            let done = d.total_in() - start_in == input.len() as u64;
-            if status == Status::StreamEnd || (done && out.len() < out.capacity()) {
-                return Ok(out);
-            }
-            out.reserve(out.capacity().max(4096));
+        match self.context.as_mut() {
+            Some(d) => inflate(d, z),
+            None => inflate(&mut fresh(), z),
         }
+    }
+}
+
+/// A fresh raw inflater (a message compressed without context takeover).
+fn fresh() -> Decompress {
+    Decompress::new(false)
+}
+
+/// Inflates one message's payload `z` with `d` (RFC 7692 §7.2.2: the payload plus the
+/// removed `00 00 ff ff` tail).
+fn inflate(d: &mut Decompress, z: &[u8]) -> Result<Vec<u8>, String> {
+    let input = [z, &[0x00, 0x00, 0xff, 0xff][..]].concat();
+    let mut out = Vec::with_capacity(z.len() * 5 + 64);
+    let start_in = d.total_in();
+    loop {
+        let used = usize::try_from(d.total_in() - start_in).map_err(|e| e.to_string())?;
+        let status = d
+            .decompress_vec(&input[used..], &mut out, FlushDecompress::Sync)
+            .map_err(|e| format!("inflate: {e}"))?;
+        let done = d.total_in() - start_in == input.len() as u64;
+        if status == Status::StreamEnd || (done && out.len() < out.capacity()) {
+            return Ok(out);
+        }
+        out.reserve(out.capacity().max(4096));
     }
 }
 
@@ -239,6 +271,7 @@ mod tests {
             io: BufReader::new(stream),
             negotiated: true,
             context: Some(Decompress::new(false)),
+            shared: None,
         };
         assert_eq!(takeover.inflate(&parts[0]).unwrap(), msg);
         assert_eq!(takeover.inflate(&parts[1]).unwrap(), msg);

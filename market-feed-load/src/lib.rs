@@ -10,6 +10,7 @@
 pub mod cli;
 mod client;
 mod deflate_ws;
+mod inflated;
 mod polling;
 pub mod procfs;
 pub mod scan;
