@@ -20,6 +20,10 @@
 #   CONNECT_RATE  new connections per second, default 500
 #   CLOCK_AT      market-feed-server's shifted clock start, default 2026-01-29T10:00:00+05:30 (a trading day)
 #   BASE_PORT     first port used, default 19000 (each run takes the next one)
+#   BASELINE      1 (default): before its runs, each server is measured with 1 connection over the
+#                 same window, and RSS/conn is (peak RSS - that run's peak RSS) / (connections - 1),
+#                 so that what a server grows by on its own in a run is not counted per connection;
+#                 0: RSS/conn is (peak RSS - idle RSS at start) / connections
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -31,6 +35,7 @@ WARMUP="${WARMUP:-3}"
 CONNECT_RATE="${CONNECT_RATE:-500}"
 CLOCK_AT="${CLOCK_AT:-2026-01-29T10:00:00+05:30}"
 PORT="${BASE_PORT:-19000}"
+BASELINE="${BASELINE:-1}"
 OUT="$CARGO_TARGET_DIR/compare"
 BIN="$CARGO_TARGET_DIR/release"
 VENV="$CARGO_TARGET_DIR/peers-venv"
@@ -72,7 +77,7 @@ if wants python-socketio; then
 fi
 
 mkdir -p "$OUT"
-rm -f "$OUT"/*.json "$OUT"/*.log
+rm -f "$OUT"/*.json "$OUT"/*.log "$OUT"/*.baseline
 
 wait_port() { # port: wait up to 15 s for it to accept TCP connections
   for _ in $(seq 1 150); do
@@ -117,34 +122,42 @@ start() {
     echo "probe failed: $(jq -c '.failures' "$OUT/probe.json" 2>/dev/null)" >>"$log"; return 1; }
 }
 
-for name in $SERVERS; do
-  for n in $CONNS; do
-    PORT=$((PORT + 1))
-    result="$OUT/$name-$n.json"
-    echo "== $name, $n connections (port $PORT)" >&2
-    if ! start "$name"; then
-      echo "   not available: $(tail -n 2 "$OUT/$name-$PORT.log" 2>/dev/null | tr '\n' ' ')" >&2
-      jq -n --arg s "$name" --argjson n "$n" --arg why "$(tail -n 1 "$OUT/$name-$PORT.log" 2>/dev/null)" \
-        '{server:$s, n:$n, unavailable:$why}' >"$result"
-      stop_server
-      continue
-    fi
-    sleep 2
-    idle=$(awk '/^VmRSS:/{print $2}' "/proc/$SPID/status")
-    bound=$((DURATION + WARMUP + n / CONNECT_RATE + 60))
-    extra=""
-    [ "$name" = market-feed-deflate ] && extra="--deflate"
-    # shellcheck disable=SC2086
-    if timeout "$bound" "$BIN/market-feed-load" --url "$URL" --protocol "$PROTO" -n "$n" $extra \
-        --connect-rate "$CONNECT_RATE" --warmup "${WARMUP}s" --duration "${DURATION}s" \
-        --server-pid "$SPID" --json >"$OUT/raw.json" 2>"$OUT/$name-$n.load.log"; then
-      jq -c --arg s "$name" --argjson n "$n" --argjson idle "$idle" \
-        '. + {server_name:$s, n:$n, server_idle_rss_kib:$idle}' "$OUT/raw.json" >"$result"
-    else
-      jq -n --arg s "$name" --argjson n "$n" '{server:$s, n:$n, unavailable:"load tool failed or timed out"}' >"$result"
-    fi
+# measure NAME N RESULT: one run of N connections against a fresh NAME, its JSON into RESULT.
+measure() {
+  local name=$1 n=$2 result=$3 idle bound extra=""
+  PORT=$((PORT + 1))
+  echo "== $name, $n connections (port $PORT)" >&2
+  if ! start "$name"; then
+    echo "   not available: $(tail -n 2 "$OUT/$name-$PORT.log" 2>/dev/null | tr '\n' ' ')" >&2
+    jq -n --arg s "$name" --argjson n "$n" --arg why "$(tail -n 1 "$OUT/$name-$PORT.log" 2>/dev/null)" \
+      '{server:$s, n:$n, unavailable:$why}' >"$result"
     stop_server
-    sleep 1
+    return
+  fi
+  sleep 2
+  idle=$(awk '/^VmRSS:/{print $2}' "/proc/$SPID/status")
+  bound=$((DURATION + WARMUP + n / CONNECT_RATE + 60))
+  [ "$name" = market-feed-deflate ] && extra="--deflate"
+  # shellcheck disable=SC2086
+  if timeout "$bound" "$BIN/market-feed-load" --url "$URL" --protocol "$PROTO" -n "$n" $extra \
+      --connect-rate "$CONNECT_RATE" --warmup "${WARMUP}s" --duration "${DURATION}s" \
+      --server-pid "$SPID" --json >"$OUT/raw.json" 2>"$OUT/$name-$n.load.log"; then
+    jq -c --arg s "$name" --argjson n "$n" --argjson idle "$idle" \
+      '. + {server_name:$s, n:$n, server_idle_rss_kib:$idle}' "$OUT/raw.json" >"$result"
+  else
+    jq -n --arg s "$name" --argjson n "$n" '{server:$s, n:$n, unavailable:"load tool failed or timed out"}' >"$result"
+  fi
+  stop_server
+  sleep 1
+}
+
+for name in $SERVERS; do
+  # The memory baseline: the same server and window with one connection, so that what a
+  # server grows by on its own during a run (market-feed's resume history, caches) is not
+  # counted per connection.
+  [ "$BASELINE" = 0 ] || measure "$name" 1 "$OUT/$name.baseline"
+  for n in $CONNS; do
+    measure "$name" "$n" "$OUT/$name-$n.json"
   done
 done
 
@@ -155,13 +168,25 @@ rows = [json.load(open(p)) for p in glob.glob(os.path.join(out, "*.json")) if no
 order = ["market-feed", "market-feed-deflate", "market-feed-socketio", "market-feed-socketio-polling", "floor-raw", "floor-fastwebsockets", "floor-tungstenite", "node-ws", "node-socketio", "python-socketio"]
 key = lambda r: (r["n"], order.index(r.get("server_name", r.get("server"))) if r.get("server_name", r.get("server")) in order else 99)
 floor = {r["n"]: r for r in rows if r.get("server_name") == "floor-raw"}
+base = {}
+for p in glob.glob(os.path.join(out, "*.baseline")):
+    b = json.load(open(p))
+    if "unavailable" not in b and (b.get("server") or {}).get("hwm_kib"):
+        base[b["server_name"]] = b["server"]["hwm_kib"]
+def per_conn(r):
+    """RSS growth per connection, KiB: over the 1-connection run when there is one."""
+    name, hwm = r.get("server_name"), (r.get("server") or {}).get("hwm_kib", 0)
+    if name in base and r["n"] > 1:
+        return (hwm - base[name]) / (r["n"] - 1)
+    return (hwm - r["server_idle_rss_kib"]) / r["n"]
 def lat(r, ev, q):
     l = r["events"][ev]["latency_ms"]
     return "-" if not l else f'{l[q]:.0f}' if l[q] >= 10 else f'{l[q]:.1f}'
 def ratio(a, b):
     return f" ({a / b:.1f}x)" if b else ""
 print(f"Window {duration} s per run; latency = receive time - quote ts (ms); CPU = server user+system seconds in the window;")
-print("RSS/conn = (server peak RSS - idle RSS) / connections. (Nx) = ratio to floor-raw at the same connection count.\n")
+print("RSS/conn = (server peak RSS - its peak RSS with 1 connection over the same window) / (connections - 1)"
+      " (without that run: - idle RSS at start, / connections). (Nx) = ratio to floor-raw at the same connection count.\n")
 print("| server | conns | established | failed / closed | lost | indices p50 / p99 ms | prices p50 / p99 ms | server CPU s | peak RSS MiB | RSS/conn KiB | prices_batch wire KiB | client CPU s |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in sorted(rows, key=key):
@@ -171,10 +196,10 @@ for r in sorted(rows, key=key):
         continue
     c, s, f = r["connections"], r["server"] or {}, floor.get(r["n"])
     cpu = s.get("cpu_s") or 0
-    per = (s.get("hwm_kib", 0) - r["server_idle_rss_kib"]) / r["n"]
+    per = per_conn(r)
     lost = sum(e["lost"] for e in r["events"].values())
     fcpu = (f["server"] or {}).get("cpu_s") if f else None
-    fper = ((f["server"]["hwm_kib"] - f["server_idle_rss_kib"]) / f["n"]) if f else None
+    fper = per_conn(f) if f else None
     fp99 = lambda ev: (f["events"][ev]["latency_ms"] or {}).get("p99") if f else None
     p99i = (r["events"]["indices_update"]["latency_ms"] or {}).get("p99")
     p99p = (r["events"]["prices_batch"]["latency_ms"] or {}).get("p99")
