@@ -15,10 +15,7 @@
 //! `fanned_out(Topic::Indices)` before publishing the prices lets every connection write the
 //! index update first.
 
-use std::{
-    sync::atomic::{AtomicIsize, Ordering},
-    time::Duration,
-};
+use std::time::Duration;
 
 use super::{event::Event, fanout::Hub, lock};
 use crate::model::Topic;
@@ -29,39 +26,6 @@ use crate::model::Topic;
 pub(crate) const STALL: Duration = Duration::from_millis(20);
 /// How often [`Hub::fanned_out`] looks at the count.
 const LOOK_EVERY: Duration = Duration::from_millis(1);
-
-/// The subscribers that have not read one event yet.
-#[derive(Debug, Default)]
-pub(crate) struct Unread(AtomicIsize);
-
-impl Unread {
-    /// A count of `readers`.
-    pub(crate) fn new(readers: usize) -> Self {
-        Self(AtomicIsize::new(
-            isize::try_from(readers).unwrap_or(isize::MAX),
-        ))
-    }
-
-    /// One reader has read it. A subscriber that joined between the count and the send reads
-    /// an event it was not counted for: the count may go below zero, which reads as "all".
-    pub(crate) fn read_one(&self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-
-    /// How many have not read it (0 when all have).
-    pub(crate) fn left(&self) -> usize {
-        usize::try_from(self.0.load(Ordering::Relaxed)).unwrap_or(0)
-    }
-}
-
-impl Event {
-    /// Counts one subscriber off this event (a batch; other events are not followed).
-    pub(crate) fn read_one(&self) {
-        if let Event::Batch(batch) = self {
-            batch.unread.read_one();
-        }
-    }
-}
 
 impl Hub {
     /// Waits until every subscriber has taken the latest batch of `topic` from the ring (so
@@ -210,15 +174,5 @@ mod tests {
             "{waited:?}"
         );
         assert_eq!(hub.unread(Topic::Indices), 1);
-    }
-
-    #[test]
-    fn a_count_reads_as_zero_once_everyone_and_more_have_read() {
-        let unread = Unread::new(2);
-        unread.read_one();
-        assert_eq!(unread.left(), 1);
-        unread.read_one();
-        unread.read_one();
-        assert_eq!(unread.left(), 0);
     }
 }

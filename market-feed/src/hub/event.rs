@@ -11,8 +11,7 @@ use std::{
 };
 
 use super::{
-    Quotes, delivery::Unread, filter::Filter, frame::Frame, lock, stats::Counters,
-    status::FeedState,
+    Quotes, filter::Filter, frame::Frame, lock, stats::Counters, status::FeedState, unread::Unread,
 };
 use crate::model::Topic;
 
@@ -38,6 +37,15 @@ pub(crate) enum Event {
     Resnapshot(Topic),
     /// The hub was closed: subscriptions end after this.
     Closed,
+}
+
+impl Event {
+    /// Counts one subscriber off this event (a batch; other events are not followed).
+    pub(crate) fn read_one(&self) {
+        if let Event::Batch(batch) = self {
+            batch.unread.read_one();
+        }
+    }
 }
 
 type Cached = Arc<OnceLock<Option<Frame>>>;

@@ -163,6 +163,7 @@ mod status;
 mod subscription;
 mod symbols;
 mod ticks;
+mod unread;
 
 pub use deflate::{DEFLATE_LEVEL, MIN_DEFLATE_LEN, deflate_message, deflate_with_level};
 #[cfg(test)]

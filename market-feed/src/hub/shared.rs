@@ -10,7 +10,6 @@ use tokio::sync::broadcast;
 
 use super::{
     HubConfig, HubError,
-    delivery::Unread,
     event::{Batch, Event},
     filter::{Filter, Interner},
     frame::{Frame, encode_snapshot},
@@ -18,6 +17,7 @@ use super::{
     lock, read,
     state::TopicState,
     stats::Counters,
+    unread::Unread,
 };
 use crate::model::Topic;
 
